@@ -1,0 +1,97 @@
+/* topo.h — the logical topology: what an operator wrote in YAML, loaded,
+ * validated and resolved into a plain data model.
+ *
+ * What: topo_load_*() parses a YAML document with libyaml, keeping the
+ * line/column mark of every node, and validates it completely: every problem
+ * found is reported (not just the first), each as file:line:col, the object
+ * path (e.g. "ports[3].ip" or "switches.web.cidr") and what is wrong.  A
+ * topology with any error is refused as a whole (NULL); nothing partial is
+ * ever returned.
+ *
+ * Design: the model is plain arrays of structs with resolved cross references
+ * (indexes), sorted by name so that everything downstream is deterministic.
+ * Strings and arrays belong to the topo and are freed by topo_destroy().
+ * Routers, security groups, firewalls and load balancers will be new
+ * top-level sections with their own arrays; unknown keys are errors so
+ * that typos never pass silently.
+ *
+ * Thread-safety: a loaded topo is immutable and may be read from anywhere.
+ */
+#ifndef ANET_TOPO_H
+#define ANET_TOPO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Where a YAML object came from. */
+struct topo_mark {
+    const char *file;       /* owned by the topo */
+    unsigned int line;      /* 1-based */
+    unsigned int col;       /* 1-based */
+};
+
+struct topo_host {
+    char *name;
+    uint32_t tunnel_ip;         /* host order */
+    unsigned int tunnel_plen;
+    char *underlay_iface;       /* default "ul0" */
+    struct topo_mark mark;
+};
+
+struct topo_switch {
+    char *name;
+    uint32_t vni;               /* given, or derived stably from the name */
+    uint32_t net;               /* CIDR (0/0 when the switch has none) */
+    unsigned int plen;
+    unsigned int mtu;           /* default 1400 */
+    struct topo_mark mark;
+};
+
+struct topo_port {
+    char *name;
+    char *iface;                /* host interface; default = name */
+    size_t host;                /* index into topo.hosts */
+    size_t sw;                  /* index into topo.switches */
+    uint32_t ip;                /* 0 = none */
+    uint64_t mac;               /* given, or derived stably from the name */
+    struct topo_mark mark;
+};
+
+struct topo {
+    char *file;
+    struct topo_host *hosts;     size_t n_hosts;     /* sorted by name */
+    struct topo_switch *switches; size_t n_switches; /* sorted by name */
+    struct topo_port *ports;     size_t n_ports;     /* sorted by name */
+};
+
+struct topo_error {
+    char *file;
+    unsigned int line, col;
+    char *path;                 /* object path, e.g. "ports.web1.ip" */
+    char *msg;                  /* what is wrong and what to do */
+};
+
+struct topo_errors {
+    size_t n;
+    struct topo_error *errs;
+};
+
+void topo_errors_init(struct topo_errors *);
+void topo_errors_destroy(struct topo_errors *);   /* NULL-safe */
+/* "file:line:col: path: msg" — one error, heap string. */
+char *topo_error_format(const struct topo_error *);
+
+/* Loads and validates.  Returns NULL if there were errors (all of them in
+ * 'errs'; errs may be NULL to discard them). */
+struct topo *topo_load_file(const char *path, struct topo_errors *errs);
+/* Same from memory; 'name' is the file name used in marks and messages. */
+struct topo *topo_load_buffer(const char *name, const char *yaml, size_t len,
+                              struct topo_errors *errs);
+void topo_destroy(struct topo *);                 /* NULL-safe */
+
+/* Lookups by name; NULL when absent. */
+const struct topo_host *topo_find_host(const struct topo *, const char *);
+const struct topo_switch *topo_find_switch(const struct topo *, const char *);
+const struct topo_port *topo_find_port(const struct topo *, const char *);
+
+#endif
