@@ -1,0 +1,124 @@
+/* agent-dp.h — the agent's datapath back-ends behind one small ops table.
+ *
+ * What: the agent core (agent.c) speaks to the controller and keeps the
+ * host's desired state; a back-end makes that state real.  Two exist:
+ *
+ *   "ovs"   drives Open vSwitch: OVSDB (bridge.h) for br-phy, br-int and the
+ *           workload ports, OpenFlow (ofconn.h) for the flow table, netlink
+ *           (link.h) for link state, addresses and offloads.
+ *   "null"  records the desired state and reports success; used to simulate
+ *           hundreds of agents in one process without OVS, and by the unit
+ *           tests of the agent core.
+ *
+ * Design: a back-end is a struct agent_dp embedded first in its private
+ * struct and a const class of function pointers (nginx-style module shape,
+ * "tables over if-chains").  The desired state handed to apply() is owned by
+ * the agent core and stays valid until the next apply() or destroy(), so a
+ * back-end may keep pointers into it (the ovs back-end does, for its
+ * reconcile timer and link watch).
+ *
+ * Errors: 0 or negative errno; apply() also returns a malloc'd human
+ * message in '*error'.  Thread-safety: none (one event loop).
+ */
+#ifndef ANET_AGENT_DP_H
+#define ANET_AGENT_DP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "datapath/flow.h"
+
+struct event_base;
+
+/* One workload port the host must attach (from anet.PortBinding). */
+struct agent_port {
+    char *name;             /* logical port name */
+    char *iface;            /* host interface name */
+    char *mac;
+    char *switch_name;
+    uint32_t ofport;        /* OpenFlow port number the flows use */
+};
+
+/* One host's whole desired state, as received in a DesiredState. */
+struct agent_desired {
+    uint64_t generation;
+    char *host_name;
+    char *tunnel_ip;        /* "a.b.c.d/len" or "" */
+    char *underlay_iface;   /* "" when none */
+    uint32_t tunnel_ofport;
+    struct agent_port *ports;
+    size_t n_ports;
+    struct flow_set flows;  /* sorted */
+};
+
+struct agent_desired *agent_desired_create(void);
+void agent_desired_destroy(struct agent_desired *);      /* NULL-safe */
+/* Deep copy. */
+struct agent_desired *agent_desired_clone(const struct agent_desired *);
+
+/* Current state of one bound port, parallel to desired->ports. */
+struct agent_port_status {
+    const char *iface;      /* points into the desired state */
+    bool up;                /* the iface exists and OVS numbered it */
+    uint32_t ofport;        /* actual ofport, 0 when unknown */
+};
+
+/* Counters of one apply. */
+struct agent_apply_stats {
+    unsigned int added;
+    unsigned int modified;
+    unsigned int removed;
+};
+
+struct agent_dp_config {
+    const char *ovs_rundir;      /* OVSDB at DIR/db.sock, OpenFlow at DIR/BR.mgmt */
+    const char *bridge;          /* integration bridge, "br-int" */
+    const char *underlay_bridge; /* "br-phy" */
+};
+
+/* Called by a back-end when the status of a bound port changed on its own
+ * (an interface appeared or disappeared), so that the core can report it. */
+typedef void agent_dp_ports_changed_cb(void *aux);
+
+struct agent_dp;
+
+struct agent_dp_class {
+    const char *name;
+    /* Creates the back-end.  Must not fail because OVS is not up yet:
+     * connections are (re)made lazily.  Returns 0 and '*dpp' or -errno. */
+    int (*create)(struct event_base *, const struct agent_dp_config *,
+                  agent_dp_ports_changed_cb *, void *aux,
+                  struct agent_dp **dpp);
+    void (*destroy)(struct agent_dp *);
+    /* Reads the generation last applied on this host (survives agent
+     * restarts).  0 and '*gen' (0 when none), or -errno when the datapath
+     * cannot be asked yet (the caller retries). */
+    int (*read_generation)(struct agent_dp *, uint64_t *gen);
+    /* Makes 'desired' real.  On failure '*error' gets a message. */
+    int (*apply)(struct agent_dp *, const struct agent_desired *,
+                 struct agent_apply_stats *, char **error);
+    /* Periodic repair towards the last applied state: no change when the
+     * datapath already matches.  Never flushes. */
+    void (*reconcile)(struct agent_dp *, const struct agent_desired *);
+    /* Fills 'out' (desired->n_ports entries) with the ports' status. */
+    void (*port_status)(struct agent_dp *, const struct agent_desired *,
+                        struct agent_port_status *out);
+};
+
+struct agent_dp {
+    const struct agent_dp_class *class;
+};
+
+extern const struct agent_dp_class agent_dp_ovs_class;
+extern const struct agent_dp_class agent_dp_null_class;
+
+/* Looks a back-end up by name ("ovs", "null"); NULL if unknown. */
+const struct agent_dp_class *agent_dp_class_find(const char *name);
+
+/* The null back-end's record of what it was asked to apply (NULL before the
+ * first apply, or when 'dp' is not a null back-end), and how many applies
+ * it saw.  For tests and simulations. */
+const struct agent_desired *agent_dp_null_state(const struct agent_dp *);
+unsigned int agent_dp_null_n_applies(const struct agent_dp *);
+
+#endif

@@ -1,0 +1,743 @@
+/* agent.c — the agent core: controller session, desired state, reconcile
+ * timer.  See agent.h for the state machine. */
+#include "agent/agent.h"
+#include "agent/agent-dp.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "proto/flow-proto.h"
+#include "proto/frame.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/util.h>
+
+LOG_MODULE(agent);
+
+#define AGENT_START_GRACE_MS 10000   /* wait this long for OVSDB at start */
+#define AGENT_START_RETRY_MS 500
+#define AGENT_PORT_FOLLOWUP_MS 500   /* second heartbeat after a port change */
+
+enum agent_state {
+    AGENT_STARTING,      /* reading the applied generation from the datapath */
+    AGENT_BACKOFF,       /* waiting before the next connection attempt */
+    AGENT_CONNECTING,
+    AGENT_CONNECTED,     /* Hello sent */
+};
+
+struct agent {
+    struct event_base *base;
+    char *host;
+    char *controller;
+    int heartbeat_ms;
+    int peer_timeout_ms;
+    int reconcile_ms;
+    int backoff_min_ms;
+    int backoff_max_ms;
+
+    struct sockaddr_storage ctl_addr;
+    int ctl_addrlen;
+
+    enum agent_state state;
+    struct bufferevent *bev;
+    struct event *retry_timer;       /* start-up retries, then backoff */
+    struct event *hb_timer;          /* persistent, while connected */
+    struct event *hb_soon_timer;     /* one-shot follow-up after a change */
+    struct event *reconcile_timer;   /* persistent, always */
+    int backoff_ms;
+    uint32_t rng;
+    long long start_msec;
+    uint64_t hb_seq;
+    unsigned int n_connects;
+
+    struct agent_dp *dp;
+    struct agent_desired *desired;   /* last accepted; NULL before any */
+    uint64_t applied_generation;
+    bool apply_pending;              /* 'desired' not yet applied fully */
+};
+
+static void agent_connect__(struct agent *);
+static void agent_schedule_connect__(struct agent *);
+
+/* ---- desired state ------------------------------------------------------ */
+
+struct agent_desired *
+agent_desired_create(void)
+{
+    struct agent_desired *d = xzalloc(sizeof *d);
+    d->host_name = xstrdup("");
+    d->tunnel_ip = xstrdup("");
+    d->underlay_iface = xstrdup("");
+    flow_set_init(&d->flows);
+    return d;
+}
+
+static void
+agent_port_clear__(struct agent_port *p)
+{
+    free(p->name);
+    free(p->iface);
+    free(p->mac);
+    free(p->switch_name);
+}
+
+void
+agent_desired_destroy(struct agent_desired *d)
+{
+    if (!d) {
+        return;
+    }
+    for (size_t i = 0; i < d->n_ports; i++) {
+        agent_port_clear__(&d->ports[i]);
+    }
+    free(d->ports);
+    free(d->host_name);
+    free(d->tunnel_ip);
+    free(d->underlay_iface);
+    flow_set_destroy(&d->flows);
+    free(d);
+}
+
+struct agent_desired *
+agent_desired_clone(const struct agent_desired *src)
+{
+    struct agent_desired *d = xzalloc(sizeof *d);
+    d->generation = src->generation;
+    d->host_name = xstrdup(src->host_name);
+    d->tunnel_ip = xstrdup(src->tunnel_ip);
+    d->underlay_iface = xstrdup(src->underlay_iface);
+    d->tunnel_ofport = src->tunnel_ofport;
+    d->n_ports = src->n_ports;
+    d->ports = xcalloc(src->n_ports ? src->n_ports : 1, sizeof *d->ports);
+    for (size_t i = 0; i < src->n_ports; i++) {
+        const struct agent_port *s = &src->ports[i];
+        d->ports[i] = (struct agent_port) {
+            .name = xstrdup(s->name), .iface = xstrdup(s->iface),
+            .mac = xstrdup(s->mac), .switch_name = xstrdup(s->switch_name),
+            .ofport = s->ofport,
+        };
+    }
+    flow_set_init(&d->flows);
+    for (size_t i = 0; i < src->flows.n; i++) {
+        struct flow f;
+        flow_clone(&f, &src->flows.flows[i]);
+        flow_set_take(&d->flows, &f);
+    }
+    return d;
+}
+
+static const char *
+str_or_empty__(const char *s)
+{
+    return s ? s : "";
+}
+
+static bool
+agent_iface_name_ok__(const char *s)
+{
+    size_t len = strlen(s);
+    return len > 0 && len < IFNAMSIZ && !strchr(s, '/')
+           && strcmp(s, ".") && strcmp(s, "..");
+}
+
+/* Converts a received DesiredState.  Returns NULL with a malloc'd reason in
+ * '*error' when anything in it is invalid: the state is taken whole or not
+ * at all. */
+static struct agent_desired *
+agent_desired_from_proto__(const Anet__DesiredState *m, char **error)
+{
+    struct agent_desired *d = agent_desired_create();
+    d->generation = m->generation;
+    if (m->host) {
+        free(d->host_name);
+        free(d->tunnel_ip);
+        free(d->underlay_iface);
+        d->host_name = xstrdup(str_or_empty__(m->host->name));
+        d->tunnel_ip = xstrdup(str_or_empty__(m->host->tunnel_ip));
+        d->underlay_iface = xstrdup(str_or_empty__(m->host->underlay_iface));
+        d->tunnel_ofport = m->host->tunnel_ofport;
+        if (d->underlay_iface[0] && !agent_iface_name_ok__(d->underlay_iface)) {
+            *error = xasprintf("invalid underlay interface name '%s'",
+                               d->underlay_iface);
+            goto fail;
+        }
+    }
+    d->ports = xcalloc(m->n_ports ? m->n_ports : 1, sizeof *d->ports);
+    for (size_t i = 0; i < m->n_ports; i++) {
+        const Anet__PortBinding *pb = m->ports[i];
+        struct agent_port *p = &d->ports[d->n_ports++];
+        p->name = xstrdup(str_or_empty__(pb->name));
+        p->iface = xstrdup(str_or_empty__(pb->iface));
+        p->mac = xstrdup(str_or_empty__(pb->mac));
+        p->switch_name = xstrdup(str_or_empty__(pb->switch_name));
+        p->ofport = pb->ofport;
+        if (!agent_iface_name_ok__(p->iface)) {
+            *error = xasprintf("port %zu (%s): invalid interface name '%s'",
+                               i, p->name, p->iface);
+            goto fail;
+        }
+    }
+    for (size_t i = 0; i < m->n_flows; i++) {
+        struct flow f;
+        int r = flow_from_proto(m->flows[i], &f);
+        if (r) {
+            *error = xasprintf("flow %zu (table %u, priority %u, cookie "
+                               "0x%"PRIx64"): %s", i, m->flows[i]->table,
+                               m->flows[i]->priority, m->flows[i]->cookie,
+                               strerror(-r));
+            goto fail;
+        }
+        flow_set_take(&d->flows, &f);
+    }
+    flow_set_sort(&d->flows);
+    return d;
+
+fail:
+    agent_desired_destroy(d);
+    return NULL;
+}
+
+/* ---- datapath back-ends -------------------------------------------------- */
+
+static const struct agent_dp_class *const agent_dp_classes[] = {
+    &agent_dp_ovs_class,
+    &agent_dp_null_class,
+};
+
+const struct agent_dp_class *
+agent_dp_class_find(const char *name)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(agent_dp_classes); i++) {
+        if (!strcmp(agent_dp_classes[i]->name, name)) {
+            return agent_dp_classes[i];
+        }
+    }
+    return NULL;
+}
+
+/* ---- sending -------------------------------------------------------------- */
+
+static struct timeval
+ms_to_tv__(int ms)
+{
+    return (struct timeval) { .tv_sec = ms / 1000,
+                              .tv_usec = (ms % 1000) * 1000 };
+}
+
+static void
+agent_send__(struct agent *a, const Anet__Envelope *env)
+{
+    if (a->state != AGENT_CONNECTED || !a->bev) {
+        return;
+    }
+    int r = frame_write(bufferevent_get_output(a->bev), env);
+    if (r) {
+        LOG_WARN_RL("cannot send to controller: %s", strerror(-r));
+    }
+}
+
+/* Port statuses of the current desired state, as protobuf messages. */
+struct agent_ports_msg {
+    size_t n;
+    Anet__PortStatus *st;
+    Anet__PortStatus **ptrs;
+};
+
+static void
+agent_ports_msg_init__(struct agent *a, struct agent_ports_msg *m)
+{
+    memset(m, 0, sizeof *m);
+    if (!a->desired || !a->desired->n_ports) {
+        return;
+    }
+    size_t n = a->desired->n_ports;
+    struct agent_port_status *ps = xcalloc(n, sizeof *ps);
+    a->dp->class->port_status(a->dp, a->desired, ps);
+    m->n = n;
+    m->st = xcalloc(n, sizeof *m->st);
+    m->ptrs = xcalloc(n, sizeof *m->ptrs);
+    for (size_t i = 0; i < n; i++) {
+        anet__port_status__init(&m->st[i]);
+        /* The iface strings live in a->desired, which outlives the send. */
+        m->st[i].iface = (char *) ps[i].iface;
+        m->st[i].up = ps[i].up;
+        m->st[i].ofport = ps[i].ofport;
+        m->ptrs[i] = &m->st[i];
+    }
+    free(ps);
+}
+
+static void
+agent_ports_msg_destroy__(struct agent_ports_msg *m)
+{
+    free(m->st);
+    free(m->ptrs);
+}
+
+static void
+agent_send_hello__(struct agent *a)
+{
+    Anet__Envelope env = ANET__ENVELOPE__INIT;
+    Anet__Hello hello = ANET__HELLO__INIT;
+    hello.host = a->host;
+    hello.version = (char *) ANET_VERSION;
+    hello.applied_generation = a->applied_generation;
+    env.msg_case = ANET__ENVELOPE__MSG_HELLO;
+    env.hello = &hello;
+    agent_send__(a, &env);
+}
+
+static void
+agent_send_heartbeat__(struct agent *a)
+{
+    Anet__Envelope env = ANET__ENVELOPE__INIT;
+    Anet__Heartbeat hb = ANET__HEARTBEAT__INIT;
+    struct agent_ports_msg pm;
+
+    if (a->state != AGENT_CONNECTED) {
+        return;
+    }
+    agent_ports_msg_init__(a, &pm);
+    hb.seq = ++a->hb_seq;
+    hb.n_ports = pm.n;
+    hb.ports = pm.ptrs;
+    env.msg_case = ANET__ENVELOPE__MSG_HEARTBEAT;
+    env.heartbeat = &hb;
+    agent_send__(a, &env);
+    agent_ports_msg_destroy__(&pm);
+}
+
+static void
+agent_send_result__(struct agent *a, uint64_t generation, bool ok,
+                    const char *error, const struct agent_apply_stats *st)
+{
+    Anet__Envelope env = ANET__ENVELOPE__INIT;
+    Anet__ApplyResult res = ANET__APPLY_RESULT__INIT;
+    struct agent_ports_msg pm;
+
+    if (a->state != AGENT_CONNECTED) {
+        return;
+    }
+    agent_ports_msg_init__(a, &pm);
+    res.generation = generation;
+    res.ok = ok;
+    res.error = (char *) (error ? error : "");
+    if (st) {
+        res.flows_added = st->added;
+        res.flows_modified = st->modified;
+        res.flows_removed = st->removed;
+    }
+    res.n_ports = pm.n;
+    res.ports = pm.ptrs;
+    env.msg_case = ANET__ENVELOPE__MSG_RESULT;
+    env.result = &res;
+    agent_send__(a, &env);
+    agent_ports_msg_destroy__(&pm);
+}
+
+/* ---- applying --------------------------------------------------------- */
+
+/* Applies a->desired through the back-end and reports the outcome. */
+static void
+agent_apply__(struct agent *a)
+{
+    struct agent_apply_stats st = { 0, 0, 0 };
+    char *error = NULL;
+    const struct agent_desired *d = a->desired;
+
+    int r = a->dp->class->apply(a->dp, d, &st, &error);
+    if (!r) {
+        LOG_INFO("applied generation %"PRIu64": %zu flows (%u added, %u "
+                 "modified, %u removed), %zu ports", d->generation,
+                 d->flows.n, st.added, st.modified, st.removed, d->n_ports);
+        a->applied_generation = d->generation;
+        a->apply_pending = false;
+    } else {
+        if (!error) {
+            error = xstrdup(strerror(-r));
+        }
+        LOG_WARN("applying generation %"PRIu64" failed: %s (retrying every "
+                 "reconcile)", d->generation, error);
+        a->apply_pending = true;
+    }
+    agent_send_result__(a, d->generation, !r, error, &st);
+    free(error);
+}
+
+static void
+agent_handle_desired__(struct agent *a, const Anet__DesiredState *m)
+{
+    char *error = NULL;
+    struct agent_desired *d = agent_desired_from_proto__(m, &error);
+
+    if (!d) {
+        LOG_WARN_RL("rejecting desired state generation %"PRIu64": %s "
+                    "(keeping generation %"PRIu64")", m->generation, error,
+                    a->applied_generation);
+        agent_send_result__(a, m->generation, false, error, NULL);
+        free(error);
+        return;
+    }
+    agent_desired_destroy(a->desired);
+    a->desired = d;
+    agent_apply__(a);
+}
+
+/* Called by the back-end when a bound port appeared or disappeared.  The
+ * status goes out at once; OVS numbers a new port a moment later, so a
+ * second heartbeat follows shortly to report it up. */
+static void
+agent_ports_changed__(void *aux)
+{
+    struct agent *a = aux;
+    struct timeval tv = ms_to_tv__(AGENT_PORT_FOLLOWUP_MS);
+
+    agent_send_heartbeat__(a);
+    evtimer_add(a->hb_soon_timer, &tv);
+}
+
+/* ---- session ------------------------------------------------------------ */
+
+static uint32_t
+agent_rand__(struct agent *a)
+{
+    /* xorshift32: jitter only needs to decorrelate agents. */
+    uint32_t x = a->rng;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return a->rng = x;
+}
+
+static void
+agent_close__(struct agent *a)
+{
+    if (a->bev) {
+        bufferevent_free(a->bev);
+        a->bev = NULL;
+    }
+    evtimer_del(a->hb_timer);
+    evtimer_del(a->hb_soon_timer);
+}
+
+/* Ends the current session (if any) and schedules the next attempt. */
+static void
+agent_drop__(struct agent *a)
+{
+    agent_close__(a);
+    agent_schedule_connect__(a);
+}
+
+static void
+agent_schedule_connect__(struct agent *a)
+{
+    int b = a->backoff_ms;
+    int delay = b / 2 + (int) (agent_rand__(a) % (uint32_t) (b / 2 + 1));
+    struct timeval tv = ms_to_tv__(delay);
+
+    a->backoff_ms = MIN(b * 2, a->backoff_max_ms);
+    a->state = AGENT_BACKOFF;
+    LOG_DBG("next connection attempt in %d ms", delay);
+    evtimer_add(a->retry_timer, &tv);
+}
+
+static void
+agent_handle_msg__(struct agent *a, const Anet__Envelope *env)
+{
+    switch (env->msg_case) {
+    case ANET__ENVELOPE__MSG_DESIRED:
+        agent_handle_desired__(a, env->desired);
+        break;
+    case ANET__ENVELOPE__MSG_HEARTBEAT:
+        /* Its arrival already restarted the read timeout. */
+        break;
+    case ANET__ENVELOPE__MSG_HELLO:
+    case ANET__ENVELOPE__MSG_RESULT:
+    default:
+        LOG_WARN_RL("ignoring unexpected message %d from the controller",
+                    (int) env->msg_case);
+        break;
+    }
+}
+
+static void
+agent_read_cb__(struct bufferevent *bev, void *aux)
+{
+    struct agent *a = aux;
+    struct evbuffer *in = bufferevent_get_input(bev);
+
+    while (a->bev == bev) {
+        Anet__Envelope *env;
+        int r = frame_read(in, FRAME_MAX, &env);
+        if (r == 0) {
+            break;
+        } else if (r < 0) {
+            LOG_WARN_RL("bad frame from controller %s (%s); reconnecting",
+                        a->controller, strerror(-r));
+            agent_drop__(a);
+            break;
+        }
+        /* A valid frame: the controller is really there. */
+        a->backoff_ms = a->backoff_min_ms;
+        agent_handle_msg__(a, env);
+        anet__envelope__free_unpacked(env, NULL);
+    }
+}
+
+static void
+agent_event_cb__(struct bufferevent *bev, short what, void *aux)
+{
+    struct agent *a = aux;
+
+    if (a->bev != bev) {
+        return;
+    }
+    if (what & BEV_EVENT_CONNECTED) {
+        struct timeval hb = ms_to_tv__(a->heartbeat_ms);
+        a->state = AGENT_CONNECTED;
+        a->n_connects++;
+        LOG_INFO("connected to controller %s (applied generation %"PRIu64")",
+                 a->controller, a->applied_generation);
+        agent_send_hello__(a);
+        evtimer_add(a->hb_timer, &hb);
+        return;
+    }
+    if (what & BEV_EVENT_TIMEOUT) {
+        LOG_WARN_RL("controller %s silent for %d ms; reconnecting",
+                    a->controller, a->peer_timeout_ms);
+    } else if (what & BEV_EVENT_EOF) {
+        LOG_WARN_RL("controller %s closed the connection; reconnecting",
+                    a->controller);
+    } else {
+        int err = EVUTIL_SOCKET_ERROR();
+        LOG_WARN_RL("connection to controller %s failed: %s",
+                    a->controller, evutil_socket_error_to_string(err));
+    }
+    agent_drop__(a);
+}
+
+static void
+agent_connect__(struct agent *a)
+{
+    struct timeval to = ms_to_tv__(a->peer_timeout_ms);
+    struct bufferevent *bev;
+
+    bev = bufferevent_socket_new(a->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (!bev) {
+        LOG_WARN_RL("cannot create a socket for the controller");
+        agent_schedule_connect__(a);
+        return;
+    }
+    a->bev = bev;
+    a->state = AGENT_CONNECTING;
+    bufferevent_setcb(bev, agent_read_cb__, NULL, agent_event_cb__, a);
+    bufferevent_set_timeouts(bev, &to, &to);
+    bufferevent_enable(bev, EV_READ | EV_WRITE);
+    if (bufferevent_socket_connect(bev, (struct sockaddr *) &a->ctl_addr,
+                                   a->ctl_addrlen) < 0) {
+        /* libevent may already have reported the error through
+         * agent_event_cb__, which then dropped the session. */
+        if (a->bev == bev) {
+            LOG_WARN_RL("cannot connect to controller %s", a->controller);
+            agent_drop__(a);
+        }
+    }
+}
+
+/* Start-up: learn the applied generation, then connect.  OVSDB may not be
+ * up yet; wait for it a while, then carry on with generation 0 (the
+ * controller then resends the full state, which is harmless). */
+static void
+agent_start__(struct agent *a)
+{
+    uint64_t gen = 0;
+    int r = a->dp->class->read_generation(a->dp, &gen);
+
+    if (r) {
+        if (time_msec() - a->start_msec < AGENT_START_GRACE_MS) {
+            struct timeval tv = ms_to_tv__(AGENT_START_RETRY_MS);
+            LOG_WARN_RL("cannot read the applied generation yet (%s); "
+                        "retrying", strerror(-r));
+            evtimer_add(a->retry_timer, &tv);
+            return;
+        }
+        LOG_WARN("cannot read the applied generation (%s); assuming 0",
+                 strerror(-r));
+        gen = 0;
+    }
+    a->applied_generation = gen;
+    LOG_INFO("host %s starting, applied generation %"PRIu64", controller %s",
+             a->host, gen, a->controller);
+    agent_connect__(a);
+}
+
+static void
+agent_retry_cb__(evutil_socket_t fd, short what, void *aux)
+{
+    struct agent *a = aux;
+
+    if (a->state == AGENT_STARTING) {
+        agent_start__(a);
+    } else {
+        agent_connect__(a);
+    }
+}
+
+static void
+agent_hb_cb__(evutil_socket_t fd, short what, void *aux)
+{
+    agent_send_heartbeat__(aux);
+}
+
+static void
+agent_reconcile_cb__(evutil_socket_t fd, short what, void *aux)
+{
+    struct agent *a = aux;
+
+    if (!a->desired) {
+        return;
+    }
+    if (a->apply_pending) {
+        /* The last desired state did not make it fully; retry it whole.
+         * This is still only the last state the controller asked for. */
+        agent_apply__(a);
+    } else {
+        a->dp->class->reconcile(a->dp, a->desired);
+    }
+}
+
+/* ---- life cycle -------------------------------------------------------- */
+
+static int
+default_ms__(int v, int def)
+{
+    return v > 0 ? v : def;
+}
+
+struct agent *
+agent_create(struct event_base *base, const struct agent_options *opt)
+{
+    const struct agent_dp_class *class;
+    struct agent *a;
+
+    if (!opt->host || !opt->host[0] || !opt->controller) {
+        errno = EINVAL;
+        return NULL;
+    }
+    class = agent_dp_class_find(opt->datapath ? opt->datapath : "ovs");
+    if (!class) {
+        errno = EINVAL;
+        return NULL;
+    }
+
+    a = xzalloc(sizeof *a);
+    a->ctl_addrlen = sizeof a->ctl_addr;
+    if (evutil_parse_sockaddr_port(opt->controller,
+                                   (struct sockaddr *) &a->ctl_addr,
+                                   &a->ctl_addrlen)) {
+        free(a);
+        errno = EINVAL;
+        return NULL;
+    }
+    a->base = base;
+    a->host = xstrdup(opt->host);
+    a->controller = xstrdup(opt->controller);
+    a->heartbeat_ms = default_ms__(opt->heartbeat_ms, 2000);
+    a->peer_timeout_ms = default_ms__(opt->peer_timeout_ms, 6000);
+    a->reconcile_ms = default_ms__(opt->reconcile_ms, 5000);
+    a->backoff_min_ms = default_ms__(opt->backoff_min_ms, 100);
+    a->backoff_max_ms = MAX(default_ms__(opt->backoff_max_ms, 5000),
+                            a->backoff_min_ms);
+    a->backoff_ms = a->backoff_min_ms;
+    a->rng = hash_str(opt->host) ^ (uint32_t) time_msec()
+             ^ (uint32_t) (uintptr_t) a;
+    if (!a->rng) {
+        a->rng = 0x9e3779b9u;
+    }
+    a->start_msec = time_msec();
+    a->state = AGENT_STARTING;
+
+    const char *rundir = opt->ovs_rundir;
+    if (!rundir) {
+        rundir = getenv("OVS_RUNDIR");
+    }
+    struct agent_dp_config cfg = {
+        .ovs_rundir = rundir && rundir[0] ? rundir : "/var/run/openvswitch",
+        .bridge = opt->bridge ? opt->bridge : "br-int",
+        .underlay_bridge = opt->underlay_bridge ? opt->underlay_bridge
+                                                : "br-phy",
+    };
+    int r = class->create(base, &cfg, agent_ports_changed__, a, &a->dp);
+    if (r) {
+        free(a->host);
+        free(a->controller);
+        free(a);
+        errno = -r;
+        return NULL;
+    }
+
+    a->retry_timer = evtimer_new(base, agent_retry_cb__, a);
+    a->hb_timer = event_new(base, -1, EV_PERSIST, agent_hb_cb__, a);
+    a->hb_soon_timer = evtimer_new(base, agent_hb_cb__, a);
+    a->reconcile_timer = event_new(base, -1, EV_PERSIST,
+                                   agent_reconcile_cb__, a);
+    struct timeval now = { 0, 0 };
+    struct timeval rec = ms_to_tv__(a->reconcile_ms);
+    evtimer_add(a->retry_timer, &now);
+    evtimer_add(a->reconcile_timer, &rec);
+    return a;
+}
+
+void
+agent_destroy(struct agent *a)
+{
+    if (!a) {
+        return;
+    }
+    agent_close__(a);
+    event_free(a->retry_timer);
+    event_free(a->hb_timer);
+    event_free(a->hb_soon_timer);
+    event_free(a->reconcile_timer);
+    a->dp->class->destroy(a->dp);
+    agent_desired_destroy(a->desired);
+    free(a->host);
+    free(a->controller);
+    free(a);
+}
+
+bool
+agent_is_connected(const struct agent *a)
+{
+    return a->state == AGENT_CONNECTED;
+}
+
+uint64_t
+agent_applied_generation(const struct agent *a)
+{
+    return a->applied_generation;
+}
+
+const struct agent_desired *
+agent_desired_state(const struct agent *a)
+{
+    return a->desired;
+}
+
+struct agent_dp *
+agent_datapath(struct agent *a)
+{
+    return a->dp;
+}
+
+unsigned int
+agent_n_connects(const struct agent *a)
+{
+    return a->n_connects;
+}

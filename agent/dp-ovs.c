@@ -1,0 +1,527 @@
+/* dp-ovs.c — the Open vSwitch datapath back-end.
+ *
+ * An apply runs these steps in order, stopping at the first hard failure:
+ *
+ *   1. underlay: br-phy holding the underlay interface (when it exists),
+ *      both links up, the host's tunnel IP on br-phy.  Netlink failures here
+ *      are not fatal (local forwarding does not need the underlay); they are
+ *      retried by every reconcile tick until they succeed.
+ *   2. br-int with its Geneve port (bridge_ensure_integration()).
+ *   3. workload ports: every bound interface that exists gets TX checksum
+ *      offload off and is made a port of br-int; the others are left out
+ *      (and reported down) until the link watch sees them appear.
+ *   4. flows: ofconn_sync(), one atomic bundle, only the difference.
+ *   5. br-int external_ids:anet-generation = N, so a restarted agent tells
+ *      the controller what it already has.
+ *
+ * Connections are made lazily and remade after failures: an OVSDB or
+ * OpenFlow error other than a server-side refusal closes the connection and
+ * the next apply or reconcile tick reopens it.  The reconcile tick re-runs
+ * steps 2-4 against the last applied state; all of them are idempotent and
+ * write nothing when OVS already matches, so this only repairs (e.g. a
+ * restarted ovs-vswitchd gets its flows back).  Nothing is ever flushed.
+ */
+#include "agent/agent-dp.h"
+#include "agent/link.h"
+#include "datapath/bridge.h"
+#include "datapath/ofconn.h"
+#include "datapath/ovsdb.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+LOG_MODULE(dp_ovs);
+
+#define DP_OVS_DB_TIMEOUT_MS 5000
+#define DP_OVS_OF_TIMEOUT_MS 5000
+#define DP_OVS_OF_OPEN_WAIT_MS 5000     /* mgmt socket appears after br add */
+#define DP_OVS_LINK_WAIT_MS 3000        /* br-phy's internal iface appears */
+#define DP_OVS_GEN_KEY "anet-generation"
+
+struct dp_ovs {
+    struct agent_dp up;
+    char *db_target;                /* "unix:RUNDIR/db.sock" */
+    char *of_target;                /* "unix:RUNDIR/BRIDGE.mgmt" */
+    char *bridge;
+    char *underlay_bridge;
+    struct ovsdb_client *db;        /* NULL when not connected */
+    struct ofconn *of;              /* NULL when not connected */
+    struct link_watch *watch;       /* NULL if netlink failed: poll instead */
+    agent_dp_ports_changed_cb *ports_changed;
+    void *aux;
+    const struct agent_desired *desired;   /* last handed to apply() */
+    bool underlay_done;             /* step 1 fully done for 'desired' */
+};
+
+static struct dp_ovs *
+dp_ovs_cast__(struct agent_dp *dp)
+{
+    return CONTAINER_OF(dp, struct dp_ovs, up);
+}
+
+static void
+dp_ovs_sleep_ms__(int ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+static void
+dp_ovs_set_error__(char **error, const char *fmt, const char *what, int r)
+{
+    if (error && !*error) {
+        *error = xasprintf(fmt, what, strerror(-r));
+    }
+}
+
+/* ---- connections -------------------------------------------------------- */
+
+static struct ovsdb_client *
+dp_ovs_db__(struct dp_ovs *o)
+{
+    if (!o->db) {
+        o->db = ovsdb_client_open(o->db_target, DP_OVS_DB_TIMEOUT_MS);
+        if (!o->db) {
+            LOG_WARN_RL("cannot connect to OVSDB at %s: %s", o->db_target,
+                        strerror(errno));
+        } else {
+            LOG_INFO("connected to OVSDB at %s", o->db_target);
+        }
+    }
+    return o->db;
+}
+
+/* After an OVSDB call failed with 'r': a refusal by the server or a "not
+ * found" leaves the session usable; anything else (timeout, reset, ...)
+ * means it is gone, so drop it and reconnect next time. */
+static void
+dp_ovs_db_error__(struct dp_ovs *o, int r)
+{
+    if (r && r != -EPROTO && r != -ENOENT && r != -EAGAIN && r != -ENODEV
+        && r != -EINVAL) {
+        LOG_WARN_RL("OVSDB session to %s lost (%s); reconnecting",
+                    o->db_target, strerror(-r));
+        ovsdb_client_destroy(o->db);
+        o->db = NULL;
+    }
+}
+
+static void
+dp_ovs_of_error__(struct dp_ovs *o, int r)
+{
+    if (r && r != -EPROTO) {
+        LOG_WARN_RL("OpenFlow connection to %s lost (%s); reconnecting",
+                    o->of_target, strerror(-r));
+        ofconn_close(o->of);
+        o->of = NULL;
+    }
+}
+
+/* Opens the OpenFlow connection, retrying for up to 'wait_ms': after a
+ * bridge is added, ovs-vswitchd creates its mgmt socket a moment later. */
+static int
+dp_ovs_of_open__(struct dp_ovs *o, int wait_ms)
+{
+    long long deadline = time_msec() + wait_ms;
+    int err;
+
+    if (o->of) {
+        return 0;
+    }
+    for (;;) {
+        o->of = ofconn_open(o->of_target, DP_OVS_OF_TIMEOUT_MS);
+        if (o->of) {
+            LOG_INFO("connected to OpenFlow at %s", o->of_target);
+            return 0;
+        }
+        err = errno ? errno : EIO;
+        if (time_msec() >= deadline) {
+            LOG_WARN_RL("cannot connect to OpenFlow at %s: %s",
+                        o->of_target, strerror(err));
+            return -err;
+        }
+        dp_ovs_sleep_ms__(100);
+    }
+}
+
+static bool
+dp_ovs_iface_exists__(const struct dp_ovs *o, const char *ifname)
+{
+    return o->watch ? link_watch_exists(o->watch, ifname)
+                    : link_exists(ifname);
+}
+
+/* ---- steps ----------------------------------------------------------- */
+
+/* Step 1.  Returns 0 or -errno for an OVSDB failure (hard); netlink trouble
+ * only leaves o->underlay_done false so that the reconcile retries. */
+static int
+dp_ovs_underlay__(struct dp_ovs *o, const struct agent_desired *d,
+                  char **error)
+{
+    const char *iface = NULL;
+    bool complete = true;
+    int r;
+
+    if (!d->tunnel_ip[0] && !d->underlay_iface[0]) {
+        o->underlay_done = true;
+        return 0;
+    }
+    if (d->underlay_iface[0]) {
+        if (link_exists(d->underlay_iface)) {
+            iface = d->underlay_iface;
+        } else {
+            LOG_WARN_RL("underlay interface %s does not exist (yet)",
+                        d->underlay_iface);
+            complete = false;
+        }
+    }
+    r = bridge_ensure_underlay(o->db, o->underlay_bridge, iface);
+    if (r) {
+        dp_ovs_db_error__(o, r);
+        dp_ovs_set_error__(error, "OVSDB: ensuring bridge %s: %s",
+                           o->underlay_bridge, r);
+        return r;
+    }
+    if (iface && (r = link_set_up(iface))) {
+        LOG_WARN_RL("cannot set %s up: %s", iface, strerror(-r));
+        complete = false;
+    }
+    /* ovs-vswitchd creates the bridge's internal interface shortly after
+     * the OVSDB transaction. */
+    long long deadline = time_msec() + DP_OVS_LINK_WAIT_MS;
+    while (!link_exists(o->underlay_bridge) && time_msec() < deadline) {
+        dp_ovs_sleep_ms__(50);
+    }
+    if ((r = link_set_up(o->underlay_bridge))) {
+        LOG_WARN_RL("cannot set %s up: %s", o->underlay_bridge, strerror(-r));
+        complete = false;
+    } else if (d->tunnel_ip[0]
+               && (r = link_add_ipv4(o->underlay_bridge, d->tunnel_ip))
+               && r != -EEXIST) {
+        LOG_WARN_RL("cannot add %s to %s: %s", d->tunnel_ip,
+                    o->underlay_bridge, strerror(-r));
+        complete = false;
+    }
+    if (complete && !o->underlay_done) {
+        LOG_INFO("underlay ready: %s%s%s with %s", o->underlay_bridge,
+                 iface ? " holding " : "", iface ? iface : "",
+                 d->tunnel_ip[0] ? d->tunnel_ip : "no tunnel IP");
+    }
+    o->underlay_done = complete;
+    return 0;
+}
+
+/* Step 3. */
+static int
+dp_ovs_ports__(struct dp_ovs *o, const struct agent_desired *d, char **error)
+{
+    struct bridge_port *bp = xcalloc(d->n_ports ? d->n_ports : 1, sizeof *bp);
+    size_t n = 0;
+    int r;
+
+    for (size_t i = 0; i < d->n_ports; i++) {
+        const struct agent_port *p = &d->ports[i];
+        if (!dp_ovs_iface_exists__(o, p->iface)) {
+            continue;
+        }
+        r = link_disable_tx_offload(p->iface);
+        if (r && r != -EOPNOTSUPP && r != -ENODEV) {
+            LOG_WARN_RL("cannot turn TX offload off on %s: %s", p->iface,
+                        strerror(-r));
+        }
+        bp[n++] = (struct bridge_port) {
+            .iface = p->iface, .ofport = p->ofport, .logical = p->name,
+        };
+    }
+    r = bridge_sync_ports(o->db, o->bridge, bp, n);
+    free(bp);
+    if (r) {
+        dp_ovs_db_error__(o, r);
+        dp_ovs_set_error__(error, "OVSDB: syncing ports of %s: %s",
+                           o->bridge, r);
+    }
+    return r;
+}
+
+/* ---- ops --------------------------------------------------------------- */
+
+static void
+dp_ovs_link_cb__(void *aux, const char *ifname, bool exists)
+{
+    struct dp_ovs *o = aux;
+    const struct agent_desired *d = o->desired;
+    bool bound = false;
+
+    if (!d) {
+        return;
+    }
+    for (size_t i = 0; i < d->n_ports && !bound; i++) {
+        bound = !strcmp(d->ports[i].iface, ifname);
+    }
+    if (!bound && !(d->underlay_iface[0]
+                    && !strcmp(d->underlay_iface, ifname))) {
+        return;
+    }
+    LOG_INFO("interface %s %s", ifname, exists ? "appeared" : "disappeared");
+    if (!dp_ovs_db__(o)) {
+        return;
+    }
+    if (!bound) {
+        if (exists) {
+            dp_ovs_underlay__(o, d, NULL);
+        }
+        return;
+    }
+    dp_ovs_ports__(o, d, NULL);
+    o->ports_changed(o->aux);
+}
+
+static int
+dp_ovs_create(struct event_base *base, const struct agent_dp_config *cfg,
+              agent_dp_ports_changed_cb *cb, void *aux, struct agent_dp **dpp)
+{
+    struct dp_ovs *o = xzalloc(sizeof *o);
+
+    o->up.class = &agent_dp_ovs_class;
+    o->db_target = xasprintf("unix:%s/db.sock", cfg->ovs_rundir);
+    o->of_target = xasprintf("unix:%s/%s.mgmt", cfg->ovs_rundir, cfg->bridge);
+    o->bridge = xstrdup(cfg->bridge);
+    o->underlay_bridge = xstrdup(cfg->underlay_bridge);
+    o->ports_changed = cb;
+    o->aux = aux;
+    o->watch = link_watch_create(base, dp_ovs_link_cb__, o);
+    if (!o->watch) {
+        LOG_WARN("cannot watch links (%s); checking them on each reconcile "
+                 "instead", strerror(errno));
+    }
+    *dpp = &o->up;
+    return 0;
+}
+
+static void
+dp_ovs_destroy(struct agent_dp *dp)
+{
+    if (!dp) {
+        return;
+    }
+    struct dp_ovs *o = dp_ovs_cast__(dp);
+    link_watch_destroy(o->watch);
+    ofconn_close(o->of);
+    ovsdb_client_destroy(o->db);
+    free(o->db_target);
+    free(o->of_target);
+    free(o->bridge);
+    free(o->underlay_bridge);
+    free(o);
+}
+
+static int
+dp_ovs_read_generation(struct agent_dp *dp, uint64_t *gen)
+{
+    struct dp_ovs *o = dp_ovs_cast__(dp);
+    char *s, *end;
+
+    *gen = 0;
+    if (!dp_ovs_db__(o)) {
+        return errno ? -errno : -ECONNREFUSED;
+    }
+    s = bridge_get_external_id(o->db, o->bridge, DP_OVS_GEN_KEY);
+    if (!s) {
+        int r = errno ? -errno : -ENOENT;
+        if (r == -ENOENT) {
+            return 0;       /* no bridge or no generation yet: a new host */
+        }
+        dp_ovs_db_error__(o, r);
+        return r;
+    }
+    errno = 0;
+    *gen = strtoull(s, &end, 10);
+    if (errno || end == s || *end) {
+        LOG_WARN("ignoring malformed %s:%s=\"%s\"", o->bridge,
+                 DP_OVS_GEN_KEY, s);
+        *gen = 0;
+    }
+    free(s);
+    return 0;
+}
+
+static int
+dp_ovs_apply(struct agent_dp *dp, const struct agent_desired *d,
+             struct agent_apply_stats *st, char **error)
+{
+    struct dp_ovs *o = dp_ovs_cast__(dp);
+    struct ofconn_sync_stats ss = { 0, 0, 0 };
+    int r;
+
+    o->desired = d;
+    o->underlay_done = false;
+    *st = (struct agent_apply_stats) { 0, 0, 0 };
+    if (!dp_ovs_db__(o)) {
+        r = errno ? -errno : -ECONNREFUSED;
+        dp_ovs_set_error__(error, "cannot connect to OVSDB at %s: %s",
+                           o->db_target, r);
+        return r;
+    }
+    r = dp_ovs_underlay__(o, d, error);
+    if (r) {
+        return r;
+    }
+    r = bridge_ensure_integration(o->db, o->bridge, d->tunnel_ofport);
+    if (r) {
+        dp_ovs_db_error__(o, r);
+        dp_ovs_set_error__(error, "OVSDB: ensuring bridge %s: %s", o->bridge,
+                           r);
+        return r;
+    }
+    r = dp_ovs_of_open__(o, DP_OVS_OF_OPEN_WAIT_MS);
+    if (r) {
+        dp_ovs_set_error__(error, "cannot connect to OpenFlow at %s: %s",
+                           o->of_target, r);
+        return r;
+    }
+    r = dp_ovs_ports__(o, d, error);
+    if (r) {
+        return r;
+    }
+    r = ofconn_sync(o->of, &d->flows, &ss);
+    if (r) {
+        dp_ovs_of_error__(o, r);
+        dp_ovs_set_error__(error, "OpenFlow: installing flows on %s: %s",
+                           o->bridge, r);
+        return r;
+    }
+    st->added = ss.added;
+    st->modified = ss.modified;
+    st->removed = ss.removed;
+
+    char *gen = xasprintf("%"PRIu64, d->generation);
+    r = bridge_set_external_id(o->db, o->bridge, DP_OVS_GEN_KEY, gen);
+    free(gen);
+    if (r) {
+        dp_ovs_db_error__(o, r);
+        dp_ovs_set_error__(error, "OVSDB: recording generation on %s: %s",
+                           o->bridge, r);
+        return r;
+    }
+    return 0;
+}
+
+static void
+dp_ovs_reconcile(struct agent_dp *dp, const struct agent_desired *d)
+{
+    struct dp_ovs *o = dp_ovs_cast__(dp);
+    struct ofconn_sync_stats ss = { 0, 0, 0 };
+    char *error = NULL;
+    int r;
+
+    o->desired = d;
+    if (!dp_ovs_db__(o)) {
+        return;
+    }
+    if (!o->underlay_done && dp_ovs_underlay__(o, d, NULL)) {
+        return;
+    }
+
+    /* A missing generation means br-int was recreated (or wiped): say so,
+     * and put the generation back once everything is repaired. */
+    char *want = xasprintf("%"PRIu64, d->generation);
+    char *have = bridge_get_external_id(o->db, o->bridge, DP_OVS_GEN_KEY);
+    bool gen_ok = have && !strcmp(have, want);
+    if (!have && errno != ENOENT) {
+        dp_ovs_db_error__(o, errno ? -errno : -EIO);
+        goto out;
+    }
+    if (!gen_ok) {
+        LOG_INFO("reconcile: %s lacks %s=%s; repairing the bridge", o->bridge,
+                 DP_OVS_GEN_KEY, want);
+    }
+
+    r = bridge_ensure_integration(o->db, o->bridge, d->tunnel_ofport);
+    if (r) {
+        dp_ovs_db_error__(o, r);
+        LOG_WARN_RL("reconcile: ensuring %s: %s", o->bridge, strerror(-r));
+        goto out;
+    }
+    if (dp_ovs_ports__(o, d, &error)) {
+        LOG_WARN_RL("reconcile: %s", error);
+        goto out;
+    }
+    /* A connection that broke (ovs-vswitchd restarted) gets one immediate
+     * reopen; when even that fails, the next tick tries again. */
+    for (int attempt = 0; ; attempt++) {
+        if (dp_ovs_of_open__(o, 0)) {
+            goto out;
+        }
+        r = ofconn_sync(o->of, &d->flows, &ss);
+        if (!r) {
+            break;
+        }
+        LOG_WARN_RL("reconcile: syncing flows of %s: %s", o->bridge,
+                    strerror(-r));
+        dp_ovs_of_error__(o, r);
+        if (o->of || attempt) {
+            goto out;
+        }
+    }
+    if (ss.added || ss.modified || ss.removed) {
+        LOG_INFO("reconcile: repaired flows of %s (generation %"PRIu64"): "
+                 "%u added, %u modified, %u removed", o->bridge,
+                 d->generation, ss.added, ss.modified, ss.removed);
+    }
+    if (!gen_ok) {
+        r = bridge_set_external_id(o->db, o->bridge, DP_OVS_GEN_KEY, want);
+        if (r) {
+            dp_ovs_db_error__(o, r);
+            LOG_WARN_RL("reconcile: recording generation on %s: %s",
+                        o->bridge, strerror(-r));
+        }
+    }
+
+out:
+    free(error);
+    free(have);
+    free(want);
+}
+
+static void
+dp_ovs_port_status(struct agent_dp *dp, const struct agent_desired *d,
+                   struct agent_port_status *out)
+{
+    struct dp_ovs *o = dp_ovs_cast__(dp);
+
+    for (size_t i = 0; i < d->n_ports; i++) {
+        const char *iface = d->ports[i].iface;
+        int32_t ofport = 0;
+
+        out[i] = (struct agent_port_status) { .iface = iface };
+        if (!dp_ovs_iface_exists__(o, iface) || !o->db) {
+            continue;
+        }
+        int r = bridge_get_ofport(o->db, iface, &ofport);
+        if (r) {
+            dp_ovs_db_error__(o, r);
+            if (!o->db) {
+                continue;
+            }
+        } else if (ofport > 0) {
+            out[i].up = true;
+            out[i].ofport = ofport;
+        }
+    }
+}
+
+const struct agent_dp_class agent_dp_ovs_class = {
+    .name = "ovs",
+    .create = dp_ovs_create,
+    .destroy = dp_ovs_destroy,
+    .read_generation = dp_ovs_read_generation,
+    .apply = dp_ovs_apply,
+    .reconcile = dp_ovs_reconcile,
+    .port_status = dp_ovs_port_status,
+};

@@ -1,0 +1,543 @@
+/* test-agent.c — the agent core against a fake controller, with the null
+ * datapath: Hello, applying a DesiredState, refusing an invalid one whole,
+ * reconnecting with backoff after the controller goes away or sends
+ * garbage, heartbeats with port status, and dropping a silent controller.
+ *
+ * The fake controller is a plain listening TCP socket on 127.0.0.1:0 in
+ * this process; the test pumps the agent's event_base itself between
+ * non-blocking reads, so everything runs in one thread, deterministically. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "agent/agent-dp.h"
+#include "agent/agent.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "proto/flow-proto.h"
+#include "proto/frame.h"
+
+#define TIMEOUT_MS 3000
+
+struct fake {
+    struct event_base *base;
+    struct agent *agent;
+    int lfd;                 /* listening */
+    int cfd;                 /* accepted agent connection, -1 if none */
+    struct evbuffer *in;
+};
+
+/* Runs the agent's loop for at most 'ms' while waiting for 'fd' to become
+ * readable.  Returns true if it did. */
+static bool
+pump(struct fake *fk, int fd, int ms)
+{
+    long long deadline = time_msec() + ms;
+    do {
+        event_base_loop(fk->base, EVLOOP_NONBLOCK);
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        if (poll(&pfd, 1, 5) > 0) {
+            return true;
+        }
+    } while (time_msec() < deadline);
+    return false;
+}
+
+static void
+fake_accept(struct fake *fk)
+{
+    assert_true(pump(fk, fk->lfd, TIMEOUT_MS));
+    fk->cfd = accept4(fk->lfd, NULL, NULL, SOCK_NONBLOCK);
+    assert_true(fk->cfd >= 0);
+    evbuffer_drain(fk->in, evbuffer_get_length(fk->in));
+}
+
+static void
+fake_close(struct fake *fk)
+{
+    if (fk->cfd >= 0) {
+        close(fk->cfd);
+        fk->cfd = -1;
+    }
+}
+
+/* Next message from the agent, skipping heartbeats unless 'want_hb'.
+ * Returns NULL on EOF (the agent closed) or timeout ('*eof' tells). */
+static Anet__Envelope *
+fake_recv_ex(struct fake *fk, bool want_hb, bool *eof, int ms)
+{
+    long long deadline = time_msec() + ms;
+    *eof = false;
+    for (;;) {
+        Anet__Envelope *env;
+        int r = frame_read(fk->in, FRAME_MAX, &env);
+        assert_true(r >= 0);
+        if (r == 1) {
+            if (!want_hb && env->msg_case == ANET__ENVELOPE__MSG_HEARTBEAT) {
+                anet__envelope__free_unpacked(env, NULL);
+                continue;
+            }
+            return env;
+        }
+        long long left = deadline - time_msec();
+        if (left <= 0 || !pump(fk, fk->cfd, (int) left)) {
+            return NULL;
+        }
+        char buf[4096];
+        ssize_t n = read(fk->cfd, buf, sizeof buf);
+        if (n == 0 || (n < 0 && errno != EAGAIN)) {
+            *eof = true;
+            return NULL;
+        }
+        if (n > 0) {
+            evbuffer_add(fk->in, buf, n);
+        }
+    }
+}
+
+static Anet__Envelope *
+fake_recv(struct fake *fk, Anet__Envelope__MsgCase want)
+{
+    bool eof;
+    Anet__Envelope *env = fake_recv_ex(fk, want == ANET__ENVELOPE__MSG_HEARTBEAT,
+                                       &eof, TIMEOUT_MS);
+    assert_non_null(env);
+    assert_int_equal(env->msg_case, want);
+    return env;
+}
+
+static void
+fake_send_raw(struct fake *fk, const void *p, size_t len)
+{
+    const char *c = p;
+    while (len) {
+        ssize_t n = write(fk->cfd, c, len);
+        if (n < 0 && errno == EAGAIN) {
+            pump(fk, -1, 5);
+            continue;
+        }
+        assert_true(n > 0);
+        c += n;
+        len -= n;
+    }
+}
+
+static void
+fake_send(struct fake *fk, const Anet__Envelope *env)
+{
+    size_t len;
+    uint8_t *buf = frame_encode(env, &len);
+    fake_send_raw(fk, buf, len);
+    free(buf);
+}
+
+/* Waits until the agent closes its end. */
+static void
+fake_expect_eof(struct fake *fk)
+{
+    bool eof;
+    Anet__Envelope *env;
+    while ((env = fake_recv_ex(fk, true, &eof, TIMEOUT_MS))) {
+        anet__envelope__free_unpacked(env, NULL);
+    }
+    assert_true(eof);
+    fake_close(fk);
+}
+
+static void
+make_flow(struct flow *f, uint8_t table, uint16_t prio, uint64_t mac,
+          uint32_t port)
+{
+    flow_init(f, table, prio, 0x100 + port);
+    assert_int_equal(flow_match_set(&f->match, FF_ETH_DST, mac, 0), 0);
+    assert_int_equal(flow_match_set(&f->match, FF_METADATA, 7, 0), 0);
+    flow_output(f, port);
+}
+
+/* Sends DesiredState 'gen' holding flows 'fl' (and one port binding);
+ * if 'bad', an extra flow with an unknown action type is appended. */
+static void
+send_desired(struct fake *fk, uint64_t gen, const struct flow *fl, size_t n,
+             bool bad)
+{
+    Anet__Envelope env = ANET__ENVELOPE__INIT;
+    Anet__DesiredState ds = ANET__DESIRED_STATE__INIT;
+    Anet__HostConfig hc = ANET__HOST_CONFIG__INIT;
+    Anet__PortBinding pb = ANET__PORT_BINDING__INIT;
+    Anet__PortBinding *pbs[1] = { &pb };
+    Anet__Flow msgs[8];
+    Anet__Flow *ptrs[8];
+    Anet__Action bad_action = ANET__ACTION__INIT;
+    Anet__Action *bad_actions[1] = { &bad_action };
+
+    assert_true(n < 8);
+    hc.name = (char *) "hv-test";
+    hc.tunnel_ip = (char *) "10.200.0.11/24";
+    hc.underlay_iface = (char *) "eth9";
+    hc.tunnel_ofport = 4000;
+    pb.name = (char *) "web1";
+    pb.iface = (char *) "web1-veth";
+    pb.ofport = 11;
+    pb.mac = (char *) "0a:00:00:00:00:01";
+    pb.switch_name = (char *) "sw1";
+    for (size_t i = 0; i < n; i++) {
+        flow_to_proto(&fl[i], &msgs[i]);
+        ptrs[i] = &msgs[i];
+    }
+    size_t nf = n;
+    if (bad) {
+        anet__flow__init(&msgs[nf]);
+        msgs[nf].table = 30;
+        msgs[nf].priority = 5;
+        bad_action.type = 99;          /* no such action type */
+        msgs[nf].n_actions = 1;
+        msgs[nf].actions = bad_actions;
+        ptrs[nf] = &msgs[nf];
+        nf++;
+    }
+    ds.generation = gen;
+    ds.host = &hc;
+    ds.n_ports = 1;
+    ds.ports = pbs;
+    ds.n_flows = nf;
+    ds.flows = ptrs;
+    env.msg_case = ANET__ENVELOPE__MSG_DESIRED;
+    env.desired = &ds;
+    fake_send(fk, &env);
+    for (size_t i = 0; i < n; i++) {
+        flow_proto_clear(&msgs[i]);
+    }
+}
+
+static void
+build_flows(struct flow fl[2])
+{
+    make_flow(&fl[0], 30, 100, 0x0a0000000001ULL, 11);
+    make_flow(&fl[1], 30, 100, 0x0a0000000002ULL, 4000);
+}
+
+static int
+setup_opts(void **state, const struct agent_options *extra)
+{
+    struct fake *fk = xzalloc(sizeof *fk);
+    struct sockaddr_in sin = { .sin_family = AF_INET,
+                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof sin;
+
+    log_set_level(LOG_LEVEL_ERR);
+    fk->cfd = -1;
+    fk->in = evbuffer_new();
+    fk->base = event_base_new();
+    fk->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    assert_true(fk->lfd >= 0);
+    assert_int_equal(bind(fk->lfd, (struct sockaddr *) &sin, sizeof sin), 0);
+    assert_int_equal(listen(fk->lfd, 8), 0);
+    assert_int_equal(getsockname(fk->lfd, (struct sockaddr *) &sin, &len), 0);
+
+    char *ctl = xasprintf("127.0.0.1:%u", ntohs(sin.sin_port));
+    struct agent_options opt = extra ? *extra : (struct agent_options) { 0 };
+    opt.host = "hv-test";
+    opt.controller = ctl;
+    opt.datapath = "null";
+    fk->agent = agent_create(fk->base, &opt);
+    free(ctl);
+    assert_non_null(fk->agent);
+    *state = fk;
+    return 0;
+}
+
+static int
+setup(void **state)
+{
+    return setup_opts(state, NULL);
+}
+
+static int
+setup_fast(void **state)
+{
+    struct agent_options o = { .heartbeat_ms = 100, .peer_timeout_ms = 400 };
+    return setup_opts(state, &o);
+}
+
+static int
+teardown(void **state)
+{
+    struct fake *fk = *state;
+    agent_destroy(fk->agent);
+    fake_close(fk);
+    close(fk->lfd);
+    evbuffer_free(fk->in);
+    event_base_free(fk->base);
+    free(fk);
+    return 0;
+}
+
+static void
+expect_hello(struct fake *fk, uint64_t gen)
+{
+    Anet__Envelope *env = fake_recv(fk, ANET__ENVELOPE__MSG_HELLO);
+    assert_string_equal(env->hello->host, "hv-test");
+    assert_string_equal(env->hello->version, ANET_VERSION);
+    assert_int_equal(env->hello->applied_generation, gen);
+    anet__envelope__free_unpacked(env, NULL);
+}
+
+/* Connects, applies generation 3 with the two flows of build_flows(). */
+static void
+reach_gen3(struct fake *fk)
+{
+    struct flow fl[2];
+    build_flows(fl);
+    fake_accept(fk);
+    expect_hello(fk, 0);
+    send_desired(fk, 3, fl, 2, false);
+    Anet__Envelope *env = fake_recv(fk, ANET__ENVELOPE__MSG_RESULT);
+    assert_true(env->result->ok);
+    assert_int_equal(env->result->generation, 3);
+    assert_string_equal(env->result->error, "");
+    assert_int_equal(env->result->flows_added, 2);
+    assert_int_equal(env->result->flows_removed, 0);
+    assert_int_equal(env->result->n_ports, 1);
+    assert_string_equal(env->result->ports[0]->iface, "web1-veth");
+    assert_true(env->result->ports[0]->up);
+    assert_int_equal(env->result->ports[0]->ofport, 11);
+    anet__envelope__free_unpacked(env, NULL);
+    flow_destroy(&fl[0]);
+    flow_destroy(&fl[1]);
+}
+
+/* The null datapath holds exactly generation 3's two flows. */
+static void
+assert_null_holds_gen3(struct fake *fk)
+{
+    struct flow fl[2];
+    struct flow_set want;
+
+    build_flows(fl);
+    flow_set_init(&want);
+    flow_set_take(&want, &fl[0]);
+    flow_set_take(&want, &fl[1]);
+    flow_set_sort(&want);
+
+    const struct agent_desired *st =
+        agent_dp_null_state(agent_datapath(fk->agent));
+    assert_non_null(st);
+    assert_int_equal(st->generation, 3);
+    assert_int_equal(st->flows.n, 2);
+    assert_true(flow_set_equal(&st->flows, &want));
+    assert_int_equal(st->n_ports, 1);
+    assert_string_equal(st->ports[0].iface, "web1-veth");
+    assert_string_equal(st->tunnel_ip, "10.200.0.11/24");
+    assert_int_equal(st->tunnel_ofport, 4000);
+    assert_int_equal(agent_applied_generation(fk->agent), 3);
+    flow_set_destroy(&want);
+}
+
+static void
+test_hello(void **state)
+{
+    struct fake *fk = *state;
+    fake_accept(fk);
+    expect_hello(fk, 0);
+    assert_true(agent_is_connected(fk->agent));
+    assert_int_equal(agent_n_connects(fk->agent), 1);
+    assert_null(agent_dp_null_state(agent_datapath(fk->agent)));
+}
+
+static void
+test_apply(void **state)
+{
+    struct fake *fk = *state;
+    reach_gen3(fk);
+    assert_null_holds_gen3(fk);
+    assert_int_equal(agent_dp_null_n_applies(agent_datapath(fk->agent)), 1);
+
+    /* The same state again changes nothing: counters are a real diff. */
+    struct flow fl[2];
+    build_flows(fl);
+    send_desired(fk, 3, fl, 2, false);
+    Anet__Envelope *env = fake_recv(fk, ANET__ENVELOPE__MSG_RESULT);
+    assert_true(env->result->ok);
+    assert_int_equal(env->result->flows_added, 0);
+    assert_int_equal(env->result->flows_modified, 0);
+    assert_int_equal(env->result->flows_removed, 0);
+    anet__envelope__free_unpacked(env, NULL);
+
+    /* Generation 4 with one flow: one removal. */
+    send_desired(fk, 4, fl, 1, false);
+    env = fake_recv(fk, ANET__ENVELOPE__MSG_RESULT);
+    assert_true(env->result->ok);
+    assert_int_equal(env->result->generation, 4);
+    assert_int_equal(env->result->flows_removed, 1);
+    anet__envelope__free_unpacked(env, NULL);
+    assert_int_equal(agent_dp_null_state(agent_datapath(fk->agent))->flows.n, 1);
+    assert_int_equal(agent_applied_generation(fk->agent), 4);
+    flow_destroy(&fl[0]);
+    flow_destroy(&fl[1]);
+}
+
+static void
+test_invalid_flow_keeps_state(void **state)
+{
+    struct fake *fk = *state;
+    struct flow fl[2];
+
+    reach_gen3(fk);
+    build_flows(fl);
+    /* Generation 4: one valid flow plus an invalid one -> refused whole. */
+    send_desired(fk, 4, fl, 1, true);
+    Anet__Envelope *env = fake_recv(fk, ANET__ENVELOPE__MSG_RESULT);
+    assert_false(env->result->ok);
+    assert_int_equal(env->result->generation, 4);
+    assert_true(strlen(env->result->error) > 0);
+    assert_non_null(strstr(env->result->error, "flow 1"));
+    anet__envelope__free_unpacked(env, NULL);
+
+    assert_null_holds_gen3(fk);
+    assert_int_equal(agent_dp_null_n_applies(agent_datapath(fk->agent)), 1);
+    assert_int_equal(agent_desired_state(fk->agent)->generation, 3);
+    /* The session survives a refused state. */
+    assert_true(agent_is_connected(fk->agent));
+    flow_destroy(&fl[0]);
+    flow_destroy(&fl[1]);
+}
+
+static void
+test_reconnect_after_close(void **state)
+{
+    struct fake *fk = *state;
+
+    reach_gen3(fk);
+    fake_close(fk);
+    long long t0 = time_msec();
+    fake_accept(fk);
+    long long waited = time_msec() - t0;
+    /* Backoff: the first wait is drawn from [50, 100] ms. */
+    assert_true(waited >= 45);
+    expect_hello(fk, 3);
+    assert_int_equal(agent_n_connects(fk->agent), 2);
+    assert_null_holds_gen3(fk);
+
+    /* With the controller gone, the agent stays disconnected, retrying
+     * in the background, and keeps its state. */
+    fake_close(fk);
+    int saved = fk->lfd;
+    fk->lfd = -1;
+    close(saved);
+    pump(fk, -1, 700);
+    assert_false(agent_is_connected(fk->agent));
+    assert_int_equal(agent_n_connects(fk->agent), 2);
+    assert_null_holds_gen3(fk);
+}
+
+static void
+test_garbage_reconnects(void **state)
+{
+    struct fake *fk = *state;
+
+    reach_gen3(fk);
+    /* A frame whose payload is not protobuf (wire type 7 does not exist). */
+    static const uint8_t junk[] = { 0, 0, 0, 5, 0xff, 0xff, 0xff, 0xff, 0xff };
+    fake_send_raw(fk, junk, sizeof junk);
+    fake_expect_eof(fk);
+    fake_accept(fk);
+    expect_hello(fk, 3);
+    assert_null_holds_gen3(fk);
+
+    /* An oversized length header: same treatment. */
+    static const uint8_t huge[] = { 0xff, 0xff, 0xff, 0xff, 1, 2, 3 };
+    fake_send_raw(fk, huge, sizeof huge);
+    fake_expect_eof(fk);
+    fake_accept(fk);
+    expect_hello(fk, 3);
+    assert_int_equal(agent_n_connects(fk->agent), 3);
+    assert_null_holds_gen3(fk);
+}
+
+static void
+test_heartbeat_and_silence(void **state)
+{
+    struct fake *fk = *state;
+
+    reach_gen3(fk);
+    /* Heartbeats carry the port status. */
+    Anet__Envelope *env = fake_recv(fk, ANET__ENVELOPE__MSG_HEARTBEAT);
+    assert_true(env->heartbeat->seq >= 1);
+    assert_int_equal(env->heartbeat->n_ports, 1);
+    assert_string_equal(env->heartbeat->ports[0]->iface, "web1-veth");
+    assert_true(env->heartbeat->ports[0]->up);
+    anet__envelope__free_unpacked(env, NULL);
+
+    /* A controller that keeps sending heartbeats is kept past the timeout. */
+    Anet__Envelope hb = ANET__ENVELOPE__INIT;
+    Anet__Heartbeat h = ANET__HEARTBEAT__INIT;
+    hb.msg_case = ANET__ENVELOPE__MSG_HEARTBEAT;
+    hb.heartbeat = &h;
+    for (int i = 0; i < 6; i++) {
+        fake_send(fk, &hb);
+        bool eof;
+        while ((env = fake_recv_ex(fk, true, &eof, 100))) {
+            anet__envelope__free_unpacked(env, NULL);
+        }
+        assert_false(eof);
+    }
+    assert_true(agent_is_connected(fk->agent));
+    assert_int_equal(agent_n_connects(fk->agent), 1);
+
+    /* A silent one (400 ms here) is dropped, and the agent comes back. */
+    fake_expect_eof(fk);
+    fake_accept(fk);
+    expect_hello(fk, 3);
+    assert_int_equal(agent_n_connects(fk->agent), 2);
+}
+
+static void
+test_create_rejects_bad_options(void **state)
+{
+    struct event_base *base = event_base_new();
+    struct agent_options o = { .host = "h", .controller = "not-an-address",
+                               .datapath = "null" };
+    errno = 0;
+    assert_null(agent_create(base, &o));
+    assert_int_equal(errno, EINVAL);
+    o.controller = "127.0.0.1:1";
+    o.datapath = "warp-drive";
+    assert_null(agent_create(base, &o));
+    assert_int_equal(errno, EINVAL);
+    o.datapath = "null";
+    o.host = "";
+    assert_null(agent_create(base, &o));
+    event_base_free(base);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_hello, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_apply, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_flow_keeps_state, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_reconnect_after_close, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_garbage_reconnects, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_heartbeat_and_silence,
+                                        setup_fast, teardown),
+        cmocka_unit_test(test_create_rejects_bad_options),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
