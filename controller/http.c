@@ -1,0 +1,400 @@
+/* http.c — the controller's HTTP/JSON API and /metrics, on libevent's
+ * evhttp.
+ *
+ * Routes come from one table (method, path, handler).  Every answer is JSON
+ * ({"error": "..."} for failures) except /metrics, which is Prometheus text.
+ * Request bodies are limited to CONTROLLER_MAX_BODY: larger ones get 413
+ * (from evhttp itself when it sees them first).  The JSON views (show,
+ * flows, metrics) are built here from the state server.c keeps.
+ */
+#include "controller/controller-private.h"
+#include "controller/compile.h"
+#include "controller/topo.h"
+#include "lib/addr.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <sys/queue.h>
+#include <event2/keyvalq_struct.h>
+
+LOG_MODULE(http);
+
+/* ---- JSON views -------------------------------------------------------- */
+
+json_t *
+ctl_flow_json(const struct compile_result *r, const struct flow *f)
+{
+    struct compile_provenance prov;
+    char cookie[32];
+    char *match = flow_format_match(&f->match);
+    char *actions = flow_format_actions(f);
+    json_t *jprov;
+
+    snprintf(cookie, sizeof cookie, "0x%llx", (unsigned long long) f->cookie);
+    if (r && compile_provenance(r, f->cookie, &prov)) {
+        jprov = json_pack("{s:s, s:s, s:s, s:i, s:i, s:s}",
+                          "kind", prov.kind ? prov.kind : "",
+                          "object", prov.object ? prov.object : "",
+                          "file", prov.file ? prov.file : "",
+                          "line", (int) prov.line, "col", (int) prov.col,
+                          "rule", prov.rule ? prov.rule : "");
+    } else {
+        jprov = json_null();
+    }
+    json_t *j = json_pack("{s:i, s:i, s:s, s:s, s:s, s:o}",
+                          "table", (int) f->table,
+                          "priority", (int) f->priority,
+                          "cookie", cookie, "match", match,
+                          "actions", actions, "provenance", jprov);
+    free(match);
+    free(actions);
+    return j;
+}
+
+static bool
+ctl_port_up__(const struct ctl_session *s, const char *iface)
+{
+    for (size_t i = 0; s && i < s->n_ports; i++) {
+        if (!strcmp(s->ports[i].iface, iface)) {
+            return s->ports[i].up;
+        }
+    }
+    return false;
+}
+
+static json_t *
+ctl_show_ports__(const struct controller *ctl, const struct compiled_host *ch,
+                 const struct ctl_session *s)
+{
+    json_t *ports = json_array();
+
+    for (size_t i = 0; i < ch->n_ports; i++) {
+        const struct compiled_port *cp = &ch->ports[i];
+        const struct topo_port *tp = topo_find_port(ctl->topo, cp->name);
+        const struct topo_switch *sw = tp ? &ctl->topo->switches[tp->sw]
+                                          : NULL;
+        char mac[ETH_ADDR_STRLEN], ip[IP4_STRLEN], cidr[IP4_STRLEN + 4];
+
+        eth_format(cp->mac, mac);
+        cidr[0] = '\0';
+        if (tp && tp->ip) {
+            ip4_format(tp->ip, ip);
+            snprintf(cidr, sizeof cidr, "%s/%u", ip, sw ? sw->plen : 32);
+        }
+        json_array_append_new(ports, json_pack(
+            "{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:b}",
+            "name", cp->name, "switch", cp->switch_name ? cp->switch_name : "",
+            "ip", cidr, "mac", mac, "iface", cp->iface,
+            "ofport", (int) cp->ofport, "mtu", sw ? (int) sw->mtu : 0,
+            "up", ctl_port_up__(s, cp->iface)));
+    }
+    return ports;
+}
+
+json_t *
+controller_show(const struct controller *ctl)
+{
+    json_t *hosts = json_array();
+    json_t *unknown = json_array();
+
+    for (size_t i = 0; i < ctl->n_hosts; i++) {
+        const struct ctl_host *h = &ctl->hosts[i];
+        const struct compiled_host *ch = &ctl->result->hosts[i];
+        const struct ctl_session *s = ctl_session_find(ctl, h->name);
+        char ip[IP4_STRLEN];
+        char *tunnel;
+
+        ip4_format(ch->tunnel_ip, ip);
+        tunnel = xasprintf("%s/%u", ip, ch->tunnel_plen);
+        json_array_append_new(hosts, json_pack(
+            "{s:s, s:s, s:s, s:b, s:s, s:I, s:I, s:s, s:I, s:o}",
+            "name", h->name, "tunnel_ip", tunnel,
+            "underlay_iface", ch->underlay_iface ? ch->underlay_iface : "",
+            "connected", s != NULL,
+            "agent_version", h->agent_version ? h->agent_version : "",
+            "desired_generation", (json_int_t) h->desired_generation,
+            "applied_generation", (json_int_t) h->applied_generation,
+            "last_error", h->last_error ? h->last_error : "",
+            "n_flows", (json_int_t) ch->flows.n,
+            "ports", ctl_show_ports__(ctl, ch, s)));
+        free(tunnel);
+    }
+    for (const struct ctl_session *s = ctl->sessions; s; s = s->next) {
+        if (s->hello && !ctl_find_host(ctl, s->host)) {
+            json_array_append_new(unknown, json_pack(
+                "{s:s, s:s, s:s, s:I}", "name", s->host, "peer", s->peer,
+                "agent_version", s->version ? s->version : "",
+                "applied_generation", (json_int_t) s->applied_generation));
+        }
+    }
+    return json_pack("{s:I, s:s, s:o, s:o}",
+                     "generation", (json_int_t) ctl->generation,
+                     "topology_file",
+                     ctl->topology_file ? ctl->topology_file : "",
+                     "hosts", hosts, "unknown_agents", unknown);
+}
+
+json_t *
+controller_flows(const struct controller *ctl, const char *host)
+{
+    const struct compiled_host *ch = host ? ctl_find_compiled(ctl, host)
+                                          : NULL;
+    if (!ch) {
+        return NULL;
+    }
+    json_t *flows = json_array();
+    for (size_t i = 0; i < ch->flows.n; i++) {
+        json_array_append_new(flows, ctl_flow_json(ctl->result,
+                                                   &ch->flows.flows[i]));
+    }
+    return json_pack("{s:s, s:o}", "host", ch->name, "flows", flows);
+}
+
+char *
+controller_metrics(const struct controller *ctl)
+{
+    size_t connected = 0;
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&buf, &size);
+
+    for (const struct ctl_session *s = ctl->sessions; s; s = s->next) {
+        connected += s->hello;
+    }
+    fprintf(f, "# HELP anet_generation Generation of the running topology.\n"
+               "# TYPE anet_generation gauge\n"
+               "anet_generation %llu\n"
+               "# HELP anet_agents_connected Agents that said Hello.\n"
+               "# TYPE anet_agents_connected gauge\n"
+               "anet_agents_connected %zu\n",
+            (unsigned long long) ctl->generation, connected);
+    fprintf(f, "# HELP anet_host_applied_generation Generation the host's "
+               "agent last applied.\n"
+               "# TYPE anet_host_applied_generation gauge\n");
+    for (size_t i = 0; i < ctl->n_hosts; i++) {
+        fprintf(f, "anet_host_applied_generation{host=\"%s\"} %llu\n",
+                ctl->hosts[i].name,
+                (unsigned long long) ctl->hosts[i].applied_generation);
+    }
+    fprintf(f, "# HELP anet_host_flows Flows compiled for the host.\n"
+               "# TYPE anet_host_flows gauge\n");
+    for (size_t i = 0; i < ctl->n_hosts; i++) {
+        fprintf(f, "anet_host_flows{host=\"%s\"} %zu\n", ctl->hosts[i].name,
+                ctl->result->hosts[i].flows.n);
+    }
+    fclose(f);
+    return buf;
+}
+
+/* ---- handlers ---------------------------------------------------------- */
+
+static void
+ctl_reply_json__(struct evhttp_request *req, int code, json_t *body)
+{
+    struct evbuffer *out = evbuffer_new();
+    char *text = json_dumps(body, JSON_COMPACT);
+
+    evbuffer_add_printf(out, "%s\n", text ? text : "{}");
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "application/json");
+    evhttp_send_reply(req, code, NULL, out);
+    evbuffer_free(out);
+    free(text);
+    json_decref(body);
+}
+
+static void
+ctl_reply_error__(struct evhttp_request *req, int code, const char *msg)
+{
+    ctl_reply_json__(req, code, json_pack("{s:s}", "error", msg));
+}
+
+/* Copies the request body into a NUL-terminated heap string, or answers
+ * 413 and returns NULL. */
+static char *
+ctl_body__(struct evhttp_request *req, size_t *lenp)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(in);
+
+    if (len > CONTROLLER_MAX_BODY) {
+        ctl_reply_error__(req, 413, "request body too large");
+        return NULL;
+    }
+    char *body = xmalloc(len + 1);
+    evbuffer_copyout(in, body, len);
+    body[len] = '\0';
+    *lenp = len;
+    return body;
+}
+
+typedef int ctl_yaml_op(struct controller *, const char *, const char *,
+                        size_t, json_t **);
+
+static void
+ctl_handle_yaml__(struct controller *ctl, struct evhttp_request *req,
+                  ctl_yaml_op *op)
+{
+    size_t len;
+    char *body = ctl_body__(req, &len);
+    if (!body) {
+        return;
+    }
+    const char *file = evhttp_find_header(
+        evhttp_request_get_input_headers(req), "X-Anet-Filename");
+    json_t *reply = NULL;
+    int error = op(ctl, file, body, len, &reply);
+    free(body);
+    ctl_reply_json__(req, !error ? 200 : error == -EINVAL ? 400 : 500, reply);
+}
+
+static void
+ctl_handle_apply__(struct controller *ctl, struct evhttp_request *req)
+{
+    ctl_handle_yaml__(ctl, req, controller_apply);
+}
+
+static void
+ctl_handle_plan__(struct controller *ctl, struct evhttp_request *req)
+{
+    ctl_handle_yaml__(ctl, req, controller_plan);
+}
+
+static void
+ctl_handle_show__(struct controller *ctl, struct evhttp_request *req)
+{
+    ctl_reply_json__(req, 200, controller_show(ctl));
+}
+
+static void
+ctl_handle_flows__(struct controller *ctl, struct evhttp_request *req)
+{
+    struct evkeyvalq q;
+    const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+
+    TAILQ_INIT(&q);
+    if (query) {
+        evhttp_parse_query_str(query, &q);
+    }
+    const char *host = evhttp_find_header(&q, "host");
+    if (!host) {
+        ctl_reply_error__(req, 400, "missing ?host=NAME");
+    } else {
+        json_t *j = controller_flows(ctl, host);
+        if (j) {
+            ctl_reply_json__(req, 200, j);
+        } else {
+            char *msg = xasprintf("host %s is not in the topology", host);
+            ctl_reply_error__(req, 404, msg);
+            free(msg);
+        }
+    }
+    evhttp_clear_headers(&q);
+}
+
+static void
+ctl_handle_metrics__(struct controller *ctl, struct evhttp_request *req)
+{
+    char *text = controller_metrics(ctl);
+    struct evbuffer *out = evbuffer_new();
+
+    evbuffer_add(out, text, strlen(text));
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "text/plain; version=0.0.4");
+    evhttp_send_reply(req, 200, NULL, out);
+    evbuffer_free(out);
+    free(text);
+}
+
+struct ctl_route {
+    enum evhttp_cmd_type method;
+    const char *path;
+    void (*handler)(struct controller *, struct evhttp_request *);
+};
+
+static const struct ctl_route ctl_routes__[] = {
+    { EVHTTP_REQ_POST, "/api/v1/apply", ctl_handle_apply__ },
+    { EVHTTP_REQ_POST, "/api/v1/plan", ctl_handle_plan__ },
+    { EVHTTP_REQ_GET, "/api/v1/show", ctl_handle_show__ },
+    { EVHTTP_REQ_GET, "/api/v1/flows", ctl_handle_flows__ },
+    { EVHTTP_REQ_GET, "/metrics", ctl_handle_metrics__ },
+};
+
+static void
+ctl_http_cb__(struct evhttp_request *req, void *ctl_)
+{
+    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+    enum evhttp_cmd_type method = evhttp_request_get_command(req);
+    bool path_known = false;
+
+    for (size_t i = 0; path && i < ARRAY_SIZE(ctl_routes__); i++) {
+        const struct ctl_route *r = &ctl_routes__[i];
+        if (strcmp(r->path, path)) {
+            continue;
+        }
+        path_known = true;
+        if (r->method == method) {
+            r->handler(ctl_, req);
+            return;
+        }
+    }
+    if (path_known) {
+        ctl_reply_error__(req, 405, "method not allowed");
+    } else {
+        ctl_reply_error__(req, 404, "no such endpoint");
+    }
+}
+
+int
+ctl_http_start(struct controller *ctl, const struct sockaddr_in *sin)
+{
+    char ip[INET_ADDRSTRLEN];
+    struct evhttp_bound_socket *bs;
+    struct sockaddr_in bound;
+    socklen_t len = sizeof bound;
+
+    ctl->http = evhttp_new(ctl->base);
+    if (!ctl->http) {
+        return -ENOMEM;
+    }
+    /* A little headroom so that our own check answers 413 in JSON for
+     * bodies just over the limit. */
+    evhttp_set_max_body_size(ctl->http, CONTROLLER_MAX_BODY + 1);
+    evhttp_set_gencb(ctl->http, ctl_http_cb__, ctl);
+    inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof ip);
+    bs = evhttp_bind_socket_with_handle(ctl->http, ip, ntohs(sin->sin_port));
+    if (!bs) {
+        int error = errno ? -errno : -EADDRINUSE;
+        LOG_ERR("cannot listen for HTTP on %s:%u: %s", ip,
+                ntohs(sin->sin_port), strerror(-error));
+        return error;
+    }
+    getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *) &bound,
+                &len);
+    ctl->http_port = ntohs(bound.sin_port);
+    LOG_INFO("HTTP API on %s:%u", ip, ctl->http_port);
+    return 0;
+}
+
+void
+ctl_http_stop(struct controller *ctl)
+{
+    if (ctl->http) {
+        evhttp_free(ctl->http);
+        ctl->http = NULL;
+    }
+}
+
+uint16_t
+controller_http_port(const struct controller *ctl)
+{
+    return ctl->http_port;
+}

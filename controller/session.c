@@ -1,0 +1,441 @@
+/* session.c — agent sessions: one bufferevent per TCP connection, carrying
+ * length-prefixed anet.Envelope frames (proto/frame.h).
+ *
+ * An agent says Hello{host, version, applied_generation}; if the host is in
+ * the running topology and its applied generation differs from the host's
+ * desired generation, the session gets a full DesiredState.  ApplyResult
+ * and Heartbeat update what show reports.  A heartbeat timer sends a
+ * Heartbeat to every session each interval and drops sessions silent for
+ * longer than the dead interval.  Anything malformed (bad length, payload
+ * that does not decode, a message the agent must not send) closes that one
+ * connection with a rate-limited log; other sessions never notice.
+ */
+#include "controller/controller-private.h"
+#include "controller/compile.h"
+#include "lib/addr.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "proto/flow-proto.h"
+#include "proto/frame.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+LOG_MODULE(session);
+
+/* A peer that does not read its frames is dropped rather than buffered
+ * without bound. */
+#define CTL_SESSION_MAX_OUTPUT (2 * (size_t) FRAME_MAX)
+
+static void
+ctl_session_clear_ports__(struct ctl_session *s)
+{
+    for (size_t i = 0; i < s->n_ports; i++) {
+        free(s->ports[i].iface);
+    }
+    free(s->ports);
+    s->ports = NULL;
+    s->n_ports = 0;
+}
+
+static void
+ctl_session_close__(struct ctl_session *s, const char *why)
+{
+    struct controller *ctl = s->ctl;
+
+    LOG_INFO_RL("agent %s (%s) disconnected: %s", s->peer,
+                s->host ? s->host : "no hello", why);
+    if (s->prev) {
+        s->prev->next = s->next;
+    } else {
+        ctl->sessions = s->next;
+    }
+    if (s->next) {
+        s->next->prev = s->prev;
+    }
+    ctl->n_sessions--;
+    bufferevent_free(s->bev);
+    ctl_session_clear_ports__(s);
+    free(s->host);
+    free(s->version);
+    free(s->last_error);
+    free(s);
+}
+
+struct ctl_session *
+ctl_session_find(const struct controller *ctl, const char *host)
+{
+    for (struct ctl_session *s = ctl->sessions; s; s = s->next) {
+        if (s->hello && !strcmp(s->host, host)) {
+            return s;
+        }
+    }
+    return NULL;
+}
+
+/* Queues 'env'; returns false if the session had to be closed. */
+static bool
+ctl_session_send__(struct ctl_session *s, const Anet__Envelope *env)
+{
+    struct evbuffer *out = bufferevent_get_output(s->bev);
+
+    if (evbuffer_get_length(out) > CTL_SESSION_MAX_OUTPUT) {
+        ctl_session_close__(s, "peer does not read");
+        return false;
+    }
+    if (frame_write(out, env)) {
+        LOG_ERR("desired state for %s exceeds the frame limit", s->host);
+        return true;
+    }
+    return true;
+}
+
+static bool
+ctl_session_send_desired__(struct ctl_session *s,
+                           const struct compiled_host *ch,
+                           uint64_t generation)
+{
+    Anet__Envelope env = ANET__ENVELOPE__INIT;
+    Anet__DesiredState ds = ANET__DESIRED_STATE__INIT;
+    Anet__HostConfig hc = ANET__HOST_CONFIG__INIT;
+    char ip[IP4_STRLEN];
+
+    ip4_format(ch->tunnel_ip, ip);
+    char *tunnel_ip = xasprintf("%s/%u", ip, ch->tunnel_plen);
+    hc.name = ch->name;
+    hc.tunnel_ip = tunnel_ip;
+    hc.underlay_iface = ch->underlay_iface ? ch->underlay_iface : "";
+    hc.tunnel_ofport = COMPILE_TUNNEL_OFPORT;
+    ds.generation = generation;
+    ds.host = &hc;
+
+    Anet__PortBinding *pbs = xcalloc(ch->n_ports + 1, sizeof *pbs);
+    char (*macs)[ETH_ADDR_STRLEN] = xcalloc(ch->n_ports + 1, sizeof *macs);
+    ds.ports = xcalloc(ch->n_ports + 1, sizeof *ds.ports);
+    ds.n_ports = ch->n_ports;
+    for (size_t i = 0; i < ch->n_ports; i++) {
+        const struct compiled_port *cp = &ch->ports[i];
+        anet__port_binding__init(&pbs[i]);
+        eth_format(cp->mac, macs[i]);
+        pbs[i].name = cp->name;
+        pbs[i].iface = cp->iface;
+        pbs[i].ofport = cp->ofport;
+        pbs[i].mac = macs[i];
+        pbs[i].switch_name = cp->switch_name;
+        ds.ports[i] = &pbs[i];
+    }
+
+    size_t n_flows = ch->flows.n;
+    Anet__Flow *fls = xcalloc(n_flows + 1, sizeof *fls);
+    ds.flows = xcalloc(n_flows + 1, sizeof *ds.flows);
+    ds.n_flows = n_flows;
+    for (size_t i = 0; i < n_flows; i++) {
+        flow_to_proto(&ch->flows.flows[i], &fls[i]);
+        ds.flows[i] = &fls[i];
+    }
+
+    env.msg_case = ANET__ENVELOPE__MSG_DESIRED;
+    env.desired = &ds;
+    LOG_INFO("sending generation %llu to %s (%zu ports, %zu flows)",
+             (unsigned long long) generation, ch->name, ch->n_ports,
+             n_flows);
+    bool alive = ctl_session_send__(s, &env);
+
+    for (size_t i = 0; i < n_flows; i++) {
+        flow_proto_clear(&fls[i]);
+    }
+    free(fls);
+    free(ds.flows);
+    free(ds.ports);
+    free(pbs);
+    free(macs);
+    free(tunnel_ip);
+    return alive;
+}
+
+/* Sends the host's desired state if the session does not run it yet. */
+static bool
+ctl_session_sync__(struct ctl_session *s)
+{
+    struct controller *ctl = s->ctl;
+    const struct ctl_host *h = ctl_find_host(ctl, s->host);
+    const struct compiled_host *ch = ctl_find_compiled(ctl, s->host);
+
+    if (!h || !ch || s->applied_generation == h->desired_generation) {
+        return true;
+    }
+    return ctl_session_send_desired__(s, ch, h->desired_generation);
+}
+
+void
+ctl_sessions_push(struct controller *ctl, const char *host)
+{
+    struct ctl_session *s = ctl_session_find(ctl, host);
+    if (s) {
+        ctl_session_sync__(s);
+    }
+}
+
+static void
+ctl_session_set_ports__(struct ctl_session *s, Anet__PortStatus **ports,
+                        size_t n)
+{
+    ctl_session_clear_ports__(s);
+    s->ports = xcalloc(n + 1, sizeof *s->ports);
+    for (size_t i = 0; i < n; i++) {
+        s->ports[i].iface = xstrdup(ports[i]->iface ? ports[i]->iface : "");
+        s->ports[i].up = ports[i]->up;
+        s->ports[i].ofport = ports[i]->ofport;
+    }
+    s->n_ports = n;
+}
+
+/* Copies what the session reported into its host's record (if any). */
+static void
+ctl_session_record__(struct ctl_session *s)
+{
+    struct ctl_host *h = ctl_find_host(s->ctl, s->host);
+    if (h) {
+        h->applied_generation = s->applied_generation;
+        free(h->agent_version);
+        h->agent_version = xstrdup(s->version ? s->version : "");
+        free(h->last_error);
+        h->last_error = s->last_error ? xstrdup(s->last_error) : NULL;
+    }
+}
+
+static bool
+ctl_session_hello__(struct ctl_session *s, const Anet__Hello *hello)
+{
+    if (!hello->host || !*hello->host) {
+        ctl_session_close__(s, "Hello without a host name");
+        return false;
+    }
+    /* A host has one agent: a new Hello replaces an older session. */
+    struct ctl_session *old = ctl_session_find(s->ctl, hello->host);
+    if (old && old != s) {
+        ctl_session_close__(old, "replaced by a new session");
+    }
+    free(s->host);
+    free(s->version);
+    s->host = xstrdup(hello->host);
+    s->version = xstrdup(hello->version ? hello->version : "");
+    s->applied_generation = hello->applied_generation;
+    s->hello = true;
+    LOG_INFO("agent %s says hello: host %s, version %s, generation %llu",
+             s->peer, s->host, s->version,
+             (unsigned long long) s->applied_generation);
+    if (!ctl_find_host(s->ctl, s->host)) {
+        LOG_WARN_RL("agent %s claims host %s, which is not in the topology",
+                    s->peer, s->host);
+        return true;
+    }
+    ctl_session_record__(s);
+    return ctl_session_sync__(s);
+}
+
+static void
+ctl_session_result__(struct ctl_session *s, const Anet__ApplyResult *r)
+{
+    free(s->last_error);
+    s->last_error = NULL;
+    if (r->ok) {
+        s->applied_generation = r->generation;
+        LOG_INFO("%s applied generation %llu (+%u ~%u -%u flows)", s->host,
+                 (unsigned long long) r->generation, r->flows_added,
+                 r->flows_modified, r->flows_removed);
+    } else {
+        s->last_error = xstrdup(r->error && *r->error ? r->error
+                                : "apply failed");
+        LOG_WARN_RL("%s failed to apply generation %llu: %s", s->host,
+                    (unsigned long long) r->generation, s->last_error);
+    }
+    ctl_session_set_ports__(s, r->ports, r->n_ports);
+    ctl_session_record__(s);
+}
+
+/* Handles one message; returns false if the session was closed. */
+static bool
+ctl_session_handle__(struct ctl_session *s, const Anet__Envelope *env)
+{
+    switch (env->msg_case) {
+    case ANET__ENVELOPE__MSG_HELLO:
+        return ctl_session_hello__(s, env->hello);
+    case ANET__ENVELOPE__MSG_RESULT:
+        if (!s->hello) {
+            break;
+        }
+        ctl_session_result__(s, env->result);
+        return true;
+    case ANET__ENVELOPE__MSG_HEARTBEAT:
+        if (s->hello && env->heartbeat->n_ports) {
+            ctl_session_set_ports__(s, env->heartbeat->ports,
+                                    env->heartbeat->n_ports);
+        }
+        return true;
+    case ANET__ENVELOPE__MSG_DESIRED:
+    case ANET__ENVELOPE__MSG__NOT_SET:
+    default:
+        break;
+    }
+    LOG_WARN_RL("agent %s sent an unexpected message (case %d)", s->peer,
+                (int) env->msg_case);
+    ctl_session_close__(s, "protocol error");
+    return false;
+}
+
+static void
+ctl_session_read_cb__(struct bufferevent *bev, void *s_)
+{
+    struct ctl_session *s = s_;
+    struct evbuffer *in = bufferevent_get_input(bev);
+
+    for (;;) {
+        Anet__Envelope *env;
+        int r = frame_read(in, FRAME_MAX, &env);
+        if (r == 0) {
+            return;
+        }
+        if (r < 0) {
+            LOG_WARN_RL("agent %s sent a bad frame: %s", s->peer,
+                        strerror(-r));
+            ctl_session_close__(s, "bad frame");
+            return;
+        }
+        s->last_rx = time_msec();
+        bool alive = ctl_session_handle__(s, env);
+        anet__envelope__free_unpacked(env, NULL);
+        if (!alive) {
+            return;
+        }
+    }
+}
+
+static void
+ctl_session_event_cb__(struct bufferevent *bev, short what, void *s_)
+{
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+        ctl_session_close__(s_, what & BEV_EVENT_EOF ? "connection closed"
+                                                     : "socket error");
+    }
+}
+
+static void
+ctl_accept_cb__(struct evconnlistener *l, evutil_socket_t fd,
+                struct sockaddr *sa, int salen, void *ctl_)
+{
+    struct controller *ctl = ctl_;
+    struct ctl_session *s = xzalloc(sizeof *s);
+    int one = 1;
+
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    s->ctl = ctl;
+    s->last_rx = time_msec();
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *) sa;
+        char ip[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof ip);
+        snprintf(s->peer, sizeof s->peer, "%s:%u", ip, ntohs(sin->sin_port));
+    } else {
+        snprintf(s->peer, sizeof s->peer, "fd %d", (int) fd);
+    }
+    s->bev = bufferevent_socket_new(ctl->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (!s->bev) {
+        evutil_closesocket(fd);
+        free(s);
+        return;
+    }
+    bufferevent_setcb(s->bev, ctl_session_read_cb__, NULL,
+                      ctl_session_event_cb__, s);
+    bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+    s->next = ctl->sessions;
+    if (ctl->sessions) {
+        ctl->sessions->prev = s;
+    }
+    ctl->sessions = s;
+    ctl->n_sessions++;
+    LOG_DBG("agent connection from %s", s->peer);
+}
+
+static void
+ctl_heartbeat_cb__(evutil_socket_t fd, short what, void *ctl_)
+{
+    struct controller *ctl = ctl_;
+    long long now = time_msec();
+    Anet__Envelope env = ANET__ENVELOPE__INIT;
+    Anet__Heartbeat hb = ANET__HEARTBEAT__INIT;
+
+    hb.seq = ++ctl->hb_seq;
+    env.msg_case = ANET__ENVELOPE__MSG_HEARTBEAT;
+    env.heartbeat = &hb;
+    for (struct ctl_session *s = ctl->sessions, *next; s; s = next) {
+        next = s->next;
+        if (now - s->last_rx > (long long) ctl->dead_ms) {
+            LOG_WARN_RL("agent %s (%s) silent for %lld ms", s->peer,
+                        s->host ? s->host : "no hello", now - s->last_rx);
+            ctl_session_close__(s, "peer silent");
+        } else {
+            ctl_session_send__(s, &env);
+        }
+    }
+}
+
+int
+ctl_sessions_start(struct controller *ctl, const struct sockaddr_in *sin)
+{
+    struct sockaddr_in bound;
+    socklen_t len = sizeof bound;
+
+    ctl->listener = evconnlistener_new_bind(ctl->base, ctl_accept_cb__, ctl,
+        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+        -1, (const struct sockaddr *) sin, sizeof *sin);
+    if (!ctl->listener) {
+        int error = errno ? -errno : -EADDRINUSE;
+        LOG_ERR("cannot listen for agents: %s", strerror(-error));
+        return error;
+    }
+    getsockname(evconnlistener_get_fd(ctl->listener),
+                (struct sockaddr *) &bound, &len);
+    ctl->agent_port = ntohs(bound.sin_port);
+
+    struct timeval tv = {
+        .tv_sec = ctl->heartbeat_ms / 1000,
+        .tv_usec = (ctl->heartbeat_ms % 1000) * 1000,
+    };
+    ctl->hb_timer = event_new(ctl->base, -1, EV_PERSIST, ctl_heartbeat_cb__,
+                              ctl);
+    event_add(ctl->hb_timer, &tv);
+    LOG_INFO("listening for agents on port %u", ctl->agent_port);
+    return 0;
+}
+
+void
+ctl_sessions_stop(struct controller *ctl)
+{
+    while (ctl->sessions) {
+        ctl_session_close__(ctl->sessions, "controller stopping");
+    }
+    if (ctl->hb_timer) {
+        event_free(ctl->hb_timer);
+        ctl->hb_timer = NULL;
+    }
+    if (ctl->listener) {
+        evconnlistener_free(ctl->listener);
+        ctl->listener = NULL;
+    }
+}
+
+uint16_t
+controller_agent_port(const struct controller *ctl)
+{
+    return ctl->agent_port;
+}

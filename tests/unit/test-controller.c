@@ -1,0 +1,717 @@
+/* test-controller.c — the controller core in-process: apply, agent
+ * sessions over real TCP (a fake agent speaking frames), refusal of bad
+ * topologies, restart from the state dir, bad frames, silent peers, and the
+ * anetctl binary against it. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "controller/compile.h"
+#include "controller/controller.h"
+#include "controller/topo.h"
+#include "lib/util.h"
+#include "proto/flow-proto.h"
+#include "proto/frame.h"
+
+static const char topo_v1[] =
+    "hosts:\n"
+    "  - {name: hv1, tunnel_ip: 10.200.0.11/24}\n"
+    "  - {name: hv2, tunnel_ip: 10.200.0.12/24}\n"
+    "switches:\n"
+    "  - {name: web, cidr: 10.1.0.0/24}\n"
+    "ports:\n"
+    "  - {name: web1, host: hv1, switch: web, ip: 10.1.0.11}\n"
+    "  - {name: web2, host: hv2, switch: web, ip: 10.1.0.12}\n";
+
+/* v1 plus a port on hv1 only: hv2's compiled output must not change. */
+static const char topo_v2[] =
+    "hosts:\n"
+    "  - {name: hv1, tunnel_ip: 10.200.0.11/24}\n"
+    "  - {name: hv2, tunnel_ip: 10.200.0.12/24}\n"
+    "switches:\n"
+    "  - {name: web, cidr: 10.1.0.0/24}\n"
+    "  - {name: db, cidr: 10.2.0.0/24}\n"
+    "ports:\n"
+    "  - {name: web1, host: hv1, switch: web, ip: 10.1.0.11}\n"
+    "  - {name: web2, host: hv2, switch: web, ip: 10.1.0.12}\n"
+    "  - {name: db1, host: hv1, switch: db, ip: 10.2.0.11}\n";
+
+static const char topo_bad[] =
+    "hosts:\n"
+    "  - {name: hv1, tunnel_ip: 10.200.0.11/24}\n"
+    "switches:\n"
+    "  - {name: web, cidr: 10.1.0.0/24}\n"
+    "ports:\n"
+    "  - {name: web1, host: hv1, switch: nope, ip: 10.1.0.11}\n";
+
+struct fix {
+    char dir[64];
+    struct event_base *base;
+    struct controller *ctl;
+    struct controller_options opts;
+};
+
+static void
+fix_start(struct fix *f)
+{
+    f->ctl = controller_create(f->base, &f->opts);
+    assert_non_null(f->ctl);
+    assert_true(controller_agent_port(f->ctl) != 0);
+    assert_true(controller_http_port(f->ctl) != 0);
+}
+
+static int
+setup(void **state)
+{
+    struct fix *f = xzalloc(sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/anet-ctltest-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    f->base = event_base_new();
+    f->opts.listen = "127.0.0.1:0";
+    f->opts.http = "127.0.0.1:0";
+    f->opts.state_dir = f->dir;
+    f->opts.heartbeat_ms = 5000;     /* no heartbeat noise in the tests */
+    f->opts.dead_ms = 15000;
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fix *f = *state;
+    char cmd[128];
+    controller_destroy(f->ctl);
+    event_base_free(f->base);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+/* Runs the controller's event loop for 'ms'. */
+static void
+pump(struct fix *f, int ms)
+{
+    struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+    event_base_loopexit(f->base, &tv);
+    event_base_dispatch(f->base);
+}
+
+/* ---- fake agent --------------------------------------------------------- */
+
+struct agent {
+    int fd;
+    struct evbuffer *in;
+};
+
+static void
+agent_connect(struct fix *f, struct agent *a)
+{
+    struct sockaddr_in sin = { .sin_family = AF_INET };
+    sin.sin_port = htons(controller_agent_port(f->ctl));
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a->fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(a->fd >= 0);
+    assert_int_equal(connect(a->fd, (struct sockaddr *) &sin, sizeof sin), 0);
+    fcntl(a->fd, F_SETFL, O_NONBLOCK);
+    a->in = evbuffer_new();
+    pump(f, 20);
+}
+
+static void
+agent_close(struct agent *a)
+{
+    close(a->fd);
+    evbuffer_free(a->in);
+}
+
+static void
+agent_send_raw(struct agent *a, const void *p, size_t len)
+{
+    assert_int_equal(send(a->fd, p, len, MSG_NOSIGNAL), (ssize_t) len);
+}
+
+static void
+agent_send(struct fix *f, struct agent *a, const Anet__Envelope *env)
+{
+    size_t len;
+    uint8_t *buf = frame_encode(env, &len);
+    agent_send_raw(a, buf, len);
+    free(buf);
+    pump(f, 30);
+}
+
+static void
+agent_hello(struct fix *f, struct agent *a, const char *host, uint64_t gen)
+{
+    Anet__Envelope env = ANET__ENVELOPE__INIT;
+    Anet__Hello hello = ANET__HELLO__INIT;
+    hello.host = (char *) host;
+    hello.version = "test";
+    hello.applied_generation = gen;
+    env.msg_case = ANET__ENVELOPE__MSG_HELLO;
+    env.hello = &hello;
+    agent_send(f, a, &env);
+}
+
+/* Waits up to 'ms' for a frame other than a heartbeat.  Returns 1 with
+ * '*msg', 0 on timeout, -1 when the controller closed the connection. */
+static int
+agent_recv(struct fix *f, struct agent *a, int ms, Anet__Envelope **msg)
+{
+    long long deadline = time_msec() + ms;
+    *msg = NULL;
+    while (time_msec() < deadline) {
+        pump(f, 10);
+        for (;;) {
+            char buf[65536];
+            ssize_t n = recv(a->fd, buf, sizeof buf, 0);
+            if (n > 0) {
+                evbuffer_add(a->in, buf, n);
+                continue;
+            }
+            if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+                int r = frame_read(a->in, FRAME_MAX, msg);
+                return r == 1 ? 1 : -1;
+            }
+            break;
+        }
+        while (frame_read(a->in, FRAME_MAX, msg) == 1) {
+            if ((*msg)->msg_case != ANET__ENVELOPE__MSG_HEARTBEAT) {
+                return 1;
+            }
+            anet__envelope__free_unpacked(*msg, NULL);
+            *msg = NULL;
+        }
+    }
+    return 0;
+}
+
+/* Asserts the agent got a DesiredState of 'gen' whose flows equal a fresh
+ * compile of 'yaml' for 'host'. */
+static void
+expect_desired(struct fix *f, struct agent *a, uint64_t gen,
+               const char *yaml, const char *host)
+{
+    Anet__Envelope *env;
+    assert_int_equal(agent_recv(f, a, 2000, &env), 1);
+    assert_int_equal(env->msg_case, ANET__ENVELOPE__MSG_DESIRED);
+    Anet__DesiredState *ds = env->desired;
+    assert_int_equal(ds->generation, gen);
+
+    struct topo *t = topo_load_buffer("t.yaml", yaml, strlen(yaml), NULL);
+    assert_non_null(t);
+    struct compile_result *r = compile_topology(t, NULL);
+    const struct compiled_host *ch = compile_find_host(r, host);
+    assert_non_null(ch);
+    assert_string_equal(ds->host->name, host);
+    assert_string_equal(ds->host->tunnel_ip,
+                        !strcmp(host, "hv1") ? "10.200.0.11/24"
+                                             : "10.200.0.12/24");
+    assert_int_equal(ds->host->tunnel_ofport, COMPILE_TUNNEL_OFPORT);
+    assert_int_equal(ds->n_ports, ch->n_ports);
+    for (size_t i = 0; i < ch->n_ports; i++) {
+        assert_string_equal(ds->ports[i]->name, ch->ports[i].name);
+        assert_string_equal(ds->ports[i]->iface, ch->ports[i].iface);
+        assert_int_equal(ds->ports[i]->ofport, ch->ports[i].ofport);
+    }
+    assert_true(ch->flows.n > 0);
+    assert_int_equal(ds->n_flows, ch->flows.n);
+    for (size_t i = 0; i < ch->flows.n; i++) {
+        struct flow fl;
+        assert_int_equal(flow_from_proto(ds->flows[i], &fl), 0);
+        assert_true(flow_equal(&fl, &ch->flows.flows[i]));
+        flow_destroy(&fl);
+    }
+    compile_result_destroy(r);
+    topo_destroy(t);
+    anet__envelope__free_unpacked(env, NULL);
+}
+
+static void
+agent_result(struct fix *f, struct agent *a, uint64_t gen, bool ok,
+             const char *iface)
+{
+    Anet__Envelope env = ANET__ENVELOPE__INIT;
+    Anet__ApplyResult res = ANET__APPLY_RESULT__INIT;
+    Anet__PortStatus ps = ANET__PORT_STATUS__INIT;
+    Anet__PortStatus *pss[1] = { &ps };
+    res.generation = gen;
+    res.ok = ok;
+    res.error = ok ? "" : "bundle failed";
+    ps.iface = (char *) iface;
+    ps.up = true;
+    res.ports = pss;
+    res.n_ports = iface ? 1 : 0;
+    env.msg_case = ANET__ENVELOPE__MSG_RESULT;
+    env.result = &res;
+    agent_send(f, a, &env);
+}
+
+static json_t *
+show_host(struct fix *f, json_t **show, const char *host)
+{
+    size_t i;
+    json_t *h;
+    *show = controller_show(f->ctl);
+    json_array_foreach(json_object_get(*show, "hosts"), i, h) {
+        if (!strcmp(json_string_value(json_object_get(h, "name")), host)) {
+            return h;
+        }
+    }
+    fail_msg("host %s not in show", host);
+    return NULL;
+}
+
+static long long
+jint(json_t *o, const char *k)
+{
+    return json_integer_value(json_object_get(o, k));
+}
+
+static void
+apply_ok(struct fix *f, const char *yaml, uint64_t gen, size_t n_changed)
+{
+    json_t *reply = NULL;
+    assert_int_equal(controller_apply(f->ctl, "t.yaml", yaml, strlen(yaml),
+                                      &reply), 0);
+    assert_int_equal(jint(reply, "generation"), gen);
+    assert_int_equal(json_array_size(json_object_get(reply, "changed_hosts")),
+                     n_changed);
+    json_decref(reply);
+    assert_int_equal(controller_generation(f->ctl), gen);
+}
+
+/* ---- tests ------------------------------------------------------------- */
+
+/* (a) apply -> generation 1 -> agent gets exactly the compiled flows ->
+ * ApplyResult shows up in show; (c) reconnecting at the desired generation
+ * sends nothing; a later apply pushes only to the changed host. */
+static void
+test_apply_and_session(void **state)
+{
+    struct fix *f = *state;
+    struct agent a1, a2;
+    Anet__Envelope *env;
+    json_t *show, *h;
+
+    fix_start(f);
+    assert_int_equal(controller_generation(f->ctl), 0);
+    apply_ok(f, topo_v1, 1, 2);
+    apply_ok(f, topo_v1, 1, 0);           /* same text: no new generation */
+    assert_int_equal(controller_host_desired_generation(f->ctl, "hv1"), 1);
+
+    agent_connect(f, &a1);
+    agent_hello(f, &a1, "hv1", 0);
+    expect_desired(f, &a1, 1, topo_v1, "hv1");
+
+    h = show_host(f, &show, "hv1");
+    assert_true(json_is_true(json_object_get(h, "connected")));
+    assert_int_equal(jint(h, "applied_generation"), 0);
+    json_decref(show);
+
+    agent_result(f, &a1, 1, true, "web1");
+    h = show_host(f, &show, "hv1");
+    assert_int_equal(jint(h, "applied_generation"), 1);
+    assert_int_equal(jint(h, "desired_generation"), 1);
+    assert_string_equal(json_string_value(json_object_get(h, "agent_version")),
+                        "test");
+    json_t *port = json_array_get(json_object_get(h, "ports"), 0);
+    assert_string_equal(json_string_value(json_object_get(port, "name")),
+                        "web1");
+    assert_string_equal(json_string_value(json_object_get(port, "ip")),
+                        "10.1.0.11/24");
+    assert_true(json_is_true(json_object_get(port, "up")));
+    json_decref(show);
+
+    /* (c) A reconnect at the desired generation gets nothing. */
+    agent_close(&a1);
+    pump(f, 30);
+    h = show_host(f, &show, "hv1");
+    assert_false(json_is_true(json_object_get(h, "connected")));
+    assert_int_equal(jint(h, "applied_generation"), 1);
+    json_decref(show);
+    agent_connect(f, &a1);
+    agent_hello(f, &a1, "hv1", 1);
+    assert_int_equal(agent_recv(f, &a1, 300, &env), 0);
+
+    /* hv2 is behind: it gets generation 1. */
+    agent_connect(f, &a2);
+    agent_hello(f, &a2, "hv2", 0);
+    expect_desired(f, &a2, 1, topo_v1, "hv2");
+    agent_result(f, &a2, 1, true, "web2");
+
+    /* A change on hv1 only: generation 2 pushed to hv1, nothing to hv2. */
+    apply_ok(f, topo_v2, 2, 1);
+    assert_int_equal(controller_host_desired_generation(f->ctl, "hv1"), 2);
+    assert_int_equal(controller_host_desired_generation(f->ctl, "hv2"), 1);
+    expect_desired(f, &a1, 2, topo_v2, "hv1");
+    assert_int_equal(agent_recv(f, &a2, 200, &env), 0);
+
+    /* A failed apply is reported as last_error. */
+    agent_result(f, &a1, 2, false, NULL);
+    h = show_host(f, &show, "hv1");
+    assert_string_equal(json_string_value(json_object_get(h, "last_error")),
+                        "bundle failed");
+    assert_int_equal(jint(h, "applied_generation"), 1);
+    json_decref(show);
+
+    /* An agent of an unknown host is kept, shown, and sent nothing. */
+    struct agent a9;
+    agent_connect(f, &a9);
+    agent_hello(f, &a9, "hv9", 0);
+    assert_int_equal(agent_recv(f, &a9, 200, &env), 0);
+    show = controller_show(f->ctl);
+    json_t *u = json_array_get(json_object_get(show, "unknown_agents"), 0);
+    assert_non_null(u);
+    assert_string_equal(json_string_value(json_object_get(u, "name")), "hv9");
+    json_decref(show);
+
+    char *metrics = controller_metrics(f->ctl);
+    assert_non_null(strstr(metrics, "anet_generation 2\n"));
+    assert_non_null(strstr(metrics, "anet_agents_connected 3\n"));
+    assert_non_null(strstr(metrics,
+                           "anet_host_applied_generation{host=\"hv2\"} 1\n"));
+    free(metrics);
+
+    agent_close(&a1);
+    agent_close(&a2);
+    agent_close(&a9);
+}
+
+/* (b) A bad topology is refused with file:line:col and changes nothing. */
+static void
+test_bad_topology_changes_nothing(void **state)
+{
+    struct fix *f = *state;
+    json_t *reply = NULL;
+
+    fix_start(f);
+    apply_ok(f, topo_v1, 1, 2);
+    json_t *flows_before = controller_flows(f->ctl, "hv1");
+    assert_non_null(flows_before);
+    assert_true(json_array_size(json_object_get(flows_before, "flows")) > 0);
+
+    assert_int_equal(controller_apply(f->ctl, "bad.yaml", topo_bad,
+                                      strlen(topo_bad), &reply), -EINVAL);
+    json_t *errs = json_object_get(reply, "errors");
+    assert_true(json_array_size(errs) >= 1);
+    json_t *e = json_array_get(errs, 0);
+    assert_string_equal(json_string_value(json_object_get(e, "file")),
+                        "bad.yaml");
+    assert_int_equal(jint(e, "line"), 6);
+    assert_true(jint(e, "col") > 0);
+    assert_non_null(strstr(json_string_value(json_object_get(e, "path")),
+                           "switch"));
+    json_decref(reply);
+
+    /* Plan refuses the same way, and plans nothing for the same text. */
+    assert_int_equal(controller_plan(f->ctl, "bad.yaml", topo_bad,
+                                     strlen(topo_bad), &reply), -EINVAL);
+    json_decref(reply);
+    assert_int_equal(controller_plan(f->ctl, "t.yaml", topo_v1,
+                                     strlen(topo_v1), &reply), 0);
+    assert_int_equal(json_object_size(json_object_get(reply, "hosts")), 0);
+    json_decref(reply);
+    assert_int_equal(controller_plan(f->ctl, "t.yaml", topo_v2,
+                                     strlen(topo_v2), &reply), 0);
+    json_t *hv1 = json_object_get(json_object_get(reply, "hosts"), "hv1");
+    assert_true(json_array_size(json_object_get(hv1, "added")) > 0);
+    assert_null(json_object_get(json_object_get(reply, "hosts"), "hv2"));
+    json_decref(reply);
+
+    assert_int_equal(controller_generation(f->ctl), 1);
+    json_t *flows_after = controller_flows(f->ctl, "hv1");
+    assert_true(json_equal(flows_before, flows_after));
+    json_t *fl = json_array_get(json_object_get(flows_after, "flows"), 0);
+    json_t *prov = json_object_get(fl, "provenance");
+    assert_true(json_is_object(prov));
+    assert_string_equal(json_string_value(json_object_get(prov, "file")),
+                        "t.yaml");
+    json_decref(flows_before);
+    json_decref(flows_after);
+    assert_null(controller_flows(f->ctl, "nope"));
+}
+
+/* (d) A restart on the same state dir keeps generation, desired
+ * generations and port numbers; an agent at its desired generation gets
+ * nothing. */
+static void
+test_restart_keeps_state(void **state)
+{
+    struct fix *f = *state;
+    struct agent a;
+    Anet__Envelope *env;
+
+    fix_start(f);
+    apply_ok(f, topo_v1, 1, 2);
+    apply_ok(f, topo_v2, 2, 1);
+    json_t *flows_before = controller_flows(f->ctl, "hv1");
+    controller_destroy(f->ctl);
+
+    fix_start(f);
+    assert_int_equal(controller_generation(f->ctl), 2);
+    assert_int_equal(controller_host_desired_generation(f->ctl, "hv1"), 2);
+    assert_int_equal(controller_host_desired_generation(f->ctl, "hv2"), 1);
+    json_t *flows_after = controller_flows(f->ctl, "hv1");
+    assert_true(json_equal(flows_before, flows_after));
+    json_decref(flows_before);
+    json_decref(flows_after);
+
+    agent_connect(f, &a);
+    agent_hello(f, &a, "hv2", 1);
+    assert_int_equal(agent_recv(f, &a, 300, &env), 0);
+    agent_close(&a);
+
+    /* Same text again after the restart: no new generation. */
+    apply_ok(f, topo_v2, 2, 0);
+}
+
+/* (e) Garbage closes only its own connection. */
+static void
+test_bad_frames_close_only_that_session(void **state)
+{
+    struct fix *f = *state;
+    struct agent good, bad;
+    Anet__Envelope *env;
+
+    fix_start(f);
+    apply_ok(f, topo_v1, 1, 2);
+    agent_connect(f, &good);
+    agent_hello(f, &good, "hv1", 1);
+
+    /* Random bytes (fixed seed). */
+    uint8_t junk[512];
+    srand(7);
+    for (size_t i = 0; i < sizeof junk; i++) {
+        junk[i] = rand();
+    }
+    agent_connect(f, &bad);
+    agent_send_raw(&bad, junk, sizeof junk);
+    assert_int_equal(agent_recv(f, &bad, 1000, &env), -1);
+    agent_close(&bad);
+
+    /* A length over FRAME_MAX. */
+    static const uint8_t huge[4] = { 0xff, 0xff, 0xff, 0xff };
+    agent_connect(f, &bad);
+    agent_send_raw(&bad, huge, sizeof huge);
+    assert_int_equal(agent_recv(f, &bad, 1000, &env), -1);
+    agent_close(&bad);
+
+    /* A zero length. */
+    static const uint8_t zero[4] = { 0, 0, 0, 0 };
+    agent_connect(f, &bad);
+    agent_send_raw(&bad, zero, sizeof zero);
+    assert_int_equal(agent_recv(f, &bad, 1000, &env), -1);
+    agent_close(&bad);
+
+    /* A whole frame whose payload does not decode. */
+    uint8_t garbage[4 + 16] = { 0, 0, 0, 16 };
+    memset(garbage + 4, 0xff, 16);
+    agent_connect(f, &bad);
+    agent_send_raw(&bad, garbage, sizeof garbage);
+    assert_int_equal(agent_recv(f, &bad, 1000, &env), -1);
+    agent_close(&bad);
+
+    /* A truncated frame, then the peer goes away. */
+    agent_connect(f, &bad);
+    Anet__Envelope henv = ANET__ENVELOPE__INIT;
+    Anet__Hello hello = ANET__HELLO__INIT;
+    hello.host = "hv2";
+    henv.msg_case = ANET__ENVELOPE__MSG_HELLO;
+    henv.hello = &hello;
+    size_t len;
+    uint8_t *buf = frame_encode(&henv, &len);
+    agent_send_raw(&bad, buf, len - 2);
+    free(buf);
+    shutdown(bad.fd, SHUT_WR);
+    assert_int_equal(agent_recv(f, &bad, 1000, &env), -1);
+    agent_close(&bad);
+
+    /* A message an agent must not send (DesiredState). */
+    agent_connect(f, &bad);
+    Anet__Envelope denv = ANET__ENVELOPE__INIT;
+    Anet__DesiredState ds = ANET__DESIRED_STATE__INIT;
+    denv.msg_case = ANET__ENVELOPE__MSG_DESIRED;
+    denv.desired = &ds;
+    agent_send(f, &bad, &denv);
+    assert_int_equal(agent_recv(f, &bad, 1000, &env), -1);
+    agent_close(&bad);
+
+    /* hv2 never said hello successfully. */
+    json_t *show, *h = show_host(f, &show, "hv2");
+    assert_false(json_is_true(json_object_get(h, "connected")));
+    json_decref(show);
+
+    /* The well-behaved session is untouched and still served. */
+    h = show_host(f, &show, "hv1");
+    assert_true(json_is_true(json_object_get(h, "connected")));
+    json_decref(show);
+    apply_ok(f, topo_v2, 2, 1);
+    expect_desired(f, &good, 2, topo_v2, "hv1");
+    agent_close(&good);
+}
+
+/* A silent peer is dropped after the dead interval; a talking one is not. */
+static void
+test_silent_peer_dropped(void **state)
+{
+    struct fix *f = *state;
+    struct agent silent;
+    Anet__Envelope *env;
+
+    f->opts.heartbeat_ms = 100;
+    f->opts.dead_ms = 400;
+    fix_start(f);
+    agent_connect(f, &silent);
+    agent_hello(f, &silent, "hv1", 0);
+    /* The controller's heartbeats arrive meanwhile (agent_recv skips them),
+     * then it closes the connection. */
+    assert_int_equal(agent_recv(f, &silent, 2000, &env), -1);
+    agent_close(&silent);
+}
+
+/* Runs 'cmd' while the controller's loop keeps running; returns the exit
+ * status and the output (heap). */
+static int
+run_pumping(struct fix *f, const char *cmd, char **out)
+{
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    int fd = fileno(p);
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    long long deadline = time_msec() + 10000;
+    while (time_msec() < deadline) {
+        pump(f, 10);
+        buf = xgrow(buf, &cap, len + 4097, 1);
+        ssize_t n = read(fd, buf + len, cap - len - 1);
+        if (n > 0) {
+            len += n;
+        } else if (n == 0) {
+            break;
+        }
+    }
+    buf = xgrow(buf, &cap, len + 1, 1);
+    buf[len] = '\0';
+    *out = buf;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* anetctl over HTTP: apply (ok and refused), show -o json, flows, and
+ * exit 3 when nothing listens. */
+static void
+test_anetctl(void **state)
+{
+    struct fix *f = *state;
+    const char *bindir = getenv("ANET_BINARY_DIR");
+    char *ctlbin = xasprintf("%s/anetctl", bindir ? bindir : ".");
+    char *out, *cmd;
+
+    if (access(ctlbin, X_OK)) {
+        free(ctlbin);
+        skip();
+    }
+    fix_start(f);
+    char *good = xasprintf("%s/good.yaml", f->dir);
+    char *bad = xasprintf("%s/bad.yaml", f->dir);
+    FILE *fp = fopen(good, "w");
+    fputs(topo_v1, fp);
+    fclose(fp);
+    fp = fopen(bad, "w");
+    fputs(topo_bad, fp);
+    fclose(fp);
+    char *url = xasprintf("http://127.0.0.1:%u", controller_http_port(f->ctl));
+
+    cmd = xasprintf("%s --controller %s apply %s 2>&1", ctlbin, url, good);
+    assert_int_equal(run_pumping(f, cmd, &out), 0);
+    assert_non_null(strstr(out, "applied generation 1; changed hosts: hv1 hv2"));
+    free(out);
+    free(cmd);
+
+    cmd = xasprintf("%s --controller %s apply %s 2>&1", ctlbin, url, bad);
+    assert_int_equal(run_pumping(f, cmd, &out), 1);
+    assert_non_null(strstr(out, "bad.yaml:6:"));
+    free(out);
+    free(cmd);
+    assert_int_equal(controller_generation(f->ctl), 1);
+
+    cmd = xasprintf("%s --controller %s show -o json", ctlbin, url);
+    assert_int_equal(run_pumping(f, cmd, &out), 0);
+    json_t *j = json_loads(out, 0, NULL);
+    assert_non_null(j);
+    assert_int_equal(jint(j, "generation"), 1);
+    assert_int_equal(json_array_size(json_object_get(j, "hosts")), 2);
+    json_decref(j);
+    free(out);
+    free(cmd);
+
+    cmd = xasprintf("%s --controller %s flows hv1", ctlbin, url);
+    assert_int_equal(run_pumping(f, cmd, &out), 0);
+    assert_non_null(strstr(out, "table=30 priority="));
+    assert_non_null(strstr(out, "    <- ports.web1 (good.yaml:7:"));
+    free(out);
+    free(cmd);
+
+    cmd = xasprintf("%s --controller %s frobnicate 2>&1", ctlbin, url);
+    assert_int_equal(run_pumping(f, cmd, &out), 2);
+    free(out);
+    free(cmd);
+
+    /* A port nobody listens on. */
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sin = { .sin_family = AF_INET };
+    socklen_t sl = sizeof sin;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(s, (struct sockaddr *) &sin, sizeof sin), 0);
+    getsockname(s, (struct sockaddr *) &sin, &sl);
+    close(s);
+    cmd = xasprintf("%s --controller http://127.0.0.1:%u show 2>&1", ctlbin,
+                    ntohs(sin.sin_port));
+    assert_int_equal(run_pumping(f, cmd, &out), 3);
+    assert_non_null(strstr(out, "cannot reach the controller"));
+    assert_non_null(strstr(out, "is anet-controller running?"));
+    free(out);
+    free(cmd);
+
+    free(url);
+    free(good);
+    free(bad);
+    free(ctlbin);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_apply_and_session, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_bad_topology_changes_nothing,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restart_keeps_state, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_bad_frames_close_only_that_session, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_silent_peer_dropped, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_anetctl, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
