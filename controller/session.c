@@ -2,8 +2,11 @@
  * length-prefixed anet.Envelope frames (proto/frame.h).
  *
  * An agent says Hello{host, version, applied_generation}; if the host is in
- * the running topology and its applied generation differs from the host's
- * desired generation, the session gets a full DesiredState.  ApplyResult
+ * the running topology the session always gets the host's full DesiredState
+ * (a restarted agent needs it in memory to attach interfaces and repair OVS;
+ * one at its desired generation applies it as a no-op: the agent diffs
+ * against OVS and sends nothing).  After an apply only sessions of hosts
+ * whose generation moved are pushed.  ApplyResult
  * and Heartbeat update what show reports.  A heartbeat timer sends a
  * Heartbeat to every session each interval and drops sessions silent for
  * longer than the dead interval.  Anything malformed (bad length, payload
@@ -162,15 +165,16 @@ ctl_session_send_desired__(struct ctl_session *s,
     return alive;
 }
 
-/* Sends the host's desired state if the session does not run it yet. */
+/* Sends the host's desired state if the session does not run it yet, or
+ * always when 'force' (right after Hello). */
 static bool
-ctl_session_sync__(struct ctl_session *s)
+ctl_session_sync__(struct ctl_session *s, bool force)
 {
     struct controller *ctl = s->ctl;
     const struct ctl_host *h = ctl_find_host(ctl, s->host);
     const struct compiled_host *ch = ctl_find_compiled(ctl, s->host);
 
-    if (!h || !ch || s->applied_generation == h->desired_generation) {
+    if (!h || !ch || (!force && s->applied_generation == h->desired_generation)) {
         return true;
     }
     return ctl_session_send_desired__(s, ch, h->desired_generation);
@@ -181,7 +185,7 @@ ctl_sessions_push(struct controller *ctl, const char *host)
 {
     struct ctl_session *s = ctl_session_find(ctl, host);
     if (s) {
-        ctl_session_sync__(s);
+        ctl_session_sync__(s, false);
     }
 }
 
@@ -240,7 +244,7 @@ ctl_session_hello__(struct ctl_session *s, const Anet__Hello *hello)
         return true;
     }
     ctl_session_record__(s);
-    return ctl_session_sync__(s);
+    return ctl_session_sync__(s, true);
 }
 
 static void
