@@ -8,7 +8,7 @@ PKGS=(
   libyaml-dev libprotobuf-c-dev protobuf-c-compiler libevent-dev
   libjansson-dev libnl-3-dev libnl-route-3-dev libssl-dev libcmocka-dev
   openvswitch-switch openvswitch-common
-  iproute2 ethtool iputils-ping netcat-openbsd procps psmisc curl
+  iproute2 ethtool iputils-ping netcat-openbsd procps psmisc curl jq
 )
 
 missing=()
