@@ -514,7 +514,11 @@ cmd_flows(const struct anetctl *c, int argc, char *argv[])
         json_t *p = json_object_get(f, "provenance");
         anetctl_print_flow("", f);
         printf("\n");
-        if (json_is_object(p)) {
+        if (json_is_object(p) && jint(p, "line") == 0) {
+            /* Table defaults belong to the pipeline, not to a YAML line. */
+            printf("    <- %s (built-in pipeline) %s\n", jstr(p, "object"),
+                   jstr(p, "rule"));
+        } else if (json_is_object(p)) {
             printf("    <- %s (%s:%lld:%lld) %s\n", jstr(p, "object"),
                    jstr(p, "file"), jint(p, "line"), jint(p, "col"),
                    jstr(p, "rule"));

@@ -37,13 +37,14 @@ e2e_say "provenance: anetctl flows names $(basename "$topo"):LINE"
 json=$(lab_show_json)
 for h in $(e2e_hosts); do
     out=$(lab_ctl flows "$h" 2>&1) || { e2e_fail "anetctl flows $h failed: $out"; continue; }
-    nprov=$(grep -c "<- .*($(basename "$topo"):[0-9]*:[0-9]*)" <<<"$out" || true)
+    nfile=$(grep -c "<- .*($(basename "$topo"):[1-9][0-9]*:[1-9][0-9]*)" <<<"$out" || true)
+    nbuiltin=$(grep -c "<- pipeline\.table[0-9]* (built-in pipeline)" <<<"$out" || true)
     nflows=$(grep -c '^table=' <<<"$out" || true)
-    echo "  $h: $nflows flows, $nprov provenance lines, e.g.:"
+    echo "  $h: $nflows flows, $nfile from $(basename "$topo") lines, $nbuiltin table defaults, e.g.:"
     grep -m1 -A1 '^table=' <<<"$out" | sed 's/^/      /'
-    [ "$nflows" -gt 0 ] && [ "$nprov" -eq "$nflows" ] \
-        && e2e_ok "$h: every flow carries a $(basename "$topo"):line provenance" \
-        || e2e_fail "$h: $nprov of $nflows flows carry provenance"
+    [ "$nflows" -gt 0 ] && [ "$nbuiltin" -eq 4 ] && [ $((nfile + nbuiltin)) -eq "$nflows" ] \
+        && e2e_ok "$h: every flow names its $(basename "$topo"):line or its pipeline table default" \
+        || e2e_fail "$h: $nfile + $nbuiltin of $nflows flows carry provenance"
     # Port provenance must point at the line of that port in the file.
     bad=0
     nport=0
