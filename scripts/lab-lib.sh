@@ -27,8 +27,9 @@ LAB_SCHEMA=/usr/share/openvswitch/vswitch.ovsschema
 lab_log() { echo "anet-lab[$LAB]: $*"; }
 lab_die() { echo "anet-lab[$LAB]: error: $*" >&2; exit 1; }
 
-# lab_init NAME [BINDIR]: sets every per-lab variable.  Ports and the mgmt
-# subnet are derived from the name so that two labs can run side by side.
+# lab_init NAME [BINDIR]: sets every per-lab variable.  Ports (but for the
+# default lab "lab") and the mgmt subnet are derived from the name so that two
+# labs can run side by side.
 lab_init() {
     LAB=$1
     [[ $LAB =~ ^[a-z0-9][a-z0-9-]{0,19}$ ]] \
@@ -38,7 +39,13 @@ lab_init() {
     local h
     h=$(printf '%s' "$LAB" | cksum | cut -d' ' -f1)
     LAB_K=$(( h % 250 + 1 ))
-    LAB_AGENT_PORT=$(( 7480 + 2 * (h % 250) ))
+    # The default lab uses the controller's default ports, so that a plain
+    # `anetctl show` talks to it; other labs get ports of their own.
+    if [ "$LAB" = lab ]; then
+        LAB_AGENT_PORT=7470
+    else
+        LAB_AGENT_PORT=$(( 7480 + 2 * (h % 250) ))
+    fi
     LAB_HTTP_PORT=$(( LAB_AGENT_PORT + 1 ))
     LAB_URL=http://127.0.0.1:$LAB_HTTP_PORT
     LAB_BIN=${2:-}
