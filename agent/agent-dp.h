@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "datapath/flow.h"
+#include "datapath/flow-table.h"
 
 struct event_base;
 
@@ -48,13 +49,38 @@ struct agent_desired {
     uint32_t tunnel_ofport;
     struct agent_port *ports;
     size_t n_ports;
-    struct flow_set flows;  /* sorted */
+    /* The flows, indexed by key: deltas change it in O(change).  'flows' is
+     * a sorted copy built on demand by agent_desired_flows() for the full
+     * syncs that need one (first apply, repair); read it only through that
+     * function. */
+    struct flow_table table;
+    struct flow_set flows;
+    bool flows_stale;
 };
 
 struct agent_desired *agent_desired_create(void);
 void agent_desired_destroy(struct agent_desired *);      /* NULL-safe */
 /* Deep copy. */
 struct agent_desired *agent_desired_clone(const struct agent_desired *);
+/* Replaces the host config and ports of 'to' by copies of those of 'from'
+ * (flows untouched). */
+void agent_desired_copy_header(struct agent_desired *to,
+                               const struct agent_desired *from);
+/* The flows, sorted (rebuilt from 'table' when a delta changed it since the
+ * last call; the result stays valid until the next change). */
+const struct flow_set *agent_desired_flows(const struct agent_desired *);
+
+/* The flow changes of one delta generation.  'add' holds flows whose key
+ * the previous generation did not have, 'modify' the new versions of flows
+ * it had, 'remove' the previous generation's flows that go away. */
+struct agent_delta {
+    const struct flow *const *add;
+    size_t n_add;
+    const struct flow *const *modify;
+    size_t n_modify;
+    const struct flow *const *remove;
+    size_t n_remove;
+};
 
 /* Current state of one bound port, parallel to desired->ports. */
 struct agent_port_status {
@@ -94,8 +120,12 @@ struct agent_dp_class {
      * restarts).  0 and '*gen' (0 when none), or -errno when the datapath
      * cannot be asked yet (the caller retries). */
     int (*read_generation)(struct agent_dp *, uint64_t *gen);
-    /* Makes 'desired' real.  On failure '*error' gets a message. */
+    /* Makes 'desired' real.  'delta' is NULL for a full state; otherwise
+     * the datapath is known to run the previous generation and only the
+     * delta's flow changes need to be made (ports and host config are
+     * always checked whole).  On failure '*error' gets a message. */
     int (*apply)(struct agent_dp *, const struct agent_desired *,
+                 const struct agent_delta *delta,
                  struct agent_apply_stats *, char **error);
     /* Periodic repair towards the last applied state: no change when the
      * datapath already matches.  Never flushes. */

@@ -63,6 +63,8 @@ struct agent {
 };
 
 static void agent_connect__(struct agent *);
+static void agent_desired_take_header__(struct agent_desired *to,
+                                        struct agent_desired *from);
 static void agent_schedule_connect__(struct agent *);
 
 /* ---- desired state ------------------------------------------------------ */
@@ -74,6 +76,7 @@ agent_desired_create(void)
     d->host_name = xstrdup("");
     d->tunnel_ip = xstrdup("");
     d->underlay_iface = xstrdup("");
+    flow_table_init(&d->table);
     flow_set_init(&d->flows);
     return d;
 }
@@ -100,8 +103,22 @@ agent_desired_destroy(struct agent_desired *d)
     free(d->host_name);
     free(d->tunnel_ip);
     free(d->underlay_iface);
+    flow_table_destroy(&d->table);
     flow_set_destroy(&d->flows);
     free(d);
+}
+
+const struct flow_set *
+agent_desired_flows(const struct agent_desired *d_)
+{
+    /* The sorted copy is a cache of 'table': rebuilding it does not change
+     * the desired state, hence the cast. */
+    struct agent_desired *d = (struct agent_desired *) d_;
+    if (d->flows_stale) {
+        flow_table_to_set(&d->table, &d->flows);
+        d->flows_stale = false;
+    }
+    return &d->flows;
 }
 
 struct agent_desired *
@@ -123,12 +140,15 @@ agent_desired_clone(const struct agent_desired *src)
             .ofport = s->ofport,
         };
     }
+    const struct flow_set *flows = agent_desired_flows(src);
     flow_set_init(&d->flows);
-    for (size_t i = 0; i < src->flows.n; i++) {
+    for (size_t i = 0; i < flows->n; i++) {
         struct flow f;
-        flow_clone(&f, &src->flows.flows[i]);
+        flow_clone(&f, &flows->flows[i]);
         flow_set_take(&d->flows, &f);
     }
+    flow_table_init(&d->table);
+    flow_table_from_set(&d->table, &d->flows);
     return d;
 }
 
@@ -146,13 +166,12 @@ agent_iface_name_ok__(const char *s)
            && strcmp(s, ".") && strcmp(s, "..");
 }
 
-/* Converts a received DesiredState.  Returns NULL with a malloc'd reason in
- * '*error' when anything in it is invalid: the state is taken whole or not
- * at all. */
-static struct agent_desired *
-agent_desired_from_proto__(const Anet__DesiredState *m, char **error)
+/* Fills the host config and ports of 'd' (freshly created) from 'm'.
+ * Returns false with a malloc'd reason in '*error' if any is invalid. */
+static bool
+agent_desired_header_from_proto__(struct agent_desired *d,
+                                  const Anet__DesiredState *m, char **error)
 {
-    struct agent_desired *d = agent_desired_create();
     d->generation = m->generation;
     if (m->host) {
         free(d->host_name);
@@ -165,7 +184,7 @@ agent_desired_from_proto__(const Anet__DesiredState *m, char **error)
         if (d->underlay_iface[0] && !agent_iface_name_ok__(d->underlay_iface)) {
             *error = xasprintf("invalid underlay interface name '%s'",
                                d->underlay_iface);
-            goto fail;
+            return false;
         }
     }
     d->ports = xcalloc(m->n_ports ? m->n_ports : 1, sizeof *d->ports);
@@ -180,27 +199,57 @@ agent_desired_from_proto__(const Anet__DesiredState *m, char **error)
         if (!agent_iface_name_ok__(p->iface)) {
             *error = xasprintf("port %zu (%s): invalid interface name '%s'",
                                i, p->name, p->iface);
-            goto fail;
+            return false;
         }
+    }
+    return true;
+}
+
+/* Converts the flows 'msgs' into 'out' (n_msgs entries).  Returns false with
+ * a malloc'd reason in '*error' (and 'out' destroyed) if any is invalid. */
+static bool
+agent_flows_from_proto__(Anet__Flow *const *msgs, size_t n_msgs,
+                         struct flow *out, const char *what, char **error)
+{
+    for (size_t i = 0; i < n_msgs; i++) {
+        int r = flow_from_proto(msgs[i], &out[i]);
+        if (r) {
+            *error = xasprintf("%s %zu (table %u, priority %u, cookie "
+                               "0x%"PRIx64"): %s", what, i, msgs[i]->table,
+                               msgs[i]->priority, msgs[i]->cookie,
+                               strerror(-r));
+            for (size_t j = 0; j < i; j++) {
+                flow_destroy(&out[j]);
+            }
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Converts a received full DesiredState.  Returns NULL with a malloc'd
+ * reason in '*error' when anything in it is invalid: the state is taken
+ * whole or not at all. */
+static struct agent_desired *
+agent_desired_from_proto__(const Anet__DesiredState *m, char **error)
+{
+    struct agent_desired *d = agent_desired_create();
+    struct flow *flows = xcalloc(m->n_flows ? m->n_flows : 1, sizeof *flows);
+
+    if (!agent_desired_header_from_proto__(d, m, error)
+        || !agent_flows_from_proto__(m->flows, m->n_flows, flows, "flow",
+                                     error)) {
+        free(flows);
+        agent_desired_destroy(d);
+        return NULL;
     }
     for (size_t i = 0; i < m->n_flows; i++) {
-        struct flow f;
-        int r = flow_from_proto(m->flows[i], &f);
-        if (r) {
-            *error = xasprintf("flow %zu (table %u, priority %u, cookie "
-                               "0x%"PRIx64"): %s", i, m->flows[i]->table,
-                               m->flows[i]->priority, m->flows[i]->cookie,
-                               strerror(-r));
-            goto fail;
-        }
-        flow_set_take(&d->flows, &f);
+        flow_set_take(&d->flows, &flows[i]);
     }
+    free(flows);
     flow_set_sort(&d->flows);
+    flow_table_from_set(&d->table, &d->flows);
     return d;
-
-fail:
-    agent_desired_destroy(d);
-    return NULL;
 }
 
 /* ---- datapath back-ends -------------------------------------------------- */
@@ -315,7 +364,8 @@ agent_send_heartbeat__(struct agent *a)
 
 static void
 agent_send_result__(struct agent *a, uint64_t generation, bool ok,
-                    const char *error, const struct agent_apply_stats *st)
+                    const char *error, const struct agent_apply_stats *st,
+                    bool need_full)
 {
     Anet__Envelope env = ANET__ENVELOPE__INIT;
     Anet__ApplyResult res = ANET__APPLY_RESULT__INIT;
@@ -328,6 +378,7 @@ agent_send_result__(struct agent *a, uint64_t generation, bool ok,
     res.generation = generation;
     res.ok = ok;
     res.error = (char *) (error ? error : "");
+    res.need_full = need_full;
     if (st) {
         res.flows_added = st->added;
         res.flows_modified = st->modified;
@@ -351,11 +402,12 @@ agent_apply__(struct agent *a)
     char *error = NULL;
     const struct agent_desired *d = a->desired;
 
-    int r = a->dp->class->apply(a->dp, d, &st, &error);
+    int r = a->dp->class->apply(a->dp, d, NULL, &st, &error);
     if (!r) {
         LOG_INFO("applied generation %"PRIu64": %zu flows (%u added, %u "
                  "modified, %u removed), %zu ports", d->generation,
-                 d->flows.n, st.added, st.modified, st.removed, d->n_ports);
+                 flow_table_count(&d->table), st.added, st.modified,
+                 st.removed, d->n_ports);
         a->applied_generation = d->generation;
         a->apply_pending = false;
     } else {
@@ -366,7 +418,7 @@ agent_apply__(struct agent *a)
                  "reconcile)", d->generation, error);
         a->apply_pending = true;
     }
-    agent_send_result__(a, d->generation, !r, error, &st);
+    agent_send_result__(a, d->generation, !r, error, &st, false);
     free(error);
 }
 
@@ -380,13 +432,173 @@ agent_handle_desired__(struct agent *a, const Anet__DesiredState *m)
         LOG_WARN_RL("rejecting desired state generation %"PRIu64": %s "
                     "(keeping generation %"PRIu64")", m->generation, error,
                     a->applied_generation);
-        agent_send_result__(a, m->generation, false, error, NULL);
+        agent_send_result__(a, m->generation, false, error, NULL, false);
         free(error);
         return;
     }
     agent_desired_destroy(a->desired);
     a->desired = d;
     agent_apply__(a);
+}
+
+void
+agent_desired_copy_header(struct agent_desired *to,
+                          const struct agent_desired *from)
+{
+    struct agent_desired *tmp = agent_desired_create();
+    free(tmp->host_name);
+    free(tmp->tunnel_ip);
+    free(tmp->underlay_iface);
+    tmp->host_name = xstrdup(from->host_name);
+    tmp->tunnel_ip = xstrdup(from->tunnel_ip);
+    tmp->underlay_iface = xstrdup(from->underlay_iface);
+    tmp->tunnel_ofport = from->tunnel_ofport;
+    tmp->n_ports = from->n_ports;
+    tmp->ports = xcalloc(from->n_ports ? from->n_ports : 1, sizeof *tmp->ports);
+    for (size_t i = 0; i < from->n_ports; i++) {
+        const struct agent_port *s = &from->ports[i];
+        tmp->ports[i] = (struct agent_port) {
+            .name = xstrdup(s->name), .iface = xstrdup(s->iface),
+            .mac = xstrdup(s->mac), .switch_name = xstrdup(s->switch_name),
+            .ofport = s->ofport,
+        };
+    }
+    agent_desired_take_header__(to, tmp);
+    agent_desired_destroy(tmp);
+}
+
+/* Moves the host config and ports of 'from' into 'to'. */
+static void
+agent_desired_take_header__(struct agent_desired *to,
+                            struct agent_desired *from)
+{
+    for (size_t i = 0; i < to->n_ports; i++) {
+        agent_port_clear__(&to->ports[i]);
+    }
+    free(to->ports);
+    free(to->host_name);
+    free(to->tunnel_ip);
+    free(to->underlay_iface);
+    to->ports = from->ports;
+    to->n_ports = from->n_ports;
+    to->host_name = from->host_name;
+    to->tunnel_ip = from->tunnel_ip;
+    to->underlay_iface = from->underlay_iface;
+    to->tunnel_ofport = from->tunnel_ofport;
+    from->ports = NULL;
+    from->n_ports = 0;
+    from->host_name = from->tunnel_ip = from->underlay_iface = NULL;
+}
+
+/* A delta (generation base -> N): valid only on top of exactly 'base'.
+ * The flows it names are looked up in the key-indexed table, so the work
+ * is proportional to the change, not to the host's table. */
+static void
+agent_handle_delta__(struct agent *a, const Anet__DesiredState *m)
+{
+    struct agent_desired *d = a->desired;
+    struct agent_desired *hdr = NULL;
+    struct flow *put = NULL, *del = NULL;
+    const struct flow **add = NULL, **mod = NULL, **rm = NULL;
+    struct agent_delta delta = { 0 };
+    struct agent_apply_stats st = { 0, 0, 0 };
+    char *error = NULL;
+
+    if (!d || d->generation != m->base_generation || a->apply_pending) {
+        error = xasprintf("delta %"PRIu64" -> %"PRIu64" does not apply: this "
+                          "agent runs %s generation %"PRIu64,
+                          m->base_generation, m->generation,
+                          a->apply_pending ? "a partly applied" : "",
+                          d ? d->generation : 0);
+        LOG_INFO_RL("%s; asking for the full state", error);
+        agent_send_result__(a, m->generation, false, error, NULL, true);
+        free(error);
+        return;
+    }
+
+    /* Convert everything first: a delta is taken whole or not at all. */
+    hdr = agent_desired_create();
+    put = xcalloc(m->n_flows ? m->n_flows : 1, sizeof *put);
+    del = xcalloc(m->n_removed_flows ? m->n_removed_flows : 1, sizeof *del);
+    if (!agent_desired_header_from_proto__(hdr, m, &error)
+        || !agent_flows_from_proto__(m->flows, m->n_flows, put, "flow",
+                                     &error)) {
+        goto refuse;
+    }
+    if (!agent_flows_from_proto__(m->removed_flows, m->n_removed_flows, del,
+                                  "removed flow", &error)) {
+        for (size_t i = 0; i < m->n_flows; i++) {
+            flow_destroy(&put[i]);
+        }
+        goto refuse;
+    }
+
+    add = xcalloc(m->n_flows + 1, sizeof *add);
+    mod = xcalloc(m->n_flows + 1, sizeof *mod);
+    rm = xcalloc(m->n_removed_flows + 1, sizeof *rm);
+    for (size_t i = 0; i < m->n_flows; i++) {
+        const struct flow *old = flow_table_find(&d->table, &put[i]);
+        if (!old) {
+            add[delta.n_add++] = &put[i];
+        } else if (!flow_equal(old, &put[i])) {
+            mod[delta.n_modify++] = &put[i];
+        }
+    }
+    for (size_t i = 0; i < m->n_removed_flows; i++) {
+        const struct flow *old = flow_table_find(&d->table, &del[i]);
+        if (old) {
+            rm[delta.n_remove++] = old;
+        }
+    }
+    delta.add = add;
+    delta.modify = mod;
+    delta.remove = rm;
+
+    agent_desired_take_header__(d, hdr);
+    d->generation = m->generation;
+    int r = a->dp->class->apply(a->dp, d, &delta, &st, &error);
+
+    /* The desired state moves to N whatever the datapath said: it is what
+     * the controller wants, and a failed apply is retried whole. */
+    for (size_t i = 0; i < m->n_removed_flows; i++) {
+        flow_table_remove(&d->table, &del[i]);
+        flow_destroy(&del[i]);
+    }
+    for (size_t i = 0; i < m->n_flows; i++) {
+        flow_table_put(&d->table, &put[i]);
+    }
+    d->flows_stale = true;
+    if (!r) {
+        LOG_INFO("applied delta %"PRIu64" -> %"PRIu64": %zu flows (%u added, "
+                 "%u modified, %u removed), %zu ports", m->base_generation,
+                 m->generation, flow_table_count(&d->table), st.added,
+                 st.modified, st.removed, d->n_ports);
+        a->applied_generation = d->generation;
+        a->apply_pending = false;
+    } else {
+        if (!error) {
+            error = xstrdup(strerror(-r));
+        }
+        LOG_WARN("applying delta to generation %"PRIu64" failed: %s "
+                 "(retrying whole every reconcile)", d->generation, error);
+        a->apply_pending = true;
+    }
+    agent_send_result__(a, d->generation, !r, error, &st, false);
+    goto out;
+
+refuse:
+    LOG_WARN_RL("rejecting delta to generation %"PRIu64": %s (keeping "
+                "generation %"PRIu64")", m->generation, error,
+                a->applied_generation);
+    agent_send_result__(a, m->generation, false, error, NULL, true);
+out:
+    free(error);
+    free(put);
+    free(del);
+    free(add);
+    free(mod);
+    free(rm);
+    agent_desired_destroy(hdr);
 }
 
 /* Called by the back-end when a bound port appeared or disappeared.  The
@@ -452,7 +664,11 @@ agent_handle_msg__(struct agent *a, const Anet__Envelope *env)
 {
     switch (env->msg_case) {
     case ANET__ENVELOPE__MSG_DESIRED:
-        agent_handle_desired__(a, env->desired);
+        if (env->desired->base_generation) {
+            agent_handle_delta__(a, env->desired);
+        } else {
+            agent_handle_desired__(a, env->desired);
+        }
         break;
     case ANET__ENVELOPE__MSG_HEARTBEAT:
         /* Its arrival already restarted the read timeout. */

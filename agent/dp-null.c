@@ -62,19 +62,51 @@ dp_null_count__(void *aux, const struct flow *old_flow,
     }
 }
 
+/* Applies 'delta' to the recorded state in O(change), as a real datapath
+ * would, so that simulations of many agents measure the protocol, not the
+ * bookkeeping. */
+static void
+dp_null_apply_delta__(struct agent_desired *state,
+                      const struct agent_desired *d,
+                      const struct agent_delta *delta)
+{
+    for (size_t i = 0; i < delta->n_remove; i++) {
+        flow_table_remove(&state->table, delta->remove[i]);
+    }
+    for (size_t i = 0; i < delta->n_add + delta->n_modify; i++) {
+        const struct flow *f = i < delta->n_add
+                               ? delta->add[i]
+                               : delta->modify[i - delta->n_add];
+        struct flow copy;
+        flow_clone(&copy, f);
+        flow_table_put(&state->table, &copy);
+    }
+    state->flows_stale = true;
+    state->generation = d->generation;
+    agent_desired_copy_header(state, d);
+}
+
 static int
 dp_null_apply(struct agent_dp *dp, const struct agent_desired *d,
+              const struct agent_delta *delta,
               struct agent_apply_stats *st, char **error)
 {
     struct dp_null *n = dp_null_cast__(dp);
     struct flow_set empty;
 
-    flow_set_init(&empty);
     *st = (struct agent_apply_stats) { 0, 0, 0 };
-    flow_set_diff(n->state ? &n->state->flows : &empty, &d->flows,
-                  dp_null_count__, st);
-    agent_desired_destroy(n->state);
-    n->state = agent_desired_clone(d);
+    if (delta && n->state) {
+        st->added = delta->n_add;
+        st->modified = delta->n_modify;
+        st->removed = delta->n_remove;
+        dp_null_apply_delta__(n->state, d, delta);
+    } else {
+        flow_set_init(&empty);
+        flow_set_diff(n->state ? agent_desired_flows(n->state) : &empty,
+                      agent_desired_flows(d), dp_null_count__, st);
+        agent_desired_destroy(n->state);
+        n->state = agent_desired_clone(d);
+    }
     n->n_applies++;
     return 0;
 }

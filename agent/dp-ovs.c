@@ -56,6 +56,11 @@ struct dp_ovs {
     void *aux;
     const struct agent_desired *desired;   /* last handed to apply() */
     bool underlay_done;             /* step 1 fully done for 'desired' */
+    /* True while the bridge's flow table is known to equal the last applied
+     * generation (set by a successful full sync or delta, cleared whenever
+     * the OpenFlow connection is reopened: a restarted ovs-vswitchd may hold
+     * anything).  Only then may a delta be applied without a dump. */
+    bool flows_in_sync;
 };
 
 static struct dp_ovs *
@@ -120,6 +125,9 @@ dp_ovs_of_error__(struct dp_ovs *o, int r)
         ofconn_close(o->of);
         o->of = NULL;
     }
+    if (r) {
+        o->flows_in_sync = false;
+    }
 }
 
 /* Opens the OpenFlow connection, retrying for up to 'wait_ms': after a
@@ -136,6 +144,7 @@ dp_ovs_of_open__(struct dp_ovs *o, int wait_ms)
     for (;;) {
         o->of = ofconn_open(o->of_target, DP_OVS_OF_TIMEOUT_MS);
         if (o->of) {
+            o->flows_in_sync = false;
             LOG_INFO("connected to OpenFlow at %s", o->of_target);
             return 0;
         }
@@ -353,6 +362,7 @@ dp_ovs_read_generation(struct agent_dp *dp, uint64_t *gen)
 
 static int
 dp_ovs_apply(struct agent_dp *dp, const struct agent_desired *d,
+             const struct agent_delta *delta,
              struct agent_apply_stats *st, char **error)
 {
     struct dp_ovs *o = dp_ovs_cast__(dp);
@@ -389,7 +399,18 @@ dp_ovs_apply(struct agent_dp *dp, const struct agent_desired *d,
     if (r) {
         return r;
     }
-    r = ofconn_sync(o->of, &d->flows, &ss);
+    if (delta && o->flows_in_sync) {
+        /* The table holds the previous generation: send just the change,
+         * in one atomic bundle, without dumping the table. */
+        r = ofconn_apply_delta(o->of, delta->add, delta->n_add, delta->modify,
+                               delta->n_modify, delta->remove,
+                               delta->n_remove);
+        ss = (struct ofconn_sync_stats) { delta->n_add, delta->n_modify,
+                                          delta->n_remove };
+    } else {
+        r = ofconn_sync(o->of, agent_desired_flows(d), &ss);
+    }
+    o->flows_in_sync = !r;
     if (r) {
         dp_ovs_of_error__(o, r);
         dp_ovs_set_error__(error, "OpenFlow: installing flows on %s: %s",
@@ -458,8 +479,9 @@ dp_ovs_reconcile(struct agent_dp *dp, const struct agent_desired *d)
         if (dp_ovs_of_open__(o, 0)) {
             goto out;
         }
-        r = ofconn_sync(o->of, &d->flows, &ss);
+        r = ofconn_sync(o->of, agent_desired_flows(d), &ss);
         if (!r) {
+            o->flows_in_sync = true;
             break;
         }
         LOG_WARN_RL("reconcile: syncing flows of %s: %s", o->bridge,

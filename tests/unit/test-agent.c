@@ -336,8 +336,8 @@ assert_null_holds_gen3(struct fake *fk)
         agent_dp_null_state(agent_datapath(fk->agent));
     assert_non_null(st);
     assert_int_equal(st->generation, 3);
-    assert_int_equal(st->flows.n, 2);
-    assert_true(flow_set_equal(&st->flows, &want));
+    assert_int_equal(agent_desired_flows(st)->n, 2);
+    assert_true(flow_set_equal(agent_desired_flows(st), &want));
     assert_int_equal(st->n_ports, 1);
     assert_string_equal(st->ports[0].iface, "web1-veth");
     assert_string_equal(st->tunnel_ip, "10.200.0.11/24");
@@ -383,7 +383,9 @@ test_apply(void **state)
     assert_int_equal(env->result->generation, 4);
     assert_int_equal(env->result->flows_removed, 1);
     anet__envelope__free_unpacked(env, NULL);
-    assert_int_equal(agent_dp_null_state(agent_datapath(fk->agent))->flows.n, 1);
+    assert_int_equal(
+        agent_desired_flows(agent_dp_null_state(agent_datapath(fk->agent)))->n,
+        1);
     assert_int_equal(agent_applied_generation(fk->agent), 4);
     flow_destroy(&fl[0]);
     flow_destroy(&fl[1]);
@@ -413,6 +415,148 @@ test_invalid_flow_keeps_state(void **state)
     assert_true(agent_is_connected(fk->agent));
     flow_destroy(&fl[0]);
     flow_destroy(&fl[1]);
+}
+
+/* Sends a delta base -> gen: flows 'put' added or replaced, the keys of
+ * 'del' removed; if 'bad', one put flow has an unknown action type. */
+static void
+send_delta(struct fake *fk, uint64_t base, uint64_t gen,
+           const struct flow *put, size_t n_put, const struct flow *del,
+           size_t n_del, bool bad)
+{
+    Anet__Envelope env = ANET__ENVELOPE__INIT;
+    Anet__DesiredState ds = ANET__DESIRED_STATE__INIT;
+    Anet__HostConfig hc = ANET__HOST_CONFIG__INIT;
+    Anet__PortBinding pb = ANET__PORT_BINDING__INIT;
+    Anet__PortBinding *pbs[1] = { &pb };
+    Anet__Flow pm[8], dm[8];
+    Anet__Flow *pp[8], *dp[8];
+
+    assert_true(n_put < 8 && n_del < 8);
+    hc.name = (char *) "hv-test";
+    hc.tunnel_ip = (char *) "10.200.0.11/24";
+    hc.underlay_iface = (char *) "eth9";
+    hc.tunnel_ofport = 4000;
+    pb.name = (char *) "web1";
+    pb.iface = (char *) "web1-veth";
+    pb.ofport = 12;                    /* the port moved to a new number */
+    pb.mac = (char *) "0a:00:00:00:00:01";
+    pb.switch_name = (char *) "sw1";
+    for (size_t i = 0; i < n_put; i++) {
+        flow_to_proto(&put[i], &pm[i]);
+        pp[i] = &pm[i];
+    }
+    for (size_t i = 0; i < n_del; i++) {
+        flow_to_proto(&del[i], &dm[i]);
+        dp[i] = &dm[i];
+    }
+    if (bad && n_put) {
+        pm[0].actions[0]->type = 99;
+    }
+    ds.generation = gen;
+    ds.base_generation = base;
+    ds.host = &hc;
+    ds.n_ports = 1;
+    ds.ports = pbs;
+    ds.n_flows = n_put;
+    ds.flows = pp;
+    ds.n_removed_flows = n_del;
+    ds.removed_flows = dp;
+    env.msg_case = ANET__ENVELOPE__MSG_DESIRED;
+    env.desired = &ds;
+    fake_send(fk, &env);
+    for (size_t i = 0; i < n_put; i++) {
+        flow_proto_clear(&pm[i]);
+    }
+    for (size_t i = 0; i < n_del; i++) {
+        flow_proto_clear(&dm[i]);
+    }
+}
+
+/* A delta 3 -> 4 adds one flow, changes one and removes one; the agent
+ * reports exactly that, and its datapath then holds the generation 4 set
+ * and the new port binding. */
+static void
+test_delta_applies(void **state)
+{
+    struct fake *fk = *state;
+    struct flow fl[2], put[2], want_flows[2];
+
+    reach_gen3(fk);
+    build_flows(fl);
+    make_flow(&put[0], 30, 100, 0x0a0000000002ULL, 12);  /* fl[1] changed */
+    make_flow(&put[1], 30, 100, 0x0a0000000003ULL, 13);  /* new key */
+    send_delta(fk, 3, 4, put, 2, &fl[0], 1, false);
+
+    Anet__Envelope *env = fake_recv(fk, ANET__ENVELOPE__MSG_RESULT);
+    assert_true(env->result->ok);
+    assert_false(env->result->need_full);
+    assert_int_equal(env->result->generation, 4);
+    assert_int_equal(env->result->flows_added, 1);
+    assert_int_equal(env->result->flows_modified, 1);
+    assert_int_equal(env->result->flows_removed, 1);
+    assert_int_equal(env->result->ports[0]->ofport, 12);
+    anet__envelope__free_unpacked(env, NULL);
+
+    struct flow_set want;
+    flow_set_init(&want);
+    flow_clone(&want_flows[0], &put[0]);
+    flow_clone(&want_flows[1], &put[1]);
+    flow_set_take(&want, &want_flows[0]);
+    flow_set_take(&want, &want_flows[1]);
+    flow_set_sort(&want);
+    const struct agent_desired *st =
+        agent_dp_null_state(agent_datapath(fk->agent));
+    assert_int_equal(st->generation, 4);
+    assert_true(flow_set_equal(agent_desired_flows(st), &want));
+    assert_int_equal(st->ports[0].ofport, 12);
+    assert_true(flow_set_equal(agent_desired_flows(agent_desired_state(
+                                   fk->agent)), &want));
+    assert_int_equal(agent_applied_generation(fk->agent), 4);
+    flow_set_destroy(&want);
+    for (int i = 0; i < 2; i++) {
+        flow_destroy(&fl[i]);
+        flow_destroy(&put[i]);
+    }
+}
+
+/* A delta from a generation the agent does not run, or with an invalid
+ * flow, is refused with need_full and changes nothing. */
+static void
+test_delta_refused_needs_full(void **state)
+{
+    struct fake *fk = *state;
+    struct flow fl[2], put[1];
+
+    reach_gen3(fk);
+    build_flows(fl);
+    make_flow(&put[0], 30, 100, 0x0a0000000003ULL, 13);
+
+    send_delta(fk, 2, 4, put, 1, NULL, 0, false);      /* wrong base */
+    Anet__Envelope *env = fake_recv(fk, ANET__ENVELOPE__MSG_RESULT);
+    assert_false(env->result->ok);
+    assert_true(env->result->need_full);
+    assert_non_null(strstr(env->result->error, "does not apply"));
+    anet__envelope__free_unpacked(env, NULL);
+    assert_null_holds_gen3(fk);
+
+    send_delta(fk, 3, 4, put, 1, NULL, 0, true);       /* invalid flow */
+    env = fake_recv(fk, ANET__ENVELOPE__MSG_RESULT);
+    assert_false(env->result->ok);
+    assert_true(env->result->need_full);
+    anet__envelope__free_unpacked(env, NULL);
+    assert_null_holds_gen3(fk);
+    assert_int_equal(agent_dp_null_n_applies(agent_datapath(fk->agent)), 1);
+
+    /* The full state still applies afterwards. */
+    send_desired(fk, 4, put, 1, false);
+    env = fake_recv(fk, ANET__ENVELOPE__MSG_RESULT);
+    assert_true(env->result->ok);
+    anet__envelope__free_unpacked(env, NULL);
+    assert_int_equal(agent_applied_generation(fk->agent), 4);
+    flow_destroy(&fl[0]);
+    flow_destroy(&fl[1]);
+    flow_destroy(&put[0]);
 }
 
 static void
@@ -530,6 +674,9 @@ main(void)
         cmocka_unit_test_setup_teardown(test_hello, setup, teardown),
         cmocka_unit_test_setup_teardown(test_apply, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_flow_keeps_state, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_delta_applies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delta_refused_needs_full, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_reconnect_after_close, setup,
                                         teardown),
