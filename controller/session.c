@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -399,9 +400,12 @@ ctl_sessions_start(struct controller *ctl, const struct sockaddr_in *sin)
     struct sockaddr_in bound;
     socklen_t len = sizeof bound;
 
+    /* A full backlog: after a controller restart every agent of the
+     * cluster reconnects at once, and libevent's default (128) would drop
+     * the rest into a second of backoff. */
     ctl->listener = evconnlistener_new_bind(ctl->base, ctl_accept_cb__, ctl,
         LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-        -1, (const struct sockaddr *) sin, sizeof *sin);
+        SOMAXCONN, (const struct sockaddr *) sin, sizeof *sin);
     if (!ctl->listener) {
         int error = errno ? -errno : -EADDRINUSE;
         LOG_ERR("cannot listen for agents: %s", strerror(-error));
