@@ -60,7 +60,7 @@ struct compiled_host {
 
 struct compile_result {
     struct compiled_host *hosts;  size_t n_hosts;   /* sorted by name */
-    /* provenance table, internal */
+    /* unused (kept for layout); provenance is answered by the engine */
     struct compile_prov *prov;    size_t n_prov;
 };
 
@@ -94,5 +94,88 @@ typedef void compile_host_cb(void *aux, const struct compiled_host *old_host,
 void compile_changed_hosts(const struct compile_result *a,
                            const struct compile_result *b,
                            compile_host_cb *, void *aux);
+
+/* --- The incremental engine ----------------------------------------------
+ *
+ * A struct compiler holds the model of the topology it last compiled
+ * (hosts, switches and ports by name, each port with its OpenFlow number)
+ * and every host's flows, compactly encoded (about 40-60 bytes per flow)
+ * and grouped by the object that produced them: a port's own flows on its
+ * host (classify, port security, output), a switch's block on each host it
+ * spans (tunnel classify, the L2 entry of every port of the switch, the two
+ * flood flows) and each host's table defaults.  compiler_apply() diffs a
+ * new topology against the model object by object (by name), marks dirty
+ * only the objects whose inputs changed and recomputes those; a full
+ * compile is compiler_apply() on an empty compiler.  The flows of a host
+ * are materialised as a sorted struct flow_set only on request.
+ *
+ * Port numbers: a port keeps its number while it stays on its host; ports
+ * new to a host (added or moved) take a number in name order, first the
+ * one given by 'seed' (a previous compile_result) when it is free, else
+ * FNV-1a-64(name) mod 3999 + 1 probing upwards — the same numbers
+ * compile_topology(new, prev) gives.
+ *
+ * Thread-safety: none; one compiler is used from one thread. */
+struct compiler;
+
+/* What one compiler_apply() changed on one host.  'modified' holds the new
+ * versions of flows whose key stayed and whose cookie or actions changed.
+ * The three sets are sorted. */
+struct compile_host_delta {
+    char *name;
+    bool host_added, host_removed;
+    bool config_changed;        /* ports, tunnel ip or underlay differ */
+    struct flow_set added, removed, modified;
+};
+
+/* Only hosts whose output changed appear, sorted by name. */
+struct compile_delta {
+    struct compile_host_delta *hosts;
+    size_t n_hosts;
+};
+void compile_delta_init(struct compile_delta *);
+void compile_delta_destroy(struct compile_delta *);     /* NULL-safe */
+size_t compile_delta_n_flows(const struct compile_delta *);
+
+struct compiler *compiler_create(void);
+void compiler_destroy(struct compiler *);               /* NULL-safe */
+
+/* Brings the compiler to 'topo' (validated).  'seed' (may be NULL) gives
+ * port numbers for ports new to a host.  'delta' (may be NULL; initialised
+ * by the caller) receives what changed.  Never fails on a validated
+ * topology; returns 0. */
+int compiler_apply(struct compiler *, const struct topo *,
+                   const struct compile_result *seed,
+                   struct compile_delta *delta);
+
+/* Single-object operations, O(size of the object's switch) whatever the
+ * size of the topology: compiler_begin() starts a batch (its delta goes to
+ * 'delta', may be NULL), compiler_port_set() adds or updates (moves) port
+ * 'tp' onto existing host 'host' and switch 'sw' (tp->host and tp->sw are
+ * ignored), compiler_port_remove() removes one; compiler_commit()
+ * recomputes what they touched and finishes the delta.  Return -ENOENT for
+ * an unknown host, switch or port; compiler_port_remove() returns -EBUSY
+ * for a port added or moved in the same batch.  compiler_apply() is a batch of these
+ * operations found by diffing a whole topology (O(topology) to diff). */
+struct topo_port;
+void compiler_begin(struct compiler *, struct compile_delta *delta);
+int compiler_port_set(struct compiler *, const struct topo_port *tp,
+                      const char *host, const char *sw);
+int compiler_port_remove(struct compiler *, const char *name);
+void compiler_commit(struct compiler *);
+
+/* Number of flows over all hosts, and of hosts. */
+size_t compiler_n_flows(const struct compiler *);
+size_t compiler_n_hosts(const struct compiler *);
+
+/* Materialises the sorted flows of 'host' into 'out' (initialised by the
+ * caller, destroyed by the caller).  Returns false for an unknown host. */
+bool compiler_host_flows(const struct compiler *, const char *host,
+                         struct flow_set *out);
+
+/* Provenance of a cookie from the engine's model.  The strings stay valid
+ * until the next compiler_apply() or compiler_destroy(). */
+bool compiler_provenance(struct compiler *, uint64_t cookie,
+                         struct compile_provenance *out);
 
 #endif

@@ -1,0 +1,883 @@
+/* compile-engine.c — the incremental compiler (compile.h, struct compiler).
+ *
+ * compiler_apply() walks the new topology once, object by object, against
+ * the model, and only marks what a change touches:
+ *
+ *   - a port's own flows (classify, port security, output) are dirty when
+ *     the port is new, removed, moved, renumbered or its switch's VNI or its
+ *     addresses change;
+ *   - a switch's blocks (tunnel classify, the L2 entry of each of its ports,
+ *     the floods) on every host it spans are dirty when one of its ports
+ *     comes, goes or changes, its VNI changes, or the tunnel ip of a host it
+ *     spans changes.
+ *
+ * compile_flush__() then recomputes each dirty object once, compares the
+ * new encoded records with the stored ones and, when a delta is wanted,
+ * decodes only the records of blocks whose bytes changed.  A full compile is
+ * the same walk from an empty model, where everything is new.  The cost of a
+ * single-port change is the size of its switch times the hosts it spans,
+ * independent of the size of the topology.
+ */
+#include "controller/compile-private.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "controller/topo.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+LOG_MODULE(compile_engine);
+
+/* --- small vectors ------------------------------------------------------------ */
+
+static void
+compile_push__(uint32_t **v, size_t *n, size_t *cap, uint32_t x)
+{
+    *v = xgrow(*v, cap, *n + 1, sizeof **v);
+    (*v)[(*n)++] = x;
+}
+
+static void
+compile_dirty_port__(struct compiler *c, uint32_t p)
+{
+    if (!c->ports[p].dirty) {
+        c->ports[p].dirty = true;
+        compile_push__(&c->dirty_ports, &c->n_dirty_ports,
+                       &c->cap_dirty_ports, p);
+    }
+}
+
+static void
+compile_dirty_switch__(struct compiler *c, uint32_t s)
+{
+    if (!c->switches[s].dirty) {
+        c->switches[s].dirty = true;
+        compile_push__(&c->dirty_sw, &c->n_dirty_sw, &c->cap_dirty_sw, s);
+    }
+}
+
+/* --- deltas --------------------------------------------------------------------- */
+
+void
+compile_delta_init(struct compile_delta *d)
+{
+    memset(d, 0, sizeof *d);
+}
+
+void
+compile_delta_destroy(struct compile_delta *d)
+{
+    if (!d) {
+        return;
+    }
+    for (size_t i = 0; i < d->n_hosts; i++) {
+        struct compile_host_delta *hd = &d->hosts[i];
+        free(hd->name);
+        flow_set_destroy(&hd->added);
+        flow_set_destroy(&hd->removed);
+        flow_set_destroy(&hd->modified);
+    }
+    free(d->hosts);
+    memset(d, 0, sizeof *d);
+}
+
+size_t
+compile_delta_n_flows(const struct compile_delta *d)
+{
+    size_t n = 0;
+    for (size_t i = 0; d && i < d->n_hosts; i++) {
+        n += d->hosts[i].added.n + d->hosts[i].removed.n
+             + d->hosts[i].modified.n;
+    }
+    return n;
+}
+
+/* The delta record of host 'h', created on first use.  While an apply runs,
+ * 'removed' collects old records and 'added' new ones, unsorted;
+ * compile_delta_finish__() pairs them up. */
+static struct compile_host_delta *
+compile_host_delta__(struct compiler *c, uint32_t h)
+{
+    struct compile_delta *d = c->delta;
+    struct chost *ch = &c->hosts[h];
+    if (!d) {
+        return NULL;
+    }
+    if (ch->delta == CE_NONE) {
+        d->hosts = xgrow(d->hosts, &c->delta_cap, d->n_hosts + 1,
+                         sizeof *d->hosts);
+        struct compile_host_delta *hd = &d->hosts[d->n_hosts];
+        memset(hd, 0, sizeof *hd);
+        hd->name = xstrdup(ch->name);
+        flow_set_init(&hd->added);
+        flow_set_init(&hd->removed);
+        flow_set_init(&hd->modified);
+        ch->delta = (uint32_t) d->n_hosts++;
+    }
+    return &d->hosts[ch->delta];
+}
+
+static void
+compile_config_changed__(struct compiler *c, uint32_t h)
+{
+    struct compile_host_delta *hd = compile_host_delta__(c, h);
+    if (hd) {
+        hd->config_changed = true;
+    }
+}
+
+/* Replaces the records 'slot' (installed on 'old_host', may be CE_NONE)
+ * by 'nb' on 'new_host' (CE_NONE: remove), recording the change. */
+static void
+compile_replace__(struct compiler *c, struct cflows *slot, uint32_t old_host,
+                  const struct cbuf *nb, uint32_t new_host)
+{
+    struct cflows nf = { NULL, 0, 0 };
+    if (new_host != CE_NONE) {
+        nf = (struct cflows) { nb->p, (uint32_t) nb->len, nb->n };
+    }
+    if (old_host == new_host && cflows_equal(slot, &nf)) {
+        return;
+    }
+    if (c->delta) {
+        if (old_host != CE_NONE && slot->n) {
+            cflows_decode(slot, &compile_host_delta__(c, old_host)->removed);
+        }
+        if (new_host != CE_NONE && nf.n) {
+            cflows_decode(&nf, &compile_host_delta__(c, new_host)->added);
+        }
+    }
+    c->n_flows -= slot->n;
+    if (new_host != CE_NONE) {
+        cflows_set(slot, nb);
+        c->n_flows += slot->n;
+    } else {
+        cflows_clear(slot);
+    }
+}
+
+/* Pairs removed and added flows of each host: same key and equal -> no
+ * change; same key otherwise -> modified; then sorts and drops hosts that
+ * did not change after all. */
+static void
+compile_delta_finish__(struct compiler *c)
+{
+    struct compile_delta *d = c->delta;
+    size_t out = 0;
+
+    for (size_t i = 0; i < d->n_hosts; i++) {
+        struct compile_host_delta *hd = &d->hosts[i];
+        struct flow_set rem, add;
+        flow_set_sort(&hd->removed);
+        flow_set_sort(&hd->added);
+        rem = hd->removed;
+        add = hd->added;
+        flow_set_init(&hd->removed);
+        flow_set_init(&hd->added);
+        size_t a = 0, r = 0;
+        while (a < add.n || r < rem.n) {
+            int cmp = a >= add.n ? 1 : r >= rem.n ? -1
+                      : flow_key_cmp(&add.flows[a], &rem.flows[r]);
+            if (cmp < 0) {
+                flow_set_take(&hd->added, &add.flows[a++]);
+            } else if (cmp > 0) {
+                flow_set_take(&hd->removed, &rem.flows[r++]);
+            } else {
+                if (!flow_equal(&add.flows[a], &rem.flows[r])) {
+                    flow_set_take(&hd->modified, &add.flows[a]);
+                }
+                a++;
+                r++;
+            }
+        }
+        flow_set_destroy(&rem);
+        flow_set_destroy(&add);
+        if (!hd->added.n && !hd->removed.n && !hd->modified.n
+            && !hd->config_changed && !hd->host_added && !hd->host_removed) {
+            free(hd->name);
+            flow_set_destroy(&hd->added);
+            flow_set_destroy(&hd->removed);
+            flow_set_destroy(&hd->modified);
+        } else {
+            d->hosts[out++] = *hd;
+        }
+    }
+    d->n_hosts = out;
+    for (size_t i = 1; i < d->n_hosts; i++) {
+        struct compile_host_delta x = d->hosts[i];
+        size_t j = i;
+        for (; j > 0 && strcmp(d->hosts[j - 1].name, x.name) > 0; j--) {
+            d->hosts[j] = d->hosts[j - 1];
+        }
+        d->hosts[j] = x;
+    }
+}
+
+/* --- model ------------------------------------------------------------------ */
+
+struct compiler *
+compiler_create(void)
+{
+    return xzalloc(sizeof(struct compiler));
+}
+
+static void
+compile_port_free__(struct cport *p)
+{
+    free(p->name);
+    free(p->iface);
+    cflows_clear(&p->fl);
+}
+
+void
+compiler_destroy(struct compiler *c)
+{
+    if (!c) {
+        return;
+    }
+    for (size_t i = 0; i < c->n_ports; i++) {
+        compile_port_free__(&c->ports[i]);
+    }
+    for (size_t i = 0; i < c->n_hosts; i++) {
+        free(c->hosts[i].name);
+        free(c->hosts[i].underlay);
+        free(c->hosts[i].ports);
+        cflows_clear(&c->hosts[i].defaults);
+    }
+    for (size_t i = 0; i < c->n_switches; i++) {
+        struct cswitch *s = &c->switches[i];
+        free(s->name);
+        free(s->ports);
+        for (size_t j = 0; j < s->n_blocks; j++) {
+            cflows_clear(&s->blocks[j].fl);
+        }
+        free(s->blocks);
+    }
+    compile_prov_invalidate(c);
+    free(c->ports);
+    free(c->hosts);
+    free(c->switches);
+    free(c->free_ports);
+    free(c->dirty_ports);
+    free(c->dirty_sw);
+    free(c->pending);
+    free(c->scratch.p);
+    cmap_destroy(&c->port_map);
+    cmap_destroy(&c->host_map);
+    cmap_destroy(&c->switch_map);
+    free(c->file);
+    free(c);
+}
+
+size_t
+compiler_n_flows(const struct compiler *c)
+{
+    return c->n_flows;
+}
+
+size_t
+compiler_n_hosts(const struct compiler *c)
+{
+    return c->host_map.n;
+}
+
+static void
+compile_taken_set__(struct chost *h, uint32_t o, bool v)
+{
+    if (v) {
+        h->taken[o / 8] |= (uint8_t) (1u << (o % 8));
+    } else {
+        h->taken[o / 8] &= (uint8_t) ~(1u << (o % 8));
+    }
+}
+
+static bool
+compile_taken__(const struct chost *h, uint32_t o)
+{
+    return h->taken[o / 8] & (1u << (o % 8));
+}
+
+static const struct compiled_port *
+compile_seed_port__(const struct compile_result *seed, const char *host,
+                    const char *port)
+{
+    const struct compiled_host *h = seed ? compile_find_host(seed, host)
+                                         : NULL;
+    size_t lo = 0, hi = h ? h->n_ports : 0;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int cmp = strcmp(port, h->ports[mid].name);
+        if (!cmp) {
+            return &h->ports[mid];
+        } else if (cmp < 0) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    return NULL;
+}
+
+/* Attaches port 'p' (its host, switch and number already chosen) to its
+ * host's and switch's lists. */
+static void
+compile_attach_host__(struct compiler *c, uint32_t p)
+{
+    struct cport *cp = &c->ports[p];
+    struct chost *h = &c->hosts[cp->host];
+    cp->host_pos = (uint32_t) h->n_ports;
+    compile_push__(&h->ports, &h->n_ports, &h->cap_ports, p);
+    compile_taken_set__(h, cp->ofport, true);
+    compile_config_changed__(c, cp->host);
+    compile_dirty_port__(c, p);
+    compile_dirty_switch__(c, cp->sw);
+}
+
+static void
+compile_detach_host__(struct compiler *c, uint32_t p)
+{
+    struct cport *cp = &c->ports[p];
+    struct chost *h = &c->hosts[cp->host];
+    uint32_t last = h->ports[--h->n_ports];
+    h->ports[cp->host_pos] = last;
+    c->ports[last].host_pos = cp->host_pos;
+    compile_taken_set__(h, cp->ofport, false);
+    cp->ofport = 0;
+    compile_config_changed__(c, cp->host);
+    compile_dirty_port__(c, p);
+    compile_dirty_switch__(c, cp->sw);
+}
+
+static void
+compile_attach_switch__(struct compiler *c, uint32_t p)
+{
+    struct cport *cp = &c->ports[p];
+    struct cswitch *s = &c->switches[cp->sw];
+    cp->sw_pos = (uint32_t) s->n_ports;
+    compile_push__(&s->ports, &s->n_ports, &s->cap_ports, p);
+    compile_dirty_switch__(c, cp->sw);
+}
+
+static void
+compile_detach_switch__(struct compiler *c, uint32_t p)
+{
+    struct cport *cp = &c->ports[p];
+    struct cswitch *s = &c->switches[cp->sw];
+    uint32_t last = s->ports[--s->n_ports];
+    s->ports[cp->sw_pos] = last;
+    c->ports[last].sw_pos = cp->sw_pos;
+    compile_dirty_switch__(c, cp->sw);
+}
+
+static uint32_t
+compile_host_id__(struct compiler *c, const struct topo_host *th)
+{
+    uint32_t id = cmap_find(&c->host_map, th->name);
+    struct chost *h;
+
+    if (id == CE_NONE) {
+        c->hosts = xgrow(c->hosts, &c->cap_hosts, c->n_hosts + 1,
+                         sizeof *c->hosts);
+        id = (uint32_t) c->n_hosts++;
+        h = &c->hosts[id];
+        memset(h, 0, sizeof *h);
+        h->name = xstrdup(th->name);
+        h->underlay = xstrdup(th->underlay_iface);
+        h->tunnel_ip = th->tunnel_ip;
+        h->plen = th->tunnel_plen;
+        h->live = true;
+        h->delta = CE_NONE;
+        cmap_insert(&c->host_map, h->name, id);
+        compile_gen_defaults(&c->scratch);
+        compile_replace__(c, &h->defaults, CE_NONE, &c->scratch, id);
+        struct compile_host_delta *hd = compile_host_delta__(c, id);
+        if (hd) {
+            hd->host_added = true;
+        }
+    } else {
+        h = &c->hosts[id];
+        if (h->tunnel_ip != th->tunnel_ip) {
+            h->tunnel_ip = th->tunnel_ip;
+            for (size_t i = 0; i < h->n_ports; i++) {
+                compile_dirty_switch__(c, c->ports[h->ports[i]].sw);
+            }
+            compile_config_changed__(c, id);
+        }
+        if (h->plen != th->tunnel_plen
+            || strcmp(h->underlay, th->underlay_iface)) {
+            h->plen = th->tunnel_plen;
+            free(h->underlay);
+            h->underlay = xstrdup(th->underlay_iface);
+            compile_config_changed__(c, id);
+        }
+    }
+    h->line = th->mark.line;
+    h->col = th->mark.col;
+    h->seen = true;
+    return id;
+}
+
+static uint32_t
+compile_switch_id__(struct compiler *c, const struct topo_switch *ts)
+{
+    uint32_t id = cmap_find(&c->switch_map, ts->name);
+    struct cswitch *s;
+
+    if (id == CE_NONE) {
+        c->switches = xgrow(c->switches, &c->cap_switches,
+                            c->n_switches + 1, sizeof *c->switches);
+        id = (uint32_t) c->n_switches++;
+        s = &c->switches[id];
+        memset(s, 0, sizeof *s);
+        s->name = xstrdup(ts->name);
+        s->vni = ts->vni;
+        s->live = true;
+        cmap_insert(&c->switch_map, s->name, id);
+    } else {
+        s = &c->switches[id];
+        if (s->vni != ts->vni) {
+            s->vni = ts->vni;
+            compile_dirty_switch__(c, id);
+            for (size_t i = 0; i < s->n_ports; i++) {
+                compile_dirty_port__(c, s->ports[i]);
+            }
+        }
+    }
+    s->line = ts->mark.line;
+    s->col = ts->mark.col;
+    s->seen = true;
+    return id;
+}
+
+static uint32_t
+compile_new_port__(struct compiler *c, const struct topo_port *tp)
+{
+    uint32_t id;
+    if (c->n_free_ports) {
+        id = c->free_ports[--c->n_free_ports];
+    } else {
+        c->ports = xgrow(c->ports, &c->cap_ports, c->n_ports + 1,
+                         sizeof *c->ports);
+        id = (uint32_t) c->n_ports++;
+    }
+    struct cport *cp = &c->ports[id];
+    memset(cp, 0, sizeof *cp);
+    cp->name = xstrdup(tp->name);
+    cp->iface = xstrdup(tp->iface);
+    cp->fl_host = CE_NONE;
+    cp->live = true;
+    cmap_insert(&c->port_map, cp->name, id);
+    return id;
+}
+
+/* Chooses numbers for the ports waiting for one, in name order: first the
+ * seeded numbers that are free, then hash probing. */
+static void
+compile_number_pending__(struct compiler *c, const uint32_t *pending,
+                         size_t n, const struct compile_result *seed)
+{
+    for (size_t i = 0; seed && i < n; i++) {
+        struct cport *cp = &c->ports[pending[i]];
+        struct chost *h = &c->hosts[cp->host];
+        const struct compiled_port *sp = compile_seed_port__(seed, h->name,
+                                                             cp->name);
+        if (sp && sp->ofport >= 1 && sp->ofport <= COMPILE_MAX_OFPORT
+            && !compile_taken__(h, sp->ofport)) {
+            cp->ofport = sp->ofport;
+            compile_taken_set__(h, sp->ofport, true);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct cport *cp = &c->ports[pending[i]];
+        struct chost *h = &c->hosts[cp->host];
+        if (!cp->ofport) {
+            uint32_t o = (uint32_t) (compile_hash64(cp->name)
+                                     % COMPILE_MAX_OFPORT) + 1;
+            while (compile_taken__(h, o)) {
+                o = o % COMPILE_MAX_OFPORT + 1;
+            }
+            cp->ofport = o;
+        }
+        cp->pending = false;
+        compile_attach_host__(c, pending[i]);
+    }
+}
+
+/* --- recomputation ---------------------------------------------------------- */
+
+static int
+compile_port_name_cmp__(const void *a_, const void *b_, void *c_)
+{
+    const struct compiler *c = c_;
+    uint32_t a = *(const uint32_t *) a_, b = *(const uint32_t *) b_;
+    return strcmp(c->ports[a].name, c->ports[b].name);
+}
+
+static int
+compile_host_name_cmp__(const void *a_, const void *b_, void *c_)
+{
+    const struct compiler *c = c_;
+    uint32_t a = *(const uint32_t *) a_, b = *(const uint32_t *) b_;
+    return strcmp(c->hosts[a].name, c->hosts[b].name);
+}
+
+static void
+compile_flush_switch__(struct compiler *c, uint32_t s)
+{
+    struct cswitch *sw = &c->switches[s];
+    size_t np = sw->n_ports;
+    uint32_t *ports = xmalloc((np + 1) * sizeof *ports);
+    uint32_t *hosts = xmalloc((np + 1) * sizeof *hosts);
+    size_t nh = 0;
+
+    memcpy(ports, sw->ports, np * sizeof *ports);
+    qsort_r(ports, np, sizeof *ports, compile_port_name_cmp__, c);
+    c->stamp++;
+    for (size_t i = 0; i < np; i++) {
+        struct chost *h = &c->hosts[c->ports[ports[i]].host];
+        if (h->stamp != c->stamp) {
+            h->stamp = c->stamp;
+            hosts[nh++] = c->ports[ports[i]].host;
+        }
+    }
+    qsort_r(hosts, nh, sizeof *hosts, compile_host_name_cmp__, c);
+
+    /* Blocks on hosts the switch left go away. */
+    size_t out = 0;
+    for (size_t i = 0; i < sw->n_blocks; i++) {
+        struct cswitch_block *b = &sw->blocks[i];
+        if (c->hosts[b->host].stamp != c->stamp) {
+            compile_replace__(c, &b->fl, b->host, NULL, CE_NONE);
+        } else {
+            sw->blocks[out++] = *b;
+        }
+    }
+    sw->n_blocks = out;
+    for (size_t i = 0; i < nh; i++) {
+        struct cswitch_block *b = NULL;
+        for (size_t j = 0; j < sw->n_blocks; j++) {
+            if (sw->blocks[j].host == hosts[i]) {
+                b = &sw->blocks[j];
+                break;
+            }
+        }
+        uint32_t old_host = hosts[i];
+        if (!b) {
+            sw->blocks = xgrow(sw->blocks, &sw->cap_blocks, sw->n_blocks + 1,
+                               sizeof *sw->blocks);
+            b = &sw->blocks[sw->n_blocks++];
+            memset(b, 0, sizeof *b);
+            b->host = hosts[i];
+            old_host = CE_NONE;
+        }
+        compile_gen_switch_block(c, sw, hosts[i], ports, np, hosts, nh,
+                                 &c->scratch);
+        compile_replace__(c, &b->fl, old_host, &c->scratch, hosts[i]);
+    }
+    free(ports);
+    free(hosts);
+}
+
+static void
+compile_flush__(struct compiler *c)
+{
+    for (size_t i = 0; i < c->n_dirty_ports; i++) {
+        struct cport *cp = &c->ports[c->dirty_ports[i]];
+        cp->dirty = false;
+        if (cp->live) {
+            compile_gen_port(c, cp, &c->scratch);
+            compile_replace__(c, &cp->fl, cp->fl_host, &c->scratch, cp->host);
+            cp->fl_host = cp->host;
+        } else {
+            compile_replace__(c, &cp->fl, cp->fl_host, NULL, CE_NONE);
+            cp->fl_host = CE_NONE;
+            compile_port_free__(cp);
+            memset(cp, 0, sizeof *cp);
+            compile_push__(&c->free_ports, &c->n_free_ports,
+                           &c->cap_free_ports, c->dirty_ports[i]);
+        }
+    }
+    c->n_dirty_ports = 0;
+    for (size_t i = 0; i < c->n_dirty_sw; i++) {
+        c->switches[c->dirty_sw[i]].dirty = false;
+        compile_flush_switch__(c, c->dirty_sw[i]);
+    }
+    c->n_dirty_sw = 0;
+}
+
+/* --- apply -------------------------------------------------------------------- */
+
+/* Starts a batch of changes whose delta goes to 'delta' (may be NULL). */
+static void
+compile_begin__(struct compiler *c, struct compile_delta *delta)
+{
+    c->delta = delta;
+    c->delta_cap = delta ? delta->n_hosts : 0;
+    for (size_t i = 0; i < c->n_hosts; i++) {
+        c->hosts[i].delta = CE_NONE;
+    }
+    compile_prov_invalidate(c);
+}
+
+/* Creates or updates port 'tp' on host 'host' in switch 'sw' (ids). */
+static void
+compile_port_upsert__(struct compiler *c, const struct topo_port *tp,
+                      uint32_t host, uint32_t sw)
+{
+    uint32_t p = cmap_find(&c->port_map, tp->name);
+    struct cport *cp;
+
+    if (p == CE_NONE) {
+        p = compile_new_port__(c, tp);
+        cp = &c->ports[p];
+        cp->host = host;
+        cp->sw = sw;
+        cp->ip = tp->ip;
+        cp->mac = tp->mac;
+        compile_attach_switch__(c, p);
+        cp->pending = true;
+        compile_push__(&c->pending, &c->n_pending, &c->cap_pending, p);
+    } else {
+        cp = &c->ports[p];
+        if (cp->host != host) {
+            compile_detach_host__(c, p);
+            cp->host = host;
+            cp->pending = true;
+            compile_push__(&c->pending, &c->n_pending, &c->cap_pending, p);
+        }
+        if (cp->sw != sw) {
+            compile_detach_switch__(c, p);
+            cp->sw = sw;
+            compile_attach_switch__(c, p);
+            compile_dirty_port__(c, p);
+            compile_config_changed__(c, host);
+        }
+        if (cp->ip != tp->ip || cp->mac != tp->mac) {
+            cp->ip = tp->ip;
+            if (cp->mac != tp->mac) {
+                cp->mac = tp->mac;
+                compile_config_changed__(c, host);
+            }
+            compile_dirty_port__(c, p);
+            compile_dirty_switch__(c, sw);
+        }
+        if (strcmp(cp->iface, tp->iface)) {
+            free(cp->iface);
+            cp->iface = xstrdup(tp->iface);
+            compile_config_changed__(c, host);
+        }
+    }
+    cp->line = tp->mark.line;
+    cp->col = tp->mark.col;
+    cp->seen = true;
+}
+
+static void
+compile_port_remove__(struct compiler *c, uint32_t p)
+{
+    struct cport *cp = &c->ports[p];
+    compile_detach_host__(c, p);
+    compile_detach_switch__(c, p);
+    cmap_remove(&c->port_map, cp->name);
+    cp->live = false;
+}
+
+/* Numbers the ports waiting for one, recomputes what is dirty, frees dead
+ * objects and finishes the delta. */
+static void
+compile_commit__(struct compiler *c, const struct compile_result *seed)
+{
+    compile_number_pending__(c, c->pending, c->n_pending, seed);
+    c->n_pending = 0;
+    compile_flush__(c);
+    /* Dead hosts and switches keep their slot; free what they hold.  A
+     * dead host's name stays for the delta until here. */
+    for (size_t i = 0; c->n_dead && i < c->n_hosts; i++) {
+        struct chost *h = &c->hosts[i];
+        if (!h->live && h->name) {
+            free(h->name);
+            free(h->underlay);
+            free(h->ports);
+            memset(h, 0, sizeof *h);
+            h->delta = CE_NONE;
+        }
+    }
+    for (size_t i = 0; c->n_dead && i < c->n_switches; i++) {
+        struct cswitch *s = &c->switches[i];
+        if (!s->live && s->name) {
+            free(s->name);
+            free(s->ports);
+            free(s->blocks);
+            memset(s, 0, sizeof *s);
+        }
+    }
+    c->n_dead = 0;
+    if (c->delta) {
+        compile_delta_finish__(c);
+        c->delta = NULL;
+    }
+}
+
+int
+compiler_apply(struct compiler *c, const struct topo *t,
+               const struct compile_result *seed, struct compile_delta *delta)
+{
+    long long start = time_msec();
+    uint32_t *host_ids = xmalloc((t->n_hosts + 1) * sizeof *host_ids);
+    uint32_t *sw_ids = xmalloc((t->n_switches + 1) * sizeof *sw_ids);
+
+    compile_begin__(c, delta);
+    for (size_t i = 0; i < c->n_hosts; i++) {
+        c->hosts[i].seen = false;
+    }
+    for (size_t i = 0; i < c->n_switches; i++) {
+        c->switches[i].seen = false;
+    }
+    for (size_t i = 0; i < c->n_ports; i++) {
+        c->ports[i].seen = false;
+    }
+    free(c->file);
+    c->file = xstrdup(t->file ? t->file : "");
+
+    for (size_t i = 0; i < t->n_hosts; i++) {
+        host_ids[i] = compile_host_id__(c, &t->hosts[i]);
+    }
+    for (size_t i = 0; i < t->n_switches; i++) {
+        sw_ids[i] = compile_switch_id__(c, &t->switches[i]);
+    }
+
+    /* Ports, in name order.  Ports that leave a host free their number
+     * before any port new to a host takes one (at commit). */
+    for (size_t i = 0; i < t->n_ports; i++) {
+        const struct topo_port *tp = &t->ports[i];
+        compile_port_upsert__(c, tp, host_ids[tp->host], sw_ids[tp->sw]);
+    }
+    for (size_t i = 0; i < c->n_ports; i++) {
+        if (c->ports[i].live && !c->ports[i].seen) {
+            compile_port_remove__(c, (uint32_t) i);
+        }
+    }
+
+    /* Hosts and switches that are gone have no ports left. */
+    for (size_t i = 0; i < c->n_hosts; i++) {
+        struct chost *h = &c->hosts[i];
+        if (h->live && !h->seen) {
+            struct compile_host_delta *hd = compile_host_delta__(c,
+                                                                 (uint32_t) i);
+            if (hd) {
+                hd->host_removed = true;
+            }
+            compile_replace__(c, &h->defaults, (uint32_t) i, NULL, CE_NONE);
+            cmap_remove(&c->host_map, h->name);
+            h->live = false;
+            c->n_dead++;
+        }
+    }
+    for (size_t i = 0; i < c->n_switches; i++) {
+        struct cswitch *s = &c->switches[i];
+        if (s->live && !s->seen) {
+            cmap_remove(&c->switch_map, s->name);
+            s->live = false;
+            c->n_dead++;
+        }
+    }
+    compile_commit__(c, seed);
+    free(host_ids);
+    free(sw_ids);
+    LOG_DBG("applied %zu hosts, %zu switches, %zu ports in %lld ms: "
+            "%zu flows", t->n_hosts, t->n_switches, t->n_ports,
+            time_msec() - start, c->n_flows);
+    return 0;
+}
+
+/* --- single-object operations ---------------------------------------------- */
+
+void
+compiler_begin(struct compiler *c, struct compile_delta *delta)
+{
+    compile_begin__(c, delta);
+}
+
+int
+compiler_port_set(struct compiler *c, const struct topo_port *tp,
+                  const char *host, const char *sw)
+{
+    uint32_t h = cmap_find(&c->host_map, host);
+    uint32_t s = cmap_find(&c->switch_map, sw);
+    if (h == CE_NONE || s == CE_NONE) {
+        return -ENOENT;
+    }
+    compile_port_upsert__(c, tp, h, s);
+    return 0;
+}
+
+int
+compiler_port_remove(struct compiler *c, const char *name)
+{
+    uint32_t p = cmap_find(&c->port_map, name);
+    if (p == CE_NONE) {
+        return -ENOENT;
+    }
+    if (c->ports[p].pending) {
+        return -EBUSY;      /* added or moved in this batch: commit first */
+    }
+    compile_port_remove__(c, p);
+    return 0;
+}
+
+void
+compiler_commit(struct compiler *c)
+{
+    compile_commit__(c, NULL);
+}
+
+/* --- materialisation ---------------------------------------------------------- */
+
+bool
+compiler_host_flows(const struct compiler *c_, const char *name,
+                    struct flow_set *out)
+{
+    struct compiler *c = (struct compiler *) c_;   /* scratch stamps only */
+    uint32_t id = cmap_find(&c->host_map, name);
+    if (id == CE_NONE) {
+        return false;
+    }
+    const struct chost *h = &c->hosts[id];
+    size_t need = out->n + h->defaults.n;
+    uint32_t stamp = ++c->stamp;
+    for (size_t pass = 0; pass < 2; pass++) {
+        if (pass) {
+            out->flows = xgrow(out->flows, &out->cap, need,
+                               sizeof *out->flows);
+            cflows_decode(&h->defaults, out);
+            stamp = ++c->stamp;
+        }
+        for (size_t i = 0; i < h->n_ports; i++) {
+            const struct cport *cp = &c->ports[h->ports[i]];
+            struct cswitch *sw = &c->switches[cp->sw];
+            if (pass) {
+                cflows_decode(&cp->fl, out);
+            } else {
+                need += cp->fl.n;
+            }
+            if (sw->stamp == stamp) {
+                continue;
+            }
+            sw->stamp = stamp;
+            for (size_t j = 0; j < sw->n_blocks; j++) {
+                if (sw->blocks[j].host != id) {
+                    continue;
+                }
+                if (pass) {
+                    cflows_decode(&sw->blocks[j].fl, out);
+                } else {
+                    need += sw->blocks[j].fl.n;
+                }
+            }
+        }
+    }
+    flow_set_sort(out);
+    return true;
+}
