@@ -31,6 +31,14 @@ gen_printf__(struct gen_buf__ *b, const char *fmt, ...)
     }
 }
 
+/* Host of port i: its group of 'spread' hosts, then the port's index in
+ * its switch modulo 'spread'. */
+static size_t
+bench_gen_port_host__(size_t i, size_t pps, size_t spread, size_t group)
+{
+    return i / group * spread + (i % pps) % spread;
+}
+
 void
 bench_gen_port_name(size_t i, char *buf, size_t size)
 {
@@ -54,14 +62,19 @@ bench_gen_yaml(const struct bench_gen *g, size_t *lenp)
 {
     size_t pps = g->ports_per_switch ? g->ports_per_switch : 20;
     size_t pph = g->ports_per_host ? g->ports_per_host : 100;
-    size_t n_hosts = (g->n_ports + pph - 1) / pph;
+    size_t spread = g->hosts_per_switch ? g->hosts_per_switch : 4;
+    size_t group = pph * spread;           /* ports per group of hosts */
+    size_t n_hosts = 0;
+    for (size_t i = 0; i < g->n_ports; i++) {
+        n_hosts = MAX(n_hosts, bench_gen_port_host__(i, pps, spread, group) + 1);
+    }
     size_t n_switches = (g->n_ports + pps - 1) / pps;
     struct gen_buf__ b = { .s = xmalloc(4096), .cap = 4096 };
     char name[32];
 
     b.s[0] = '\0';
-    gen_printf__(&b, "# synthetic: %zu ports, %zu per switch, %zu per host\n",
-                 g->n_ports, pps, pph);
+    gen_printf__(&b, "# synthetic: %zu ports, %zu per switch, %zu per host, "
+                 "each switch on %zu hosts\n", g->n_ports, pps, pph, spread);
     gen_printf__(&b, "hosts:\n");
     for (size_t h = 0; h < n_hosts; h++) {
         bench_gen_host_name(h, name, sizeof name);
@@ -80,7 +93,7 @@ bench_gen_yaml(const struct bench_gen *g, size_t *lenp)
     }
     gen_printf__(&b, "ports:\n");
     for (size_t i = 0; i < g->n_ports; i++) {
-        size_t s = i / pps, h = i / pph;
+        size_t s = i / pps, h = bench_gen_port_host__(i, pps, spread, group);
         char host[32], sw[32];
         bench_gen_port_name(i, name, sizeof name);
         bench_gen_host_name(h, host, sizeof host);
