@@ -173,8 +173,10 @@ cbuf_reset(struct cbuf *b)
 void
 cbuf_add_flow(struct cbuf *b, const struct flow *f)
 {
-    /* Worst case per field 1 + 1 + 10 + 10, per action 2 + 5 + 10. */
-    cbuf_reserve__(b, 16 + 22 * (size_t) f->match.n + 17 * (size_t) f->n_actions);
+    /* Worst case: header 6 + table, priority, field count 4 + cookie 8 +
+     * action count varint 3 = 21; per field 1 + 1 + 10 + 10; per action
+     * 2 + 5 + 10. */
+    cbuf_reserve__(b, 24 + 22 * (size_t) f->match.n + 17 * (size_t) f->n_actions);
     size_t start = b->len;
     b->len += 6;
     b->p[b->len++] = f->table;
