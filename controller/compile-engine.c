@@ -881,3 +881,89 @@ compiler_host_flows(const struct compiler *c_, const char *name,
     flow_set_sort(out);
     return true;
 }
+
+/* --- light per-host views -------------------------------------------------- */
+
+static int
+compile_cport_name_cmp__(const void *a_, const void *b_)
+{
+    const struct compiled_port *a = a_, *b = b_;
+    return strcmp(a->name, b->name);
+}
+
+bool
+compiler_host_config(const struct compiler *c, const char *name,
+                     struct compiled_host *out)
+{
+    uint32_t id = cmap_find(&c->host_map, name);
+    if (id == CE_NONE) {
+        return false;
+    }
+    const struct chost *h = &c->hosts[id];
+    memset(out, 0, sizeof *out);
+    out->name = xstrdup(h->name);
+    out->tunnel_ip = h->tunnel_ip;
+    out->tunnel_plen = h->plen;
+    out->underlay_iface = xstrdup(h->underlay);
+    out->n_ports = h->n_ports;
+    out->ports = xcalloc(h->n_ports + 1, sizeof *out->ports);
+    for (size_t i = 0; i < h->n_ports; i++) {
+        const struct cport *p = &c->ports[h->ports[i]];
+        struct compiled_port *cp = &out->ports[i];
+        cp->name = xstrdup(p->name);
+        cp->iface = xstrdup(p->iface);
+        cp->ofport = p->ofport;
+        cp->mac = p->mac;
+        cp->switch_name = xstrdup(c->switches[p->sw].name);
+    }
+    qsort(out->ports, out->n_ports, sizeof *out->ports,
+          compile_cport_name_cmp__);
+    flow_set_init(&out->flows);
+    return true;
+}
+
+void
+compiled_host_clear(struct compiled_host *ch)
+{
+    if (!ch) {
+        return;
+    }
+    for (size_t i = 0; i < ch->n_ports; i++) {
+        free(ch->ports[i].name);
+        free(ch->ports[i].iface);
+        free(ch->ports[i].switch_name);
+    }
+    free(ch->ports);
+    free(ch->name);
+    free(ch->underlay_iface);
+    flow_set_destroy(&ch->flows);
+    memset(ch, 0, sizeof *ch);
+}
+
+size_t
+compiler_host_n_flows(const struct compiler *c_, const char *name)
+{
+    struct compiler *c = (struct compiler *) c_;   /* scratch stamps only */
+    uint32_t id = cmap_find(&c->host_map, name);
+    if (id == CE_NONE) {
+        return 0;
+    }
+    const struct chost *h = &c->hosts[id];
+    uint32_t stamp = ++c->stamp;
+    size_t n = h->defaults.n;
+    for (size_t i = 0; i < h->n_ports; i++) {
+        const struct cport *cp = &c->ports[h->ports[i]];
+        struct cswitch *sw = &c->switches[cp->sw];
+        n += cp->fl.n;
+        if (sw->stamp == stamp) {
+            continue;
+        }
+        sw->stamp = stamp;
+        for (size_t j = 0; j < sw->n_blocks; j++) {
+            if (sw->blocks[j].host == id) {
+                n += sw->blocks[j].fl.n;
+            }
+        }
+    }
+    return n;
+}

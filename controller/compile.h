@@ -173,6 +173,17 @@ size_t compiler_n_hosts(const struct compiler *);
 bool compiler_host_flows(const struct compiler *, const char *host,
                          struct flow_set *out);
 
+/* Light views of one host, without materialising flows.
+ * compiler_host_config() fills 'out' with copies of the host's name,
+ * underlay settings and ports (sorted by name, with their OpenFlow numbers)
+ * and leaves out->flows empty; false for an unknown host.
+ * compiled_host_clear() frees what a compiled_host holds (NULL-safe).
+ * compiler_host_n_flows() counts the host's flows (0 for an unknown host). */
+bool compiler_host_config(const struct compiler *, const char *host,
+                          struct compiled_host *out);
+void compiled_host_clear(struct compiled_host *);
+size_t compiler_host_n_flows(const struct compiler *, const char *host);
+
 /* Provenance of a cookie from the engine's model.  The strings stay valid
  * until the next compiler_apply() or compiler_destroy(). */
 bool compiler_provenance(struct compiler *, uint64_t cookie,

@@ -2,13 +2,28 @@
  * server.c (state, apply, persistence), session.c (agent sessions) and
  * http.c (the HTTP API).  Not for use outside controller/.
  *
- * Design: per host of the running topology there is one ctl_host record,
- * kept in the same order as compile_result.hosts (sorted by name).  It holds
- * the desired generation and what the host's agent last reported, so that
- * show still tells the applied generation while the agent is away.  Sessions
- * are a plain doubly-linked list; a session refers to its host by name (the
- * host records are rebuilt on every apply), and a session whose host is not
- * in the topology is kept and shown as an unknown agent.
+ * Design: the running engine (struct compiler, compile.h) is the one
+ * source of every host's flows; they are materialised only to be sent in
+ * full, listed (/api/v1/flows) or planned against.  Beside it the
+ * controller keeps a light 'view' of every host (a compile_result whose
+ * hosts hold name, underlay settings and ports with their OpenFlow numbers
+ * but no flows): what DesiredState headers, show and hosts.json need, and
+ * the seed that keeps port numbers.  The view is built by server.c only;
+ * it is not a result of compile_topology(), so it must never be handed to
+ * compile_result_destroy() or compile_provenance().
+ *
+ * Per host of the running topology there is one ctl_host record, kept in
+ * the same order as view->hosts (sorted by name).  It holds the desired
+ * generation, the delta that led to it (from the previous desired
+ * generation, while it may still be pushed) and what the host's agent last
+ * reported, so that show still tells the applied generation while the
+ * agent is away.  Sessions are a plain doubly-linked list; a session refers
+ * to its host by name (the host records are rebuilt on every apply), and a
+ * session whose host is not in the topology is kept and shown as an unknown
+ * agent.  A session tracks the generation its agent will run once it has
+ * processed everything sent so far (sent_generation): a host's delta is
+ * sent only to a session at exactly the delta's base, anything else gets
+ * the full state.
  */
 #ifndef ANET_CONTROLLER_PRIVATE_H
 #define ANET_CONTROLLER_PRIVATE_H
@@ -16,12 +31,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "controller/controller.h"
+#include "datapath/flow.h"
 
 struct bufferevent;
 struct evconnlistener;
 struct evhttp;
 struct event;
 struct compiled_host;
+struct compiler;
+struct compile_result;
 
 /* A port state reported by an agent (ApplyResult / Heartbeat). */
 struct ctl_port_status {
@@ -30,9 +48,20 @@ struct ctl_port_status {
     uint32_t ofport;
 };
 
+/* How a host's flows went from generation 'base' to its desired one. */
+struct ctl_delta {
+    uint64_t base;
+    struct flow_set flows;      /* added and modified, sorted */
+    struct flow_set removed;    /* removed (their keys matter), sorted */
+};
+
 struct ctl_host {
     char *name;
     uint64_t desired_generation;
+    /* The last change of this host, from the previous desired generation;
+     * NULL when there is none worth sending (host new, change larger than
+     * the host's flows) or once it has been pushed. */
+    struct ctl_delta *delta;
     /* Last reported by this host's agent; kept across disconnects. */
     uint64_t applied_generation;
     char *agent_version;        /* NULL until an agent said Hello */
@@ -48,6 +77,10 @@ struct ctl_session {
     char *host;                 /* from Hello */
     char *version;
     uint64_t applied_generation;
+    /* What the agent runs once it has processed every DesiredState sent on
+     * this session, and the generation of the last full state sent. */
+    uint64_t sent_generation;
+    uint64_t full_generation;
     char *last_error;
     struct ctl_port_status *ports;
     size_t n_ports;
@@ -61,10 +94,11 @@ struct controller {
 
     /* Running state. */
     struct topo *topo;                  /* NULL before the first apply */
-    struct compile_result *result;      /* NULL before the first apply */
+    struct compiler *engine;            /* every host's flows */
+    struct compile_result *view;        /* light hosts, no flows; never NULL */
     char *topology_file;                /* name given at apply */
     uint64_t generation;
-    struct ctl_host *hosts;             /* parallel to result->hosts */
+    struct ctl_host *hosts;             /* parallel to view->hosts */
     size_t n_hosts;
 
     /* Agents. */
@@ -82,14 +116,18 @@ struct controller {
 
 /* server.c */
 struct ctl_host *ctl_find_host(const struct controller *, const char *name);
+/* Frees the host's delta (once pushed: later sessions get full states). */
+void ctl_host_drop_delta(struct ctl_host *);
+/* The light view of 'name' (ports and underlay settings; flows empty). */
 const struct compiled_host *ctl_find_compiled(const struct controller *,
                                               const char *name);
 
 /* session.c */
 int ctl_sessions_start(struct controller *, const struct sockaddr_in *);
 void ctl_sessions_stop(struct controller *);
-/* Sends the DesiredState of 'host' to every session of that host whose
- * applied generation differs from the desired one. */
+/* Sends the session of 'host' (if any) what moves it from its
+ * sent_generation to the host's desired generation: the host's delta when
+ * it starts there, else the full state. */
 void ctl_sessions_push(struct controller *, const char *host);
 /* The connected session of 'host', or NULL. */
 struct ctl_session *ctl_session_find(const struct controller *,
@@ -98,8 +136,10 @@ struct ctl_session *ctl_session_find(const struct controller *,
 /* http.c */
 struct flow;
 /* One flow as the API shows it: table, priority, cookie, match, actions
- * and provenance looked up in 'r' (may be NULL). */
-json_t *ctl_flow_json(const struct compile_result *r, const struct flow *);
+ * and provenance, looked up in 'r' when it is not NULL (a scratch result
+ * of compile_topology()), else in 'engine' (may be NULL too). */
+json_t *ctl_flow_json(struct compiler *engine, const struct compile_result *r,
+                      const struct flow *);
 int ctl_http_start(struct controller *, const struct sockaddr_in *);
 void ctl_http_stop(struct controller *);
 

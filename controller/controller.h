@@ -1,14 +1,17 @@
 /* controller.h — the anet controller core: running topology, generations,
  * agent sessions and the HTTP/JSON API, all on one libevent event_base.
  *
- * What: a controller holds the running topology and its compile result, a
- * generation number that grows by one on every apply that changes some
- * host's compiled output, and per host the generation at which that host's
- * output last changed (its desired generation).  Agents connect over TCP
- * (length-prefixed protobuf frames, proto/frame.h), say Hello with the
- * generation they run, and get a full DesiredState when it differs from the
- * host's desired generation.  Operators talk to the HTTP API (apply, plan,
- * show, flows, /metrics); anetctl is its command-line client.
+ * What: a controller holds the running topology and its incremental
+ * compiler engine (every host's flows, compactly), a generation number that
+ * grows by one on every apply that changes some host's compiled output, and
+ * per host the generation at which that host's output last changed (its
+ * desired generation).  Agents connect over TCP (length-prefixed protobuf
+ * frames, proto/frame.h), say Hello with the generation they run, and get
+ * the host's full DesiredState; after an apply, a connected agent gets the
+ * host's change as a delta (generation N-1 -> N) when it stands at the
+ * delta's base, else the full state, and the full state whenever it answers
+ * need_full.  Operators talk to the HTTP API (apply, plan, show, flows,
+ * /metrics); anetctl is its command-line client.
  *
  * Design: the state dir (topology.yaml, generation, hosts.json) is written
  * atomically (tmp file, fsync, rename) before an apply is answered, and is

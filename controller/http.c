@@ -30,7 +30,8 @@ LOG_MODULE(http);
 /* ---- JSON views -------------------------------------------------------- */
 
 json_t *
-ctl_flow_json(const struct compile_result *r, const struct flow *f)
+ctl_flow_json(struct compiler *engine, const struct compile_result *r,
+              const struct flow *f)
 {
     struct compile_provenance prov;
     char cookie[32];
@@ -39,7 +40,9 @@ ctl_flow_json(const struct compile_result *r, const struct flow *f)
     json_t *jprov;
 
     snprintf(cookie, sizeof cookie, "0x%llx", (unsigned long long) f->cookie);
-    if (r && compile_provenance(r, f->cookie, &prov)) {
+    bool known = r ? compile_provenance(r, f->cookie, &prov)
+                   : engine && compiler_provenance(engine, f->cookie, &prov);
+    if (known) {
         jprov = json_pack("{s:s, s:s, s:s, s:i, s:i, s:s}",
                           "kind", prov.kind ? prov.kind : "",
                           "object", prov.object ? prov.object : "",
@@ -107,7 +110,7 @@ controller_show(const struct controller *ctl)
 
     for (size_t i = 0; i < ctl->n_hosts; i++) {
         const struct ctl_host *h = &ctl->hosts[i];
-        const struct compiled_host *ch = &ctl->result->hosts[i];
+        const struct compiled_host *ch = &ctl->view->hosts[i];
         const struct ctl_session *s = ctl_session_find(ctl, h->name);
         char ip[IP4_STRLEN];
         char *tunnel;
@@ -123,7 +126,8 @@ controller_show(const struct controller *ctl)
             "desired_generation", (json_int_t) h->desired_generation,
             "applied_generation", (json_int_t) h->applied_generation,
             "last_error", h->last_error ? h->last_error : "",
-            "n_flows", (json_int_t) ch->flows.n,
+            "n_flows",
+            (json_int_t) compiler_host_n_flows(ctl->engine, h->name),
             "ports", ctl_show_ports__(ctl, ch, s)));
         free(tunnel);
     }
@@ -145,17 +149,19 @@ controller_show(const struct controller *ctl)
 json_t *
 controller_flows(const struct controller *ctl, const char *host)
 {
-    const struct compiled_host *ch = host ? ctl_find_compiled(ctl, host)
-                                          : NULL;
-    if (!ch) {
+    struct flow_set fs;
+
+    flow_set_init(&fs);
+    if (!host || !compiler_host_flows(ctl->engine, host, &fs)) {
         return NULL;
     }
     json_t *flows = json_array();
-    for (size_t i = 0; i < ch->flows.n; i++) {
-        json_array_append_new(flows, ctl_flow_json(ctl->result,
-                                                   &ch->flows.flows[i]));
+    for (size_t i = 0; i < fs.n; i++) {
+        json_array_append_new(flows, ctl_flow_json(ctl->engine, NULL,
+                                                   &fs.flows[i]));
     }
-    return json_pack("{s:s, s:o}", "host", ch->name, "flows", flows);
+    flow_set_destroy(&fs);
+    return json_pack("{s:s, s:o}", "host", host, "flows", flows);
 }
 
 char *
@@ -188,7 +194,7 @@ controller_metrics(const struct controller *ctl)
                "# TYPE anet_host_flows gauge\n");
     for (size_t i = 0; i < ctl->n_hosts; i++) {
         fprintf(f, "anet_host_flows{host=\"%s\"} %zu\n", ctl->hosts[i].name,
-                ctl->result->hosts[i].flows.n);
+                compiler_host_n_flows(ctl->engine, ctl->hosts[i].name));
     }
     fclose(f);
     return buf;

@@ -1,5 +1,17 @@
-/* server.c — controller state: the running topology and compile result,
- * generations, apply/plan and the state dir.
+/* server.c — controller state: the running topology and its compiler
+ * engine, generations, apply/plan and the state dir.
+ *
+ * An apply parses the document (refused: nothing changes), brings the
+ * running engine to it with compiler_apply(), which reports per host what
+ * changed, writes the state dir (failure: the engine is brought back to the
+ * running topology, nothing changes) and commits: the generation grows by
+ * one when some host changed, those hosts get it as their desired
+ * generation and keep the delta from their previous one, and their agents
+ * are pushed.  The first apply on an empty engine asks for no delta (every
+ * host is new and gets its full state anyway), so no flow is ever held as
+ * a struct flow for the whole topology.  A plan compiles the document into
+ * a scratch result and diffs it against the engine's flows host by host;
+ * the running engine is never touched.
  *
  * The state dir holds three files, each replaced atomically (write a tmp
  * file, fsync, rename, fsync the directory):
@@ -74,7 +86,24 @@ ctl_find_host(const struct controller *ctl, const char *name)
 const struct compiled_host *
 ctl_find_compiled(const struct controller *ctl, const char *name)
 {
-    return ctl->result ? compile_find_host(ctl->result, name) : NULL;
+    return compile_find_host(ctl->view, name);
+}
+
+static void
+ctl_delta_destroy__(struct ctl_delta *d)
+{
+    if (d) {
+        flow_set_destroy(&d->flows);
+        flow_set_destroy(&d->removed);
+        free(d);
+    }
+}
+
+void
+ctl_host_drop_delta(struct ctl_host *h)
+{
+    ctl_delta_destroy__(h->delta);
+    h->delta = NULL;
 }
 
 static void
@@ -84,8 +113,50 @@ ctl_hosts_free__(struct ctl_host *hosts, size_t n)
         free(hosts[i].name);
         free(hosts[i].agent_version);
         free(hosts[i].last_error);
+        ctl_delta_destroy__(hosts[i].delta);
     }
     free(hosts);
+}
+
+/* ---- the light view ------------------------------------------------------ */
+
+static struct compile_result *
+ctl_view_create__(size_t n_hosts)
+{
+    struct compile_result *v = xzalloc(sizeof *v);
+    v->hosts = xcalloc(n_hosts + 1, sizeof *v->hosts);
+    return v;
+}
+
+/* Frees 'v' except the hosts flagged in 'shared' (may be NULL), whose
+ * contents now belong to another view. */
+static void
+ctl_view_destroy__(struct compile_result *v, const bool *shared)
+{
+    if (!v) {
+        return;
+    }
+    for (size_t i = 0; i < v->n_hosts; i++) {
+        if (!shared || !shared[i]) {
+            compiled_host_clear(&v->hosts[i]);
+        }
+    }
+    free(v->hosts);
+    free(v);
+}
+
+/* The view of every host of 'topo' read from 'engine'. */
+static struct compile_result *
+ctl_view_from_engine__(const struct compiler *engine, const struct topo *topo)
+{
+    struct compile_result *v = ctl_view_create__(topo->n_hosts);
+    for (size_t i = 0; i < topo->n_hosts; i++) {
+        if (compiler_host_config(engine, topo->hosts[i].name,
+                                 &v->hosts[v->n_hosts])) {
+            v->n_hosts++;
+        }
+    }
+    return v;
 }
 
 uint64_t
@@ -163,7 +234,7 @@ ctl_hosts_state_json__(const char *file, uint64_t generation,
 {
     json_t *jhosts = json_object();
 
-    for (size_t i = 0; result && i < result->n_hosts; i++) {
+    for (size_t i = 0; i < result->n_hosts; i++) {
         const struct compiled_host *ch = &result->hosts[i];
         json_t *ports = json_object();
         for (size_t j = 0; j < ch->n_ports; j++) {
@@ -338,17 +409,21 @@ ctl_load_state__(struct controller *ctl)
     }
     topo_errors_destroy(&errs);
 
+    /* The engine is rebuilt from empty, seeded with the saved numbers so
+     * that every port keeps the number its agent already runs. */
     struct compile_result *hint = json_is_object(jhosts)
                                   ? ctl_skeleton_from_json__(jhosts) : NULL;
-    ctl->result = compile_topology(topo, hint);
+    compiler_apply(ctl->engine, topo, hint, NULL);
     ctl_skeleton_free__(hint);
+    ctl_view_destroy__(ctl->view, NULL);
+    ctl->view = ctl_view_from_engine__(ctl->engine, topo);
     ctl->topo = topo;
     ctl->topology_file = xstrdup(file);
     ctl->generation = generation;
-    ctl->n_hosts = ctl->result->n_hosts;
+    ctl->n_hosts = ctl->view->n_hosts;
     ctl->hosts = xcalloc(ctl->n_hosts + 1, sizeof *ctl->hosts);
     for (size_t i = 0; i < ctl->n_hosts; i++) {
-        const char *name = ctl->result->hosts[i].name;
+        const char *name = ctl->view->hosts[i].name;
         json_t *jd = json_object_get(json_object_get(jhosts, name),
                                      "desired_generation");
         ctl->hosts[i].name = xstrdup(name);
@@ -374,6 +449,8 @@ controller_create(struct event_base *base,
     int error;
 
     ctl->base = base;
+    ctl->engine = compiler_create();
+    ctl->view = ctl_view_create__(0);
     ctl->heartbeat_ms = opts->heartbeat_ms ? opts->heartbeat_ms
                                            : CONTROLLER_HEARTBEAT_MS;
     ctl->dead_ms = opts->dead_ms ? opts->dead_ms : CONTROLLER_DEAD_MS;
@@ -421,7 +498,8 @@ controller_destroy(struct controller *ctl)
     ctl_http_stop(ctl);
     ctl_sessions_stop(ctl);
     ctl_hosts_free__(ctl->hosts, ctl->n_hosts);
-    compile_result_destroy(ctl->result);
+    ctl_view_destroy__(ctl->view, NULL);
+    compiler_destroy(ctl->engine);
     topo_destroy(ctl->topo);
     free(ctl->topology_file);
     free(ctl->state_dir);
@@ -469,67 +547,79 @@ ctl_load_topo__(const char *file, const char *yaml, size_t len,
     return topo;
 }
 
-static const struct flow_set *
-ctl_flows_of__(const struct compiled_host *h)
+/* The change of host 'name' in 'd' (sorted by name), or NULL. */
+static struct compile_host_delta *
+ctl_delta_find__(const struct compile_delta *d, const char *name)
 {
-    static const struct flow_set empty;
-    return h ? &h->flows : &empty;
-}
-
-/* The running result, or an empty one before the first apply. */
-static const struct compile_result *
-ctl_result_or_empty__(const struct controller *ctl)
-{
-    static const struct compile_result empty;
-    return ctl->result ? ctl->result : &empty;
-}
-
-struct ctl_count {
-    unsigned int added, removed, modified;
-};
-
-static void
-ctl_count_cb__(void *aux, const struct flow *o, const struct flow *n)
-{
-    struct ctl_count *c = aux;
-    if (!o) {
-        c->added++;
-    } else if (!n) {
-        c->removed++;
-    } else {
-        c->modified++;
+    size_t lo = 0, hi = d->n_hosts;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(name, d->hosts[mid].name);
+        if (!c) {
+            return &d->hosts[mid];
+        } else if (c < 0) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
     }
+    return NULL;
 }
 
-struct ctl_changes {
-    json_t *names;          /* ["hv1", ...] */
-    json_t *plan;           /* {"hv1": {"added", "removed", "modified"}} */
-};
-
 static void
-ctl_changed_cb__(void *aux, const struct compiled_host *o,
-                 const struct compiled_host *n)
+ctl_change_add__(json_t *names, json_t *plan, const char *name, size_t added,
+                 size_t removed, size_t modified)
 {
-    struct ctl_changes *c = aux;
-    struct ctl_count count = { 0, 0, 0 };
-    const char *name = n ? n->name : o->name;
+    json_array_append_new(names, json_string(name));
+    json_object_set_new(plan, name, json_pack("{s:I, s:I, s:I}",
+                        "added", (json_int_t) added,
+                        "removed", (json_int_t) removed,
+                        "modified", (json_int_t) modified));
+}
 
-    flow_set_diff(ctl_flows_of__(o), ctl_flows_of__(n), ctl_count_cb__,
-                  &count);
-    json_array_append_new(c->names, json_string(name));
-    json_object_set_new(c->plan, name, json_pack("{s:i, s:i, s:i}",
-                        "added", (int) count.added,
-                        "removed", (int) count.removed,
-                        "modified", (int) count.modified));
+/* Moves what 'hd' says into a delta from 'base', or returns NULL when the
+ * delta would not be smaller than the host's full flow set. */
+static struct ctl_delta *
+ctl_delta_take__(struct compile_host_delta *hd, uint64_t base,
+                 size_t n_host_flows)
+{
+    size_t n = hd->added.n + hd->modified.n + hd->removed.n;
+    if (n >= n_host_flows) {
+        return NULL;
+    }
+    struct ctl_delta *d = xzalloc(sizeof *d);
+    d->base = base;
+    d->flows = hd->added;
+    flow_set_init(&hd->added);
+    for (size_t i = 0; i < hd->modified.n; i++) {
+        flow_set_take(&d->flows, &hd->modified.flows[i]);
+    }
+    flow_set_sort(&d->flows);
+    d->removed = hd->removed;
+    flow_set_init(&hd->removed);
+    return d;
+}
+
+/* Brings the engine back to the running topology after a failed apply:
+ * the running view seeds the numbers of the ports the apply took away, so
+ * every port gets its number back. */
+static void
+ctl_engine_rollback__(struct controller *ctl)
+{
+    if (ctl->topo) {
+        compiler_apply(ctl->engine, ctl->topo, ctl->view, NULL);
+    } else {
+        compiler_destroy(ctl->engine);
+        ctl->engine = compiler_create();
+    }
 }
 
 int
 controller_apply(struct controller *ctl, const char *file, const char *yaml,
                  size_t len, json_t **reply)
 {
+    struct compile_delta delta;
     struct topo *topo;
-    struct compile_result *result;
-    struct ctl_changes changes;
     int error;
 
     if (!file || !*file) {
@@ -540,83 +630,143 @@ controller_apply(struct controller *ctl, const char *file, const char *yaml,
         LOG_INFO("apply of %s refused", file);
         return -EINVAL;
     }
-    result = compile_topology(topo, ctl->result);
 
-    changes.names = json_array();
-    changes.plan = json_object();
-    compile_changed_hosts(ctl_result_or_empty__(ctl), result,
-                          ctl_changed_cb__, &changes);
-    bool changed = json_array_size(changes.names) > 0;
+    /* From an empty engine every host is new: no delta is wanted. */
+    bool from_empty = compiler_n_hosts(ctl->engine) == 0;
+    compile_delta_init(&delta);
+    compiler_apply(ctl->engine, topo, ctl->view, from_empty ? NULL : &delta);
+
+    json_t *names = json_array();
+    json_t *plan = json_object();
+    if (from_empty) {
+        for (size_t i = 0; i < topo->n_hosts; i++) {
+            const char *name = topo->hosts[i].name;
+            ctl_change_add__(names, plan, name,
+                             compiler_host_n_flows(ctl->engine, name), 0, 0);
+        }
+    } else {
+        for (size_t i = 0; i < delta.n_hosts; i++) {
+            const struct compile_host_delta *hd = &delta.hosts[i];
+            ctl_change_add__(names, plan, hd->name, hd->added.n,
+                             hd->removed.n, hd->modified.n);
+        }
+    }
+    bool changed = json_array_size(names) > 0;
     uint64_t generation = ctl->generation + (changed ? 1 : 0);
 
-    /* New host records: carry over what agents reported; hosts whose output
-     * changed get the new generation as their desired generation. */
-    struct ctl_host *hosts = xcalloc(result->n_hosts + 1, sizeof *hosts);
-    for (size_t i = 0; i < result->n_hosts; i++) {
-        const char *name = result->hosts[i].name;
+    /* The new view: hosts that changed are read from the engine, the
+     * others share the running view's records.  New host records carry
+     * over what agents reported; changed hosts get the new generation. */
+    struct compile_result *view = ctl_view_create__(topo->n_hosts);
+    bool *fresh = xcalloc(topo->n_hosts + 1, sizeof *fresh);
+    struct ctl_host *hosts = xcalloc(topo->n_hosts + 1, sizeof *hosts);
+    for (size_t i = 0; i < topo->n_hosts; i++) {
+        const char *name = topo->hosts[i].name;
+        const struct compiled_host *old_ch = compile_find_host(ctl->view,
+                                                               name);
         const struct ctl_host *old = ctl_find_host(ctl, name);
-        bool host_changed = false;
-        size_t k;
-        json_t *v;
+        bool host_changed = from_empty || ctl_delta_find__(&delta, name);
+        size_t k = view->n_hosts;
 
-        json_array_foreach(changes.names, k, v) {
-            if (!strcmp(json_string_value(v), name)) {
-                host_changed = true;
+        if (host_changed || !old_ch) {
+            if (!compiler_host_config(ctl->engine, name, &view->hosts[k])) {
+                continue;       /* cannot happen: the engine has every host */
             }
+            fresh[k] = true;
+        } else {
+            view->hosts[k] = *old_ch;
         }
-        hosts[i].name = xstrdup(name);
-        hosts[i].desired_generation = host_changed || !old
+        view->n_hosts++;
+        hosts[k].name = xstrdup(name);
+        hosts[k].desired_generation = host_changed || !old
                                       ? generation : old->desired_generation;
         if (old) {
-            hosts[i].applied_generation = old->applied_generation;
-            hosts[i].agent_version = old->agent_version
+            hosts[k].applied_generation = old->applied_generation;
+            hosts[k].agent_version = old->agent_version
                                      ? xstrdup(old->agent_version) : NULL;
-            hosts[i].last_error = old->last_error
+            hosts[k].last_error = old->last_error
                                   ? xstrdup(old->last_error) : NULL;
         }
     }
 
-    error = ctl_persist__(ctl, file, yaml, len, generation, result, hosts);
+    error = ctl_persist__(ctl, file, yaml, len, generation, view, hosts);
     if (error) {
-        ctl_hosts_free__(hosts, result->n_hosts);
-        compile_result_destroy(result);
+        ctl_engine_rollback__(ctl);
+        ctl_hosts_free__(hosts, view->n_hosts);
+        for (size_t i = 0; i < view->n_hosts; i++) {
+            fresh[i] = !fresh[i];       /* now: shared with the running view */
+        }
+        ctl_view_destroy__(view, fresh);
+        free(fresh);
+        compile_delta_destroy(&delta);
         topo_destroy(topo);
-        json_decref(changes.names);
-        json_decref(changes.plan);
+        json_decref(names);
+        json_decref(plan);
         *reply = json_pack("{s:s++}", "error",
                            "cannot persist the state dir: ", strerror(-error));
         return error;
     }
+    free(fresh);
 
-    /* Commit. */
+    /* Deltas: each changed host that existed, from its previous desired
+     * generation to the new one. */
+    for (size_t i = 0; i < delta.n_hosts; i++) {
+        struct compile_host_delta *hd = &delta.hosts[i];
+        const struct ctl_host *old = ctl_find_host(ctl, hd->name);
+        const struct compiled_host *ch = compile_find_host(view, hd->name);
+        if (!ch || !old || !old->desired_generation || hd->host_added) {
+            continue;
+        }
+        struct ctl_host *h = &hosts[ch - view->hosts];
+        h->delta = ctl_delta_take__(hd, old->desired_generation,
+                                    compiler_host_n_flows(ctl->engine,
+                                                          hd->name));
+    }
+    compile_delta_destroy(&delta);
+
+    /* Commit.  Hosts of the running view that the new one shares are not
+     * freed. */
+    bool *shared = xcalloc(ctl->view->n_hosts + 1, sizeof *shared);
+    for (size_t i = 0; i < ctl->view->n_hosts; i++) {
+        const struct compiled_host *nh = compile_find_host(
+            view, ctl->view->hosts[i].name);
+        shared[i] = nh && nh->name == ctl->view->hosts[i].name;
+    }
+    ctl_view_destroy__(ctl->view, shared);
+    free(shared);
     ctl_hosts_free__(ctl->hosts, ctl->n_hosts);
-    compile_result_destroy(ctl->result);
     topo_destroy(ctl->topo);
     free(ctl->topology_file);
     ctl->topo = topo;
-    ctl->result = result;
+    ctl->view = view;
     ctl->hosts = hosts;
-    ctl->n_hosts = result->n_hosts;
+    ctl->n_hosts = view->n_hosts;
     ctl->topology_file = xstrdup(file);
     ctl->generation = generation;
     LOG_INFO("applied %s: generation %llu, %zu hosts changed", file,
-             (unsigned long long) generation, json_array_size(changes.names));
+             (unsigned long long) generation, json_array_size(names));
 
     size_t k;
     json_t *v;
-    json_array_foreach(changes.names, k, v) {
+    json_array_foreach(names, k, v) {
         ctl_sessions_push(ctl, json_string_value(v));
     }
+    /* A delta serves only the sessions at its base, which were all just
+     * pushed; later sessions say Hello and get the full state. */
+    for (size_t i = 0; i < ctl->n_hosts; i++) {
+        ctl_host_drop_delta(&ctl->hosts[i]);
+    }
     *reply = json_pack("{s:I, s:o, s:o}", "generation",
-                       (json_int_t) generation, "changed_hosts",
-                       changes.names, "plan", changes.plan);
+                       (json_int_t) generation, "changed_hosts", names,
+                       "plan", plan);
     return 0;
 }
 
 /* ---- plan -------------------------------------------------------------- */
 
 struct ctl_plan_host {
-    const struct compile_result *old_r, *new_r;
+    struct compiler *engine;
+    const struct compile_result *new_r;
     json_t *added, *removed, *modified;
 };
 
@@ -625,36 +775,64 @@ ctl_plan_flow_cb__(void *aux, const struct flow *o, const struct flow *n)
 {
     struct ctl_plan_host *p = aux;
     if (!o) {
-        json_array_append_new(p->added, ctl_flow_json(p->new_r, n));
+        json_array_append_new(p->added, ctl_flow_json(NULL, p->new_r, n));
     } else if (!n) {
-        json_array_append_new(p->removed, ctl_flow_json(p->old_r, o));
+        json_array_append_new(p->removed, ctl_flow_json(p->engine, NULL, o));
     } else {
-        json_array_append_new(p->modified, ctl_flow_json(p->new_r, n));
+        json_array_append_new(p->modified, ctl_flow_json(NULL, p->new_r, n));
     }
 }
 
-struct ctl_plan {
-    const struct compile_result *old_r, *new_r;
-    json_t *hosts;
-};
-
-static void
-ctl_plan_host_cb__(void *aux, const struct compiled_host *o,
-                   const struct compiled_host *n)
+static bool
+ctl_ports_equal__(const struct compiled_host *a, const struct compiled_host *b)
 {
-    struct ctl_plan *plan = aux;
+    if (a->n_ports != b->n_ports) {
+        return false;
+    }
+    for (size_t i = 0; i < a->n_ports; i++) {
+        const struct compiled_port *x = &a->ports[i], *y = &b->ports[i];
+        if (strcmp(x->name, y->name) || strcmp(x->iface, y->iface)
+            || x->ofport != y->ofport || x->mac != y->mac
+            || strcmp(x->switch_name, y->switch_name)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Plans one host: 'o' from the running view (flows in the engine), 'n'
+ * from the scratch result; either may be NULL. */
+static void
+ctl_plan_host__(struct controller *ctl, const struct compile_result *new_r,
+                const struct compiled_host *o, const struct compiled_host *n,
+                json_t *out)
+{
+    static const struct flow_set empty;
+    struct flow_set old_flows;
+
+    flow_set_init(&old_flows);
+    if (o) {
+        compiler_host_flows(ctl->engine, o->name, &old_flows);
+    }
+    const struct flow_set *nf = n ? &n->flows : &empty;
+    if (o && n && o->tunnel_ip == n->tunnel_ip
+        && o->tunnel_plen == n->tunnel_plen
+        && !strcmp(o->underlay_iface, n->underlay_iface)
+        && ctl_ports_equal__(o, n) && flow_set_equal(&old_flows, nf)) {
+        flow_set_destroy(&old_flows);
+        return;
+    }
     struct ctl_plan_host p = {
-        .old_r = plan->old_r, .new_r = plan->new_r,
+        .engine = ctl->engine, .new_r = new_r,
         .added = json_array(), .removed = json_array(),
         .modified = json_array(),
     };
-
-    flow_set_diff(ctl_flows_of__(o), ctl_flows_of__(n), ctl_plan_flow_cb__,
-                  &p);
-    json_object_set_new(plan->hosts, n ? n->name : o->name,
+    flow_set_diff(&old_flows, nf, ctl_plan_flow_cb__, &p);
+    json_object_set_new(out, n ? n->name : o->name,
                         json_pack("{s:o, s:o, s:o}", "added", p.added,
                                   "removed", p.removed,
                                   "modified", p.modified));
+    flow_set_destroy(&old_flows);
 }
 
 int
@@ -668,13 +846,26 @@ controller_plan(struct controller *ctl, const char *file, const char *yaml,
     if (!topo) {
         return -EINVAL;
     }
-    struct compile_result *result = compile_topology(topo, ctl->result);
-    struct ctl_plan plan = {
-        .old_r = ctl->result, .new_r = result, .hosts = json_object(),
-    };
-    compile_changed_hosts(ctl_result_or_empty__(ctl), result,
-                          ctl_plan_host_cb__, &plan);
-    *reply = json_pack("{s:o}", "hosts", plan.hosts);
+    /* A scratch compile seeded with the running port numbers: the same
+     * numbers an apply would give, and the running engine stays as is. */
+    struct compile_result *result = compile_topology(topo, ctl->view);
+    const struct compile_result *old_r = ctl->view;
+    json_t *hosts = json_object();
+    size_t i = 0, j = 0;
+
+    while (i < old_r->n_hosts || j < result->n_hosts) {
+        int c = i >= old_r->n_hosts ? 1 : j >= result->n_hosts ? -1
+                : strcmp(old_r->hosts[i].name, result->hosts[j].name);
+        if (c < 0) {
+            ctl_plan_host__(ctl, result, &old_r->hosts[i++], NULL, hosts);
+        } else if (c > 0) {
+            ctl_plan_host__(ctl, result, NULL, &result->hosts[j++], hosts);
+        } else {
+            ctl_plan_host__(ctl, result, &old_r->hosts[i++],
+                            &result->hosts[j++], hosts);
+        }
+    }
+    *reply = json_pack("{s:o}", "hosts", hosts);
     compile_result_destroy(result);
     topo_destroy(topo);
     return 0;

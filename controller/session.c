@@ -6,7 +6,12 @@
  * (a restarted agent needs it in memory to attach interfaces and repair OVS;
  * one at its desired generation applies it as a no-op: the agent diffs
  * against OVS and sends nothing).  After an apply only sessions of hosts
- * whose generation moved are pushed.  ApplyResult
+ * whose generation moved are pushed: a delta (base_generation = the
+ * session's sent_generation) when the host's stored delta starts exactly
+ * there, else the full state.  Full states materialise the host's flows from
+ * the engine for the time of one send.  An ApplyResult with need_full (the
+ * agent could not take a delta) gets the full state, unless a full state of
+ * that generation or later was already sent after that delta.  ApplyResult
  * and Heartbeat update what show reports.  A heartbeat timer sends a
  * Heartbeat to every session each interval and drops sessions silent for
  * longer than the dead interval.  Anything malformed (bad length, payload
@@ -103,14 +108,43 @@ ctl_session_send__(struct ctl_session *s, const Anet__Envelope *env)
     return true;
 }
 
+static void
+ctl_flows_to_proto__(const struct flow_set *fs, Anet__Flow **bufp,
+                     Anet__Flow ***ptrsp)
+{
+    Anet__Flow *fls = xcalloc(fs->n + 1, sizeof *fls);
+    Anet__Flow **ptrs = xcalloc(fs->n + 1, sizeof *ptrs);
+    for (size_t i = 0; i < fs->n; i++) {
+        flow_to_proto(&fs->flows[i], &fls[i]);
+        ptrs[i] = &fls[i];
+    }
+    *bufp = fls;
+    *ptrsp = ptrs;
+}
+
+static void
+ctl_flows_proto_free__(Anet__Flow *fls, Anet__Flow **ptrs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        flow_proto_clear(&fls[i]);
+    }
+    free(fls);
+    free(ptrs);
+}
+
+/* Sends generation 'generation' of host 'ch' (its light view): the full
+ * state when 'delta' is NULL ('flows' = every flow), else a delta from
+ * delta->base ('flows' = added and modified flows). */
 static bool
 ctl_session_send_desired__(struct ctl_session *s,
                            const struct compiled_host *ch,
-                           uint64_t generation)
+                           uint64_t generation, const struct flow_set *flows,
+                           const struct ctl_delta *delta)
 {
     Anet__Envelope env = ANET__ENVELOPE__INIT;
     Anet__DesiredState ds = ANET__DESIRED_STATE__INIT;
     Anet__HostConfig hc = ANET__HOST_CONFIG__INIT;
+    Anet__Flow *fls, *rms = NULL;
     char ip[IP4_STRLEN];
 
     ip4_format(ch->tunnel_ip, ip);
@@ -138,27 +172,39 @@ ctl_session_send_desired__(struct ctl_session *s,
         ds.ports[i] = &pbs[i];
     }
 
-    size_t n_flows = ch->flows.n;
-    Anet__Flow *fls = xcalloc(n_flows + 1, sizeof *fls);
-    ds.flows = xcalloc(n_flows + 1, sizeof *ds.flows);
-    ds.n_flows = n_flows;
-    for (size_t i = 0; i < n_flows; i++) {
-        flow_to_proto(&ch->flows.flows[i], &fls[i]);
-        ds.flows[i] = &fls[i];
+    ctl_flows_to_proto__(flows, &fls, &ds.flows);
+    ds.n_flows = flows->n;
+    if (delta) {
+        ds.base_generation = delta->base;
+        ctl_flows_to_proto__(&delta->removed, &rms, &ds.removed_flows);
+        ds.n_removed_flows = delta->removed.n;
     }
 
     env.msg_case = ANET__ENVELOPE__MSG_DESIRED;
     env.desired = &ds;
-    LOG_INFO("sending generation %llu to %s (%zu ports, %zu flows)",
-             (unsigned long long) generation, ch->name, ch->n_ports,
-             n_flows);
+    if (delta) {
+        LOG_INFO("sending generation %llu to %s as a delta from %llu "
+                 "(%zu ports, %zu flows put, %zu removed)",
+                 (unsigned long long) generation, ch->name,
+                 (unsigned long long) delta->base, ch->n_ports, flows->n,
+                 delta->removed.n);
+    } else {
+        LOG_INFO("sending generation %llu to %s (%zu ports, %zu flows)",
+                 (unsigned long long) generation, ch->name, ch->n_ports,
+                 flows->n);
+    }
+    /* Recorded before the send: the frame is queued (or the session is
+     * gone and nothing reads these). */
+    s->sent_generation = generation;
+    if (!delta) {
+        s->full_generation = generation;
+    }
     bool alive = ctl_session_send__(s, &env);
 
-    for (size_t i = 0; i < n_flows; i++) {
-        flow_proto_clear(&fls[i]);
+    ctl_flows_proto_free__(fls, ds.flows, flows->n);
+    if (delta) {
+        ctl_flows_proto_free__(rms, ds.removed_flows, delta->removed.n);
     }
-    free(fls);
-    free(ds.flows);
     free(ds.ports);
     free(pbs);
     free(macs);
@@ -166,8 +212,25 @@ ctl_session_send_desired__(struct ctl_session *s,
     return alive;
 }
 
-/* Sends the host's desired state if the session does not run it yet, or
- * always when 'force' (right after Hello). */
+/* Sends the host's full state, its flows materialised from the engine. */
+static bool
+ctl_session_send_full__(struct ctl_session *s, const struct ctl_host *h,
+                        const struct compiled_host *ch)
+{
+    struct flow_set fs;
+
+    flow_set_init(&fs);
+    compiler_host_flows(s->ctl->engine, h->name, &fs);
+    bool alive = ctl_session_send_desired__(s, ch, h->desired_generation,
+                                            &fs, NULL);
+    flow_set_destroy(&fs);
+    return alive;
+}
+
+/* Brings the session to the host's desired generation: always the full
+ * state when 'force' (right after Hello or on need_full), else nothing if
+ * it is there already, the delta if it starts at the session's
+ * sent_generation, the full state otherwise. */
 static bool
 ctl_session_sync__(struct ctl_session *s, bool force)
 {
@@ -175,10 +238,19 @@ ctl_session_sync__(struct ctl_session *s, bool force)
     const struct ctl_host *h = ctl_find_host(ctl, s->host);
     const struct compiled_host *ch = ctl_find_compiled(ctl, s->host);
 
-    if (!h || !ch || (!force && s->applied_generation == h->desired_generation)) {
+    if (!h || !ch) {
         return true;
     }
-    return ctl_session_send_desired__(s, ch, h->desired_generation);
+    if (!force) {
+        if (s->sent_generation == h->desired_generation) {
+            return true;
+        }
+        if (h->delta && h->delta->base == s->sent_generation) {
+            return ctl_session_send_desired__(s, ch, h->desired_generation,
+                                              &h->delta->flows, h->delta);
+        }
+    }
+    return ctl_session_send_full__(s, h, ch);
 }
 
 void
@@ -248,9 +320,25 @@ ctl_session_hello__(struct ctl_session *s, const Anet__Hello *hello)
     return ctl_session_sync__(s, true);
 }
 
-static void
+/* Handles ApplyResult; returns false if the session was closed. */
+static bool
 ctl_session_result__(struct ctl_session *s, const Anet__ApplyResult *r)
 {
+    if (r->need_full) {
+        /* The agent could not take a delta: it keeps what it ran.  A full
+         * state sent after that delta makes the request moot. */
+        ctl_session_set_ports__(s, r->ports, r->n_ports);
+        if (r->generation <= s->full_generation) {
+            LOG_DBG("%s asks for the full state of generation %llu, already "
+                    "sent at %llu", s->host, (unsigned long long) r->generation,
+                    (unsigned long long) s->full_generation);
+            return true;
+        }
+        LOG_INFO_RL("%s cannot apply the delta to generation %llu: sending "
+                    "the full state", s->host,
+                    (unsigned long long) r->generation);
+        return ctl_session_sync__(s, true);
+    }
     free(s->last_error);
     s->last_error = NULL;
     if (r->ok) {
@@ -266,6 +354,7 @@ ctl_session_result__(struct ctl_session *s, const Anet__ApplyResult *r)
     }
     ctl_session_set_ports__(s, r->ports, r->n_ports);
     ctl_session_record__(s);
+    return true;
 }
 
 /* Handles one message; returns false if the session was closed. */
@@ -279,8 +368,7 @@ ctl_session_handle__(struct ctl_session *s, const Anet__Envelope *env)
         if (!s->hello) {
             break;
         }
-        ctl_session_result__(s, env->result);
-        return true;
+        return ctl_session_result__(s, env->result);
     case ANET__ENVELOPE__MSG_HEARTBEAT:
         if (s->hello && env->heartbeat->n_ports) {
             ctl_session_set_ports__(s, env->heartbeat->ports,

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <event2/buffer.h>
@@ -23,6 +24,7 @@
 #include "controller/compile.h"
 #include "controller/controller.h"
 #include "controller/topo.h"
+#include "datapath/flow-table.h"
 #include "lib/util.h"
 #include "proto/flow-proto.h"
 #include "proto/frame.h"
@@ -49,6 +51,34 @@ static const char topo_v2[] =
     "  - {name: web1, host: hv1, switch: web, ip: 10.1.0.11}\n"
     "  - {name: web2, host: hv2, switch: web, ip: 10.1.0.12}\n"
     "  - {name: db1, host: hv1, switch: db, ip: 10.2.0.11}\n";
+
+/* v2 with db1 readdressed and web3 on hv2: hv1's flows of db1 change and
+ * it learns web3; hv2 gets web3's flows. */
+static const char topo_v3[] =
+    "hosts:\n"
+    "  - {name: hv1, tunnel_ip: 10.200.0.11/24}\n"
+    "  - {name: hv2, tunnel_ip: 10.200.0.12/24}\n"
+    "switches:\n"
+    "  - {name: web, cidr: 10.1.0.0/24}\n"
+    "  - {name: db, cidr: 10.2.0.0/24}\n"
+    "ports:\n"
+    "  - {name: web1, host: hv1, switch: web, ip: 10.1.0.11}\n"
+    "  - {name: web2, host: hv2, switch: web, ip: 10.1.0.12}\n"
+    "  - {name: db1, host: hv1, switch: db, ip: 10.2.0.21}\n"
+    "  - {name: web3, host: hv2, switch: web, ip: 10.1.0.13}\n";
+
+/* v3 without web3: both hosts lose flows. */
+static const char topo_v4[] =
+    "hosts:\n"
+    "  - {name: hv1, tunnel_ip: 10.200.0.11/24}\n"
+    "  - {name: hv2, tunnel_ip: 10.200.0.12/24}\n"
+    "switches:\n"
+    "  - {name: web, cidr: 10.1.0.0/24}\n"
+    "  - {name: db, cidr: 10.2.0.0/24}\n"
+    "ports:\n"
+    "  - {name: web1, host: hv1, switch: web, ip: 10.1.0.11}\n"
+    "  - {name: web2, host: hv2, switch: web, ip: 10.1.0.12}\n"
+    "  - {name: db1, host: hv1, switch: db, ip: 10.2.0.21}\n";
 
 static const char topo_bad[] =
     "hosts:\n"
@@ -202,27 +232,33 @@ agent_recv(struct fix *f, struct agent *a, int ms, Anet__Envelope **msg)
     return 0;
 }
 
-/* Asserts the agent got a DesiredState of 'gen' whose flows equal a fresh
- * compile of 'yaml' for 'host'. */
-static void
-expect_desired(struct fix *f, struct agent *a, uint64_t gen,
-               const char *yaml, const char *host)
+/* A fresh compile of 'yaml' (no seed: port numbers are the hashed ones,
+ * as the controller gives them when nothing collides). */
+static struct compile_result *
+compile_yaml(const char *yaml)
+{
+    struct topo *t = topo_load_buffer("t.yaml", yaml, strlen(yaml), NULL);
+    assert_non_null(t);
+    struct compile_result *r = compile_topology(t, NULL);
+    topo_destroy(t);
+    return r;
+}
+
+/* Waits for a DesiredState of 'gen' and checks its header (host config
+ * and the complete port list) against 'ch'. */
+static Anet__Envelope *
+recv_desired(struct fix *f, struct agent *a, uint64_t gen,
+             const struct compiled_host *ch)
 {
     Anet__Envelope *env;
     assert_int_equal(agent_recv(f, a, 2000, &env), 1);
     assert_int_equal(env->msg_case, ANET__ENVELOPE__MSG_DESIRED);
     Anet__DesiredState *ds = env->desired;
     assert_int_equal(ds->generation, gen);
-
-    struct topo *t = topo_load_buffer("t.yaml", yaml, strlen(yaml), NULL);
-    assert_non_null(t);
-    struct compile_result *r = compile_topology(t, NULL);
-    const struct compiled_host *ch = compile_find_host(r, host);
-    assert_non_null(ch);
-    assert_string_equal(ds->host->name, host);
+    assert_string_equal(ds->host->name, ch->name);
     assert_string_equal(ds->host->tunnel_ip,
-                        !strcmp(host, "hv1") ? "10.200.0.11/24"
-                                             : "10.200.0.12/24");
+                        !strcmp(ch->name, "hv1") ? "10.200.0.11/24"
+                                                 : "10.200.0.12/24");
     assert_int_equal(ds->host->tunnel_ofport, COMPILE_TUNNEL_OFPORT);
     assert_int_equal(ds->n_ports, ch->n_ports);
     for (size_t i = 0; i < ch->n_ports; i++) {
@@ -230,6 +266,23 @@ expect_desired(struct fix *f, struct agent *a, uint64_t gen,
         assert_string_equal(ds->ports[i]->iface, ch->ports[i].iface);
         assert_int_equal(ds->ports[i]->ofport, ch->ports[i].ofport);
     }
+    return env;
+}
+
+/* Asserts the agent got the full DesiredState of 'gen' (base_generation 0)
+ * whose flows equal a fresh compile of 'yaml' for 'host'. */
+static void
+expect_desired(struct fix *f, struct agent *a, uint64_t gen,
+               const char *yaml, const char *host)
+{
+    struct compile_result *r = compile_yaml(yaml);
+    const struct compiled_host *ch = compile_find_host(r, host);
+    assert_non_null(ch);
+    Anet__Envelope *env = recv_desired(f, a, gen, ch);
+    Anet__DesiredState *ds = env->desired;
+
+    assert_int_equal(ds->base_generation, 0);
+    assert_int_equal(ds->n_removed_flows, 0);
     assert_true(ch->flows.n > 0);
     assert_int_equal(ds->n_flows, ch->flows.n);
     for (size_t i = 0; i < ch->flows.n; i++) {
@@ -239,8 +292,71 @@ expect_desired(struct fix *f, struct agent *a, uint64_t gen,
         flow_destroy(&fl);
     }
     compile_result_destroy(r);
-    topo_destroy(t);
     anet__envelope__free_unpacked(env, NULL);
+}
+
+/* Asserts the agent got a delta base -> gen for 'host': smaller than the
+ * full state, every removed flow present in the base, and applying it (by
+ * key, as the agent does) to a full compile of 'base_yaml' gives exactly
+ * the flows of a full compile of 'yaml'. */
+static void
+expect_delta(struct fix *f, struct agent *a, uint64_t base, uint64_t gen,
+             const char *base_yaml, const char *yaml, const char *host)
+{
+    struct compile_result *r0 = compile_yaml(base_yaml);
+    struct compile_result *r = compile_yaml(yaml);
+    const struct compiled_host *ch0 = compile_find_host(r0, host);
+    const struct compiled_host *ch = compile_find_host(r, host);
+    assert_non_null(ch0);
+    assert_non_null(ch);
+    Anet__Envelope *env = recv_desired(f, a, gen, ch);
+    Anet__DesiredState *ds = env->desired;
+
+    assert_int_equal(ds->base_generation, base);
+    assert_true(ds->n_flows + ds->n_removed_flows > 0);
+    assert_true(ds->n_flows + ds->n_removed_flows < ch->flows.n);
+
+    struct flow_table t;
+    struct flow_set out;
+    flow_table_init(&t);
+    flow_table_from_set(&t, &ch0->flows);
+    for (size_t i = 0; i < ds->n_removed_flows; i++) {
+        struct flow fl;
+        assert_int_equal(flow_from_proto(ds->removed_flows[i], &fl), 0);
+        assert_true(flow_table_remove(&t, &fl));
+        flow_destroy(&fl);
+    }
+    for (size_t i = 0; i < ds->n_flows; i++) {
+        struct flow fl;
+        assert_int_equal(flow_from_proto(ds->flows[i], &fl), 0);
+        const struct flow *old = flow_table_find(&t, &fl);
+        assert_true(!old || !flow_equal(old, &fl));   /* only real changes */
+        flow_table_put(&t, &fl);
+    }
+    flow_set_init(&out);
+    flow_table_to_set(&t, &out);
+    assert_int_equal(out.n, ch->flows.n);
+    assert_true(flow_set_equal(&out, &ch->flows));
+    flow_set_destroy(&out);
+    flow_table_destroy(&t);
+    compile_result_destroy(r0);
+    compile_result_destroy(r);
+    anet__envelope__free_unpacked(env, NULL);
+}
+
+/* Sends ApplyResult{need_full} as an agent that cannot take a delta. */
+static void
+agent_need_full(struct fix *f, struct agent *a, uint64_t gen)
+{
+    Anet__Envelope env = ANET__ENVELOPE__INIT;
+    Anet__ApplyResult res = ANET__APPLY_RESULT__INIT;
+    res.generation = gen;
+    res.ok = false;
+    res.error = "delta does not apply";
+    res.need_full = true;
+    env.msg_case = ANET__ENVELOPE__MSG_RESULT;
+    env.result = &res;
+    agent_send(f, a, &env);
 }
 
 static void
@@ -364,7 +480,7 @@ test_apply_and_session(void **state)
     apply_ok(f, topo_v2, 2, 1);
     assert_int_equal(controller_host_desired_generation(f->ctl, "hv1"), 2);
     assert_int_equal(controller_host_desired_generation(f->ctl, "hv2"), 1);
-    expect_desired(f, &a1, 2, topo_v2, "hv1");
+    expect_delta(f, &a1, 1, 2, topo_v1, topo_v2, "hv1");
     assert_int_equal(agent_recv(f, &a2, 200, &env), 0);
 
     /* A failed apply is reported as last_error. */
@@ -567,8 +683,155 @@ test_bad_frames_close_only_that_session(void **state)
     assert_true(json_is_true(json_object_get(h, "connected")));
     json_decref(show);
     apply_ok(f, topo_v2, 2, 1);
-    expect_desired(f, &good, 2, topo_v2, "hv1");
+    expect_delta(f, &good, 1, 2, topo_v1, topo_v2, "hv1");
     agent_close(&good);
+}
+
+/* Deltas on the wire: an agent at the base of a host's change gets only
+ * that change (added, modified and removed flows); need_full gets the full
+ * state once; a delta spans every generation the host skipped (hv2:
+ * 1 -> 3); an agent that lags gets the full state on Hello; flows,
+ * provenance and show follow the engine. */
+static void
+test_deltas(void **state)
+{
+    struct fix *f = *state;
+    struct agent a1, a2;
+    Anet__Envelope *env;
+    json_t *show, *h;
+
+    fix_start(f);
+    apply_ok(f, topo_v1, 1, 2);
+    agent_connect(f, &a1);
+    agent_hello(f, &a1, "hv1", 0);
+    expect_desired(f, &a1, 1, topo_v1, "hv1");
+    agent_result(f, &a1, 1, true, "web1");
+    agent_connect(f, &a2);
+    agent_hello(f, &a2, "hv2", 0);
+    expect_desired(f, &a2, 1, topo_v1, "hv2");
+    agent_result(f, &a2, 1, true, "web2");
+
+    /* v2 changes hv1 only: a delta 1 -> 2 to hv1, nothing to hv2. */
+    apply_ok(f, topo_v2, 2, 1);
+    expect_delta(f, &a1, 1, 2, topo_v1, topo_v2, "hv1");
+    assert_int_equal(agent_recv(f, &a2, 200, &env), 0);
+
+    /* The agent cannot take it: the full state of the same generation,
+     * once (a second request for it is moot). */
+    agent_need_full(f, &a1, 2);
+    expect_desired(f, &a1, 2, topo_v2, "hv1");
+    agent_need_full(f, &a1, 2);
+    assert_int_equal(agent_recv(f, &a1, 200, &env), 0);
+    h = show_host(f, &show, "hv1");
+    assert_int_equal(jint(h, "applied_generation"), 1);
+    assert_string_equal(json_string_value(json_object_get(h, "last_error")),
+                        "");
+    json_decref(show);
+    agent_result(f, &a1, 2, true, "web1");
+
+    /* v3 changes both: hv1 2 -> 3, hv2 from its desired generation 1. */
+    apply_ok(f, topo_v3, 3, 2);
+    expect_delta(f, &a1, 2, 3, topo_v2, topo_v3, "hv1");
+    expect_delta(f, &a2, 1, 3, topo_v1, topo_v3, "hv2");
+    agent_result(f, &a1, 3, true, "db1");
+    agent_result(f, &a2, 3, true, "web2");
+
+    /* v4 removes flows on both; hv2's agent is away meanwhile. */
+    agent_close(&a2);
+    pump(f, 30);
+    apply_ok(f, topo_v4, 4, 2);
+    expect_delta(f, &a1, 3, 4, topo_v3, topo_v4, "hv1");
+    agent_result(f, &a1, 4, true, "db1");
+
+    /* hv2 runs 3 while its desired generation is 4: a new session gets
+     * the full state of 4. */
+    agent_connect(f, &a2);
+    agent_hello(f, &a2, "hv2", 3);
+    expect_desired(f, &a2, 4, topo_v4, "hv2");
+
+    /* /api/v1/flows and show come from the engine: the flows of a full
+     * compile of v3, each with its provenance. */
+    struct compile_result *r = compile_yaml(topo_v4);
+    const struct compiled_host *ch = compile_find_host(r, "hv1");
+    json_t *flows = controller_flows(f->ctl, "hv1");
+    json_t *arr = json_object_get(flows, "flows");
+    assert_int_equal(json_array_size(arr), ch->flows.n);
+    size_t i;
+    json_t *jf;
+    bool db1_seen = false;
+    json_array_foreach(arr, i, jf) {
+        char cookie[32];
+        snprintf(cookie, sizeof cookie, "0x%llx",
+                 (unsigned long long) ch->flows.flows[i].cookie);
+        assert_string_equal(json_string_value(json_object_get(jf, "cookie")),
+                            cookie);
+        json_t *prov = json_object_get(jf, "provenance");
+        assert_true(json_is_object(prov));
+        const char *obj = json_string_value(json_object_get(prov, "object"));
+        if (!strcmp(obj, "ports.db1")) {
+            db1_seen = true;
+            assert_int_equal(jint(prov, "line"), 10);
+            assert_string_equal(
+                json_string_value(json_object_get(prov, "file")), "t.yaml");
+        }
+        assert_null(strstr(obj, "web3"));
+    }
+    assert_true(db1_seen);
+    json_decref(flows);
+    h = show_host(f, &show, "hv1");
+    assert_int_equal(jint(h, "n_flows"), ch->flows.n);
+    assert_int_equal(jint(h, "desired_generation"), 4);
+    assert_int_equal(jint(h, "applied_generation"), 4);
+    json_decref(show);
+    compile_result_destroy(r);
+
+    agent_close(&a1);
+    agent_close(&a2);
+}
+
+/* A state dir that cannot be written: the apply answers an error and
+ * nothing changes, neither the generation nor the running flows (the
+ * engine is brought back), and the next apply deltas from the old state. */
+static void
+test_persist_failure_changes_nothing(void **state)
+{
+    struct fix *f = *state;
+    struct agent a;
+    json_t *reply = NULL;
+    char *path = xasprintf("%s/hosts.json", f->dir);
+
+    fix_start(f);
+    apply_ok(f, topo_v1, 1, 2);
+    agent_connect(f, &a);
+    agent_hello(f, &a, "hv1", 1);
+    expect_desired(f, &a, 1, topo_v1, "hv1");
+    agent_result(f, &a, 1, true, "web1");
+    json_t *flows_before = controller_flows(f->ctl, "hv1");
+
+    /* hosts.json cannot be replaced: a directory is in its way. */
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(mkdir(path, 0755), 0);
+    assert_true(controller_apply(f->ctl, "t.yaml", topo_v3, strlen(topo_v3),
+                                 &reply) < 0);
+    assert_non_null(json_object_get(reply, "error"));
+    json_decref(reply);
+    assert_int_equal(controller_generation(f->ctl), 1);
+    Anet__Envelope *env_unused;
+    assert_int_equal(agent_recv(f, &a, 200, &env_unused), 0);
+    json_t *flows_after = controller_flows(f->ctl, "hv1");
+    assert_true(json_equal(flows_before, flows_after));
+    json_decref(flows_after);
+    assert_int_equal(controller_plan(f->ctl, "t.yaml", topo_v1,
+                                     strlen(topo_v1), &reply), 0);
+    assert_int_equal(json_object_size(json_object_get(reply, "hosts")), 0);
+    json_decref(reply);
+
+    assert_int_equal(rmdir(path), 0);
+    apply_ok(f, topo_v2, 2, 1);
+    expect_delta(f, &a, 1, 2, topo_v1, topo_v2, "hv1");
+    json_decref(flows_before);
+    agent_close(&a);
+    free(path);
 }
 
 /* A silent peer is dropped after the dead interval; a talking one is not. */
@@ -713,6 +976,9 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             test_bad_frames_close_only_that_session, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deltas, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_persist_failure_changes_nothing,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_silent_peer_dropped, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_anetctl, setup, teardown),
