@@ -16,6 +16,7 @@
  * Errors are sorted by position before they are handed back.
  */
 #include "controller/topo.h"
+#include "controller/topo-private.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -31,102 +32,17 @@
 
 LOG_MODULE(topo);
 
-#define TOPO_MAX_VNI 16777215u
-#define TOPO_MAX_PORTS_PER_HOST 3999u
-#define TOPO_IFNAMSIZ 15u
-
-/* Keys of each object kind: X(enum, "key", required, "example for the
- * missing-key message"). */
-#define TOPO_TOP_KEYS(X)                                   \
-    X(TK_HOSTS, "hosts", false, "")                        \
-    X(TK_SWITCHES, "switches", false, "")                  \
-    X(TK_PORTS, "ports", false, "")
-#define TOPO_HOST_KEYS(X)                                  \
-    X(HK_NAME, "name", true, "name: hv1")                  \
-    X(HK_TUNNEL_IP, "tunnel_ip", true, "tunnel_ip: 10.200.0.11/24") \
-    X(HK_UNDERLAY, "underlay_iface", false, "")
-#define TOPO_SWITCH_KEYS(X)                                \
-    X(SK_NAME, "name", true, "name: web")                  \
-    X(SK_CIDR, "cidr", false, "")                          \
-    X(SK_VNI, "vni", false, "")                            \
-    X(SK_MTU, "mtu", false, "")
-#define TOPO_PORT_KEYS(X)                                  \
-    X(PK_NAME, "name", true, "name: web1")                 \
-    X(PK_HOST, "host", true, "host: hv1")                  \
-    X(PK_SWITCH, "switch", true, "switch: web")            \
-    X(PK_IP, "ip", false, "")                              \
-    X(PK_MAC, "mac", false, "")                            \
-    X(PK_IFACE, "iface", false, "")
-
-struct topo_keydef__ {
-    const char *key;
-    bool required;
-    const char *example;
-};
-
-#define TOPO_KEY_ENUM__(E, K, R, EX) E,
-#define TOPO_KEY_DEF__(E, K, R, EX) { K, R, EX },
-enum { TOPO_TOP_KEYS(TOPO_KEY_ENUM__) TK_N };
-enum { TOPO_HOST_KEYS(TOPO_KEY_ENUM__) HK_N };
-enum { TOPO_SWITCH_KEYS(TOPO_KEY_ENUM__) SK_N };
-enum { TOPO_PORT_KEYS(TOPO_KEY_ENUM__) PK_N };
-static const struct topo_keydef__ topo_top_keys__[] = {
+const struct topo_keydef__ topo_top_keys__[] = {
     TOPO_TOP_KEYS(TOPO_KEY_DEF__)
 };
-static const struct topo_keydef__ topo_host_keys__[] = {
+const struct topo_keydef__ topo_host_keys__[] = {
     TOPO_HOST_KEYS(TOPO_KEY_DEF__)
 };
-static const struct topo_keydef__ topo_switch_keys__[] = {
+const struct topo_keydef__ topo_switch_keys__[] = {
     TOPO_SWITCH_KEYS(TOPO_KEY_DEF__)
 };
-static const struct topo_keydef__ topo_port_keys__[] = {
+const struct topo_keydef__ topo_port_keys__[] = {
     TOPO_PORT_KEYS(TOPO_KEY_DEF__)
-};
-
-#define TOPO_MAX_KEYS 8
-
-/* One list item as found in the file. */
-struct topo_raw__ {
-    yaml_node_t *node;                  /* the item (mapping if usable) */
-    yaml_node_t *val[TOPO_MAX_KEYS];    /* scalar value per key, or NULL */
-    size_t idx;                         /* position in its list */
-    char *path;                         /* "ports.web1" or "ports[2]" */
-    const char *name;                   /* valid name, or NULL */
-    bool dup;                           /* a later duplicate of a name */
-};
-
-struct topo_raw_host__ {
-    struct topo_raw__ o;
-    uint32_t ip;
-    unsigned int plen;
-    bool ip_ok;
-};
-
-struct topo_raw_switch__ {
-    struct topo_raw__ o;
-    uint32_t net;
-    unsigned int plen;
-    bool has_cidr;              /* present and valid */
-    uint32_t vni;               /* 0 = none given (or invalid) */
-    unsigned int mtu;
-};
-
-struct topo_raw_port__ {
-    struct topo_raw__ o;
-    long host;                  /* raw host index, -1 = unresolved */
-    long sw;                    /* raw switch index, -1 = unresolved */
-    uint32_t ip;                /* 0 = none or invalid */
-    uint64_t mac;               /* 0 = none or invalid */
-    const char *iface;          /* valid iface (given or the name), or NULL */
-};
-
-struct topo_ctx__ {
-    const char *file;
-    yaml_document_t doc;
-    struct topo_errors errs;
-    struct topo_raw_host__ *hosts;      size_t n_hosts;
-    struct topo_raw_switch__ *switches; size_t n_switches;
-    struct topo_raw_port__ *ports;      size_t n_ports;
 };
 
 /* --- errors ------------------------------------------------------------ */
@@ -178,7 +94,7 @@ topo_errors_add__(struct topo_errors *e, const char *file, unsigned int line,
     err->msg = msg;
 }
 
-static void __attribute__((format(printf, 4, 5)))
+void
 topo_err__(struct topo_ctx__ *ctx, const yaml_node_t *node, const char *path,
            const char *fmt, ...)
 {
@@ -193,14 +109,6 @@ topo_err__(struct topo_ctx__ *ctx, const yaml_node_t *node, const char *path,
                       node ? node->start_mark.line + 1 : 0,
                       node ? node->start_mark.column + 1 : 0, path, msg);
 }
-
-/* An error about key 'k' of object 'o', at its value node. */
-#define topo_err_field__(ctx, o, k, keys, ...)                          \
-    do {                                                                \
-        char *p__ = xasprintf("%s.%s", (o)->path, (keys)[k].key);       \
-        topo_err__(ctx, (o)->val[k], p__, __VA_ARGS__);                 \
-        free(p__);                                                      \
-    } while (0)
 
 static int
 topo_error_cmp__(const void *a_, const void *b_)
@@ -217,13 +125,7 @@ topo_error_cmp__(const void *a_, const void *b_)
 
 /* --- small parsers ------------------------------------------------------ */
 
-static const char *
-topo_scalar__(const yaml_node_t *n)
-{
-    return (const char *) n->data.scalar.value;
-}
-
-static bool
+bool
 topo_name_valid__(const char *s)
 {
     size_t n = strlen(s);
@@ -259,7 +161,7 @@ topo_ifname_valid__(const char *s)
 }
 
 /* Strict unsigned decimal; false on anything else or above 'max'. */
-static bool
+bool
 topo_parse_uint__(const char *s, unsigned long max, unsigned long *out)
 {
     unsigned long v = 0;
@@ -279,7 +181,7 @@ topo_parse_uint__(const char *s, unsigned long max, unsigned long *out)
     return true;
 }
 
-static const char *
+const char *
 topo_node_type_name__(const yaml_node_t *n)
 {
     switch (n->type) {
@@ -290,7 +192,7 @@ topo_node_type_name__(const yaml_node_t *n)
     }
 }
 
-static bool
+bool
 topo_is_null__(const yaml_node_t *n)
 {
     if (n->type != YAML_SCALAR_NODE
@@ -302,7 +204,7 @@ topo_is_null__(const yaml_node_t *n)
 }
 
 /* 64-bit FNV-1a: stable across runs and versions (derived VNIs and MACs). */
-static uint64_t
+uint64_t
 topo_hash64__(const char *s)
 {
     uint64_t h = 14695981039346656037ULL;
@@ -315,12 +217,7 @@ topo_hash64__(const char *s)
 
 /* --- a small set of non-zero 64-bit integers (derivation probing) ------- */
 
-struct topo_u64set__ {
-    uint64_t *v;
-    size_t cap;         /* power of two */
-};
-
-static void
+void
 topo_u64set_init__(struct topo_u64set__ *s, size_t n)
 {
     s->cap = 16;
@@ -330,7 +227,7 @@ topo_u64set_init__(struct topo_u64set__ *s, size_t n)
     s->v = xcalloc(s->cap, sizeof *s->v);
 }
 
-static bool
+bool
 topo_u64set_has__(const struct topo_u64set__ *s, uint64_t x)
 {
     for (size_t i = (x * 0x9e3779b97f4a7c15ULL) >> 20 & (s->cap - 1);;
@@ -344,7 +241,7 @@ topo_u64set_has__(const struct topo_u64set__ *s, uint64_t x)
 }
 
 /* The set is sized for all insertions up front, so it never fills. */
-static void
+void
 topo_u64set_add__(struct topo_u64set__ *s, uint64_t x)
 {
     size_t i = (x * 0x9e3779b97f4a7c15ULL) >> 20 & (s->cap - 1);
@@ -356,9 +253,7 @@ topo_u64set_add__(struct topo_u64set__ *s, uint64_t x)
 
 /* --- step 1: shape -------------------------------------------------------- */
 
-/* Parses the item 'node' (position 'idx' in list 'list') as an object with
- * keys 'keys'.  Returns false if it is not a usable mapping. */
-static bool
+bool
 topo_parse_object__(struct topo_ctx__ *ctx, const char *list,
                     const char *kind, size_t idx, yaml_node_t *node,
                     const struct topo_keydef__ *keys, size_t n_keys,
@@ -370,18 +265,26 @@ topo_parse_object__(struct topo_ctx__ *ctx, const char *list,
     memset(o, 0, sizeof *o);
     o->node = node;
     o->idx = idx;
-    o->path = xasprintf("%s[%zu]", list, idx);
+    o->path = idx == SIZE_MAX ? xstrdup(list)
+                              : xasprintf("%s[%zu]", list, idx);
     if (node->type != YAML_MAPPING_NODE) {
-        topo_err__(ctx, node, o->path,
-                   "wrong node type: each %s must be a mapping "
-                   "(\"- name: ...\" with keys below it), not %s",
-                   kind, topo_node_type_name__(node));
+        if (idx == SIZE_MAX) {
+            topo_err__(ctx, node, o->path, "wrong node type: '%s' must be "
+                       "a mapping of keys, not %s", kind,
+                       topo_node_type_name__(node));
+        } else {
+            topo_err__(ctx, node, o->path,
+                       "wrong node type: each %s must be a mapping "
+                       "(\"- %s: ...\" with keys below it), not %s",
+                       kind, keys[0].key, topo_node_type_name__(node));
+        }
         return false;
     }
 
     /* The name first, so that every other message can use it in paths. */
     for (yaml_node_pair_t *p = node->data.mapping.pairs.start;
-         p < node->data.mapping.pairs.top; p++) {
+         idx != SIZE_MAX && !strcmp(keys[0].key, "name")
+         && p < node->data.mapping.pairs.top; p++) {
         yaml_node_t *k = yaml_document_get_node(&ctx->doc, p->key);
         yaml_node_t *v = yaml_document_get_node(&ctx->doc, p->value);
         if (k->type == YAML_SCALAR_NODE && !strcmp(topo_scalar__(k), "name")
@@ -428,7 +331,19 @@ topo_parse_object__(struct topo_ctx__ *ctx, const char *list,
         } else {
             present[ki] = true;
             key_node[ki] = k;
-            if (v->type != YAML_SCALAR_NODE) {
+            if (keys[ki].type != TOPO_V_SCALAR) {
+                yaml_node_type_t want = keys[ki].type == TOPO_V_LIST
+                                        ? YAML_SEQUENCE_NODE
+                                        : YAML_MAPPING_NODE;
+                if (v->type == want) {
+                    o->val[ki] = v;
+                } else if (!topo_is_null__(v)) {
+                    topo_err__(ctx, v, kpath, "wrong node type: '%s' must "
+                               "be %s, not %s", ks, want == YAML_SEQUENCE_NODE
+                               ? "a list" : "a mapping of keys",
+                               topo_node_type_name__(v));
+                }
+            } else if (v->type != YAML_SCALAR_NODE) {
                 topo_err__(ctx, v, kpath,
                            "wrong node type: '%s' must be a single value, "
                            "not %s", ks, topo_node_type_name__(v));
@@ -466,7 +381,8 @@ topo_parse_root__(struct topo_ctx__ *ctx, yaml_node_t *lists[TK_N])
     if (root->type != YAML_MAPPING_NODE) {
         topo_err__(ctx, root, "",
                    "wrong node type: the topology must be a mapping with "
-                   "the sections hosts:, switches: and ports:, not %s",
+                   "the sections hosts:, switches:, ports: and routers:, "
+                   "not %s",
                    topo_node_type_name__(root));
         return;
     }
@@ -488,7 +404,7 @@ topo_parse_root__(struct topo_ctx__ *ctx, yaml_node_t *lists[TK_N])
         }
         if (ki == TK_N) {
             topo_err__(ctx, k, ks, "unknown top-level key '%s'; valid "
-                       "sections are: hosts, switches, ports", ks);
+                       "sections are: hosts, switches, ports, routers", ks);
         } else if (key_node[ki]) {
             topo_err__(ctx, k, ks, "duplicate section '%s' (first given at "
                        "line %lu); merge the two lists", ks,
@@ -520,7 +436,7 @@ topo_raw_name_cmp__(const void *a_, const void *b_)
 /* Validates names of 'n' objects (of 'stride' bytes each, starting with a
  * struct topo_raw__), flags duplicates and returns an array of the unique
  * ones sorted by name (for lookups); '*n_out' receives its size. */
-static struct topo_raw__ **
+struct topo_raw__ **
 topo_check_names__(struct topo_ctx__ *ctx, void *objs, size_t n, size_t stride,
                    const char *kind, const struct topo_keydef__ *keys,
                    size_t *n_out)
@@ -561,7 +477,7 @@ topo_check_names__(struct topo_ctx__ *ctx, void *objs, size_t n, size_t stride,
     return v;
 }
 
-static long
+long
 topo_lookup__(struct topo_raw__ **v, size_t n, const char *name, void *base,
               size_t stride)
 {
@@ -580,13 +496,6 @@ topo_lookup__(struct topo_raw__ **v, size_t n, const char *name, void *base,
     return -1;
 }
 
-/* A (key, object) pair for duplicate detection by sorting. */
-struct topo_dupkey__ {
-    uint64_t key;
-    const char *skey;           /* secondary string key, or NULL */
-    size_t idx;
-};
-
 static int
 topo_dupkey_cmp__(const void *a_, const void *b_)
 {
@@ -603,7 +512,7 @@ topo_dupkey_cmp__(const void *a_, const void *b_)
 
 /* Sorts 'k' and calls 'report' for every entry equal to an earlier one
  * (with the first of its run). */
-static void
+void
 topo_find_dups__(struct topo_ctx__ *ctx, struct topo_dupkey__ *k, size_t n,
                  void (*report)(struct topo_ctx__ *, size_t first, size_t dup))
 {
@@ -620,7 +529,7 @@ topo_find_dups__(struct topo_ctx__ *ctx, struct topo_dupkey__ *k, size_t n,
     }
 }
 
-static unsigned long
+unsigned long
 topo_line__(const struct topo_raw__ *o, int k)
 {
     const yaml_node_t *n = k >= 0 && o->val[k] ? o->val[k] : o->node;
@@ -936,7 +845,7 @@ topo_inverse__(struct topo_raw__ **v, size_t n, void *base, size_t stride)
     return inv;
 }
 
-static struct topo_mark
+struct topo_mark
 topo_mark__(const struct topo *t, const yaml_node_t *n)
 {
     return (struct topo_mark) { t->file, n->start_mark.line + 1,
@@ -995,14 +904,17 @@ topo_build__(struct topo_ctx__ *ctx, struct topo_raw__ **hv,
         s->net = r->has_cidr ? r->net : 0;
         s->plen = r->has_cidr ? r->plen : 0;
         s->mtu = r->mtu;
+        topo_build_dhcp__(t, r, &s->dhcp);
         s->mark = topo_mark__(t, r->o.node);
     }
     free(set.v);
 
-    /* Ports; derived MACs (0a:xx:xx:xx:xx:xx) avoid given ones. */
+    /* Ports; derived MACs (0a:xx:xx:xx:xx:xx) avoid given ones, the
+     * routers' included. */
     t->n_ports = ctx->n_ports;
     t->ports = xcalloc(t->n_ports + 1, sizeof *t->ports);
-    topo_u64set_init__(&set, t->n_ports);
+    topo_u64set_init__(&set, t->n_ports + topo_router_port_count__(ctx));
+    topo_router_fixed_macs__(ctx, &set);
     for (size_t i = 0; i < t->n_ports; i++) {
         const struct topo_raw_port__ *r = (const void *) pv[i];
         if (r->mac) {
@@ -1030,6 +942,7 @@ topo_build__(struct topo_ctx__ *ctx, struct topo_raw__ **hv,
         p->mark = topo_mark__(t, r->o.node);
     }
     free(set.v);
+    topo_build_routers__(ctx, t, sinv);
     free(hinv);
     free(sinv);
     return t;
@@ -1049,12 +962,13 @@ topo_ctx_destroy__(struct topo_ctx__ *ctx)
     for (size_t i = 0; i < ctx->n_ports; i++) {
         free(ctx->ports[i].o.path);
     }
+    topo_ctx_routers_destroy__(ctx);
     free(ctx->hosts);
     free(ctx->switches);
     free(ctx->ports);
 }
 
-static size_t
+size_t
 topo_list_len__(const yaml_node_t *list)
 {
     return list ? (size_t) (list->data.sequence.items.top
@@ -1104,6 +1018,7 @@ topo_load_doc__(struct topo_ctx__ *ctx)
     ctx->n_ports = topo_parse_list__(ctx, lists[TK_PORTS], "ports", "port",
                                      topo_port_keys__, PK_N, ctx->ports,
                                      sizeof *ctx->ports);
+    topo_parse_routers__(ctx, lists[TK_ROUTERS]);
 
     size_t nhv, nsv, npv;
     struct topo_raw__ **hv = topo_check_names__(ctx, ctx->hosts, ctx->n_hosts,
@@ -1119,7 +1034,9 @@ topo_load_doc__(struct topo_ctx__ *ctx)
                                                 topo_port_keys__, &npv);
     topo_check_hosts__(ctx);
     topo_check_switches__(ctx);
+    topo_check_dhcp__(ctx);
     topo_check_ports__(ctx, hv, nhv, sv, nsv);
+    topo_check_routers__(ctx, sv, nsv);
 
     if (!ctx->errs.n) {
         /* No error means every object is usable, named and unique. */
@@ -1250,11 +1167,13 @@ topo_destroy(struct topo *t)
     }
     for (size_t i = 0; i < t->n_switches; i++) {
         free(t->switches[i].name);
+        free(t->switches[i].dhcp.routes);
     }
     for (size_t i = 0; i < t->n_ports; i++) {
         free(t->ports[i].name);
         free(t->ports[i].iface);
     }
+    topo_routers_free__(t);
     free(t->hosts);
     free(t->switches);
     free(t->ports);
@@ -1297,4 +1216,10 @@ const struct topo_port *
 topo_find_port(const struct topo *t, const char *name)
 {
     TOPO_BSEARCH__(t->ports, t->n_ports, name);
+}
+
+const struct topo_router *
+topo_find_router(const struct topo *t, const char *name)
+{
+    TOPO_BSEARCH__(t->routers, t->n_routers, name);
 }

@@ -11,15 +11,18 @@
  * Design: the model is plain arrays of structs with resolved cross references
  * (indexes), sorted by name so that everything downstream is deterministic.
  * Strings and arrays belong to the topo and are freed by topo_destroy().
- * Routers, security groups, firewalls and load balancers will be new
- * top-level sections with their own arrays; unknown keys are errors so
- * that typos never pass silently.
+ * Routers (topo-router.c) are a top-level section of their own; their
+ * ports refer to switches by index and carry resolved addresses, and every
+ * switch carries its DHCP settings.  Security groups, firewalls, load
+ * balancers, external networks and NAT will be new sections later; until
+ * then unknown keys are errors so that typos never pass silently.
  *
  * Thread-safety: a loaded topo is immutable and may be read from anywhere.
  */
 #ifndef ANET_TOPO_H
 #define ANET_TOPO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,12 +41,37 @@ struct topo_host {
     struct topo_mark mark;
 };
 
+/* A static route: traffic to prefix/plen goes to next_hop.  Used by
+ * routers (on a connected network of the router) and by DHCP (option 121,
+ * next hop inside the switch cidr). */
+struct topo_route {
+    uint32_t prefix;            /* host order, no host bits set */
+    unsigned int plen;          /* 0..32; 0 = default route */
+    uint32_t next_hop;
+    struct topo_mark mark;
+};
+
+#define TOPO_DHCP_MAX_DNS 4
+
+/* DHCP served by the agent on one switch.  On by default when the switch
+ * has a cidr; always off on a switch without one.  A port gets a lease
+ * only if it has an ip (the lease hands out exactly that address). */
+struct topo_dhcp {
+    bool enabled;
+    uint32_t dns[TOPO_DHCP_MAX_DNS];    /* option 6, in file order */
+    size_t n_dns;
+    uint32_t lease_time;                /* seconds, default 3600 */
+    struct topo_route *routes;          /* option 121, in file order */
+    size_t n_routes;
+};
+
 struct topo_switch {
     char *name;
     uint32_t vni;               /* given, or derived stably from the name */
     uint32_t net;               /* CIDR (0/0 when the switch has none) */
     unsigned int plen;
     unsigned int mtu;           /* default 1400 */
+    struct topo_dhcp dhcp;
     struct topo_mark mark;
 };
 
@@ -57,11 +85,33 @@ struct topo_port {
     struct topo_mark mark;
 };
 
+/* One port of a router: an address on a switch that has a cidr (the
+ * prefix length is the switch's).  Its port key in the pipeline is its
+ * index + 1 (ports are sorted by switch name). */
+struct topo_router_port {
+    size_t sw;                  /* index into topo.switches */
+    uint32_t ip;
+    unsigned int plen;          /* == the switch's plen */
+    uint64_t mac;               /* given, from the router's base, or derived */
+    struct topo_mark mark;
+};
+
+/* A distributed logical router.  Connected routes (one per port) are
+ * implicit; 'routes' are the static ones, in file order (no two with the
+ * same prefix/plen, every next hop on a connected network). */
+struct topo_router {
+    char *name;
+    struct topo_router_port *ports;  size_t n_ports;  /* sorted by switch name */
+    struct topo_route *routes;       size_t n_routes;
+    struct topo_mark mark;
+};
+
 struct topo {
     char *file;
     struct topo_host *hosts;     size_t n_hosts;     /* sorted by name */
     struct topo_switch *switches; size_t n_switches; /* sorted by name */
     struct topo_port *ports;     size_t n_ports;     /* sorted by name */
+    struct topo_router *routers; size_t n_routers;   /* sorted by name */
 };
 
 struct topo_error {
@@ -93,5 +143,13 @@ void topo_destroy(struct topo *);                 /* NULL-safe */
 const struct topo_host *topo_find_host(const struct topo *, const char *);
 const struct topo_switch *topo_find_switch(const struct topo *, const char *);
 const struct topo_port *topo_find_port(const struct topo *, const char *);
+const struct topo_router *topo_find_router(const struct topo *, const char *);
+
+/* The first router port (in router name order) on switch index 'sw', e.g.
+ * the gateway a DHCP lease announces; NULL when no router has a port there.
+ * '*router' (if not NULL) receives the router's index. */
+const struct topo_router_port *topo_switch_router_port(const struct topo *,
+                                                       size_t sw,
+                                                       size_t *router);
 
 #endif
