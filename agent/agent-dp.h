@@ -28,6 +28,7 @@
 #include <stdint.h>
 #include "datapath/flow.h"
 #include "datapath/flow-table.h"
+#include "agent/pkt.h"
 
 struct event_base;
 
@@ -49,6 +50,10 @@ struct agent_desired {
     uint32_t tunnel_ofport;
     struct agent_port *ports;
     size_t n_ports;
+    /* What to do with packets the pipeline sends to the agent (controller
+     * actions with userdata = id); part of the header: always complete. */
+    struct pkt_action *packet_actions;
+    size_t n_packet_actions;
     /* The flows, indexed by key: deltas change it in O(change).  'flows' is
      * a sorted copy built on demand by agent_desired_flows() for the full
      * syncs that need one (first apply, repair); read it only through that
@@ -62,8 +67,8 @@ struct agent_desired *agent_desired_create(void);
 void agent_desired_destroy(struct agent_desired *);      /* NULL-safe */
 /* Deep copy. */
 struct agent_desired *agent_desired_clone(const struct agent_desired *);
-/* Replaces the host config and ports of 'to' by copies of those of 'from'
- * (flows untouched). */
+/* Replaces the host config, ports and packet actions of 'to' by copies of
+ * those of 'from' (flows untouched). */
 void agent_desired_copy_header(struct agent_desired *to,
                                const struct agent_desired *from);
 /* The flows, sorted (rebuilt from 'table' when a delta changed it since the

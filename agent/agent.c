@@ -2,6 +2,7 @@
  * timer.  See agent.h for the state machine. */
 #include "agent/agent.h"
 #include "agent/agent-dp.h"
+#include "lib/addr.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "proto/flow-proto.h"
@@ -90,6 +91,25 @@ agent_port_clear__(struct agent_port *p)
     free(p->switch_name);
 }
 
+static void
+agent_packet_actions_free__(struct pkt_action *pa, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        pkt_action_clear(&pa[i]);
+    }
+    free(pa);
+}
+
+static struct pkt_action *
+agent_packet_actions_copy__(const struct pkt_action *src, size_t n)
+{
+    struct pkt_action *pa = xcalloc(n ? n : 1, sizeof *pa);
+    for (size_t i = 0; i < n; i++) {
+        pkt_action_copy(&pa[i], &src[i]);
+    }
+    return pa;
+}
+
 void
 agent_desired_destroy(struct agent_desired *d)
 {
@@ -100,6 +120,7 @@ agent_desired_destroy(struct agent_desired *d)
         agent_port_clear__(&d->ports[i]);
     }
     free(d->ports);
+    agent_packet_actions_free__(d->packet_actions, d->n_packet_actions);
     free(d->host_name);
     free(d->tunnel_ip);
     free(d->underlay_iface);
@@ -140,6 +161,9 @@ agent_desired_clone(const struct agent_desired *src)
             .ofport = s->ofport,
         };
     }
+    d->packet_actions = agent_packet_actions_copy__(src->packet_actions,
+                                                    src->n_packet_actions);
+    d->n_packet_actions = src->n_packet_actions;
     const struct flow_set *flows = agent_desired_flows(src);
     flow_set_init(&d->flows);
     for (size_t i = 0; i < flows->n; i++) {
@@ -164,6 +188,81 @@ agent_iface_name_ok__(const char *s)
     size_t len = strlen(s);
     return len > 0 && len < IFNAMSIZ && !strchr(s, '/')
            && strcmp(s, ".") && strcmp(s, "..");
+}
+
+/* Parses "a.b.c.d" into '*ip'; "" gives 0 when 'optional'. */
+static bool
+agent_ip_from_proto__(const char *s, bool optional, uint32_t *ip)
+{
+    *ip = 0;
+    s = str_or_empty__(s);
+    return (optional && !s[0]) || !ip4_parse(s, ip);
+}
+
+/* Converts one anet.PacketAction.  Returns false with a reason in
+ * '*error'. */
+static bool
+agent_packet_action_from_proto__(const Anet__PacketAction *m,
+                                 struct pkt_action *a, char **error)
+{
+    const Anet__DhcpLease *l = m->lease;
+    unsigned int plen = 0;
+
+    a->id = m->id;
+    a->kind = m->kind;
+    a->port = xstrdup(str_or_empty__(m->port));
+    if (m->id > 0xffff) {
+        *error = xasprintf("packet action %u: id exceeds 16 bits", m->id);
+        return false;
+    }
+    if (a->kind >= PKT_ICMP_TIME_EXCEEDED && a->kind < PKT_N_KINDS
+        && (!agent_ip_from_proto__(m->router_ip, false, &a->router_ip)
+            || eth_parse(str_or_empty__(m->router_mac), &a->router_mac))) {
+        *error = xasprintf("packet action %u: bad router address '%s' / "
+                           "'%s'", m->id, str_or_empty__(m->router_ip),
+                           str_or_empty__(m->router_mac));
+        return false;
+    }
+    if (a->kind != PKT_DHCP) {
+        return true;
+    }
+    struct dhcp_lease *dl = &a->lease;
+    if (!l || ip4_parse_cidr(str_or_empty__(l->ip), &dl->ip, &plen)
+        || !agent_ip_from_proto__(l->gateway, true, &dl->gateway)
+        || !agent_ip_from_proto__(l->server_ip, false, &dl->server_ip)
+        || eth_parse(str_or_empty__(l->server_mac), &dl->server_mac)
+        || l->n_dns > DHCP_MAX_DNS || l->n_routes > DHCP_MAX_ROUTES
+        || l->mtu > 0xffff) {
+        *error = xasprintf("packet action %u (port %s): invalid DHCP lease",
+                           m->id, a->port);
+        return false;
+    }
+    dl->plen = plen;
+    dl->mtu = l->mtu;
+    dl->lease_time = l->lease_time;
+    for (size_t i = 0; i < l->n_dns; i++) {
+        if (!agent_ip_from_proto__(l->dns[i], false, &dl->dns[i])) {
+            *error = xasprintf("packet action %u: bad DNS server '%s'",
+                               m->id, str_or_empty__(l->dns[i]));
+            return false;
+        }
+    }
+    dl->n_dns = l->n_dns;
+    for (size_t i = 0; i < l->n_routes; i++) {
+        struct dhcp_route *r = &dl->routes[i];
+        const Anet__StaticRoute *sr = l->routes[i];
+        if (ip4_parse_cidr(str_or_empty__(sr->prefix), &r->prefix, &plen)
+            || !agent_ip_from_proto__(sr->next_hop, false, &r->next_hop)) {
+            *error = xasprintf("packet action %u: bad DHCP route '%s' via "
+                               "'%s'", m->id, str_or_empty__(sr->prefix),
+                               str_or_empty__(sr->next_hop));
+            return false;
+        }
+        r->plen = plen;
+        r->prefix &= ip4_mask(plen);
+    }
+    dl->n_routes = l->n_routes;
+    return true;
 }
 
 /* Fills the host config and ports of 'd' (freshly created) from 'm'.
@@ -199,6 +298,15 @@ agent_desired_header_from_proto__(struct agent_desired *d,
         if (!agent_iface_name_ok__(p->iface)) {
             *error = xasprintf("port %zu (%s): invalid interface name '%s'",
                                i, p->name, p->iface);
+            return false;
+        }
+    }
+    d->packet_actions = xcalloc(m->n_packet_actions ? m->n_packet_actions : 1,
+                                sizeof *d->packet_actions);
+    for (size_t i = 0; i < m->n_packet_actions; i++) {
+        if (!agent_packet_action_from_proto__(
+                m->packet_actions[i], &d->packet_actions[d->n_packet_actions++],
+                error)) {
             return false;
         }
     }
@@ -463,6 +571,9 @@ agent_desired_copy_header(struct agent_desired *to,
             .ofport = s->ofport,
         };
     }
+    tmp->packet_actions = agent_packet_actions_copy__(from->packet_actions,
+                                                      from->n_packet_actions);
+    tmp->n_packet_actions = from->n_packet_actions;
     agent_desired_take_header__(to, tmp);
     agent_desired_destroy(tmp);
 }
@@ -479,6 +590,11 @@ agent_desired_take_header__(struct agent_desired *to,
     free(to->host_name);
     free(to->tunnel_ip);
     free(to->underlay_iface);
+    agent_packet_actions_free__(to->packet_actions, to->n_packet_actions);
+    to->packet_actions = from->packet_actions;
+    to->n_packet_actions = from->n_packet_actions;
+    from->packet_actions = NULL;
+    from->n_packet_actions = 0;
     to->ports = from->ports;
     to->n_ports = from->n_ports;
     to->host_name = from->host_name;

@@ -20,9 +20,16 @@
  * steps 2-4 against the last applied state; all of them are idempotent and
  * write nothing when OVS already matches, so this only repairs (e.g. a
  * restarted ovs-vswitchd gets its flows back).  Nothing is ever flushed.
+ *
+ * The back-end also owns the packet path (pkt.h): a second, non-blocking
+ * OpenFlow connection to the bridge that answers DHCP and sends ICMP errors
+ * for the packets the pipeline hands to the agent.  It connects on its own
+ * (with backoff) and follows the packet actions of the state last handed
+ * to apply() or reconcile().
  */
 #include "agent/agent-dp.h"
 #include "agent/link.h"
+#include "agent/pkt.h"
 #include "datapath/bridge.h"
 #include "datapath/ofconn.h"
 #include "datapath/ovsdb.h"
@@ -52,6 +59,7 @@ struct dp_ovs {
     struct ovsdb_client *db;        /* NULL when not connected */
     struct ofconn *of;              /* NULL when not connected */
     struct link_watch *watch;       /* NULL if netlink failed: poll instead */
+    struct pkt_path *pkt;           /* packet-ins and their replies */
     agent_dp_ports_changed_cb *ports_changed;
     void *aux;
     const struct agent_desired *desired;   /* last handed to apply() */
@@ -304,6 +312,7 @@ dp_ovs_create(struct event_base *base, const struct agent_dp_config *cfg,
     o->underlay_bridge = xstrdup(cfg->underlay_bridge);
     o->ports_changed = cb;
     o->aux = aux;
+    o->pkt = pkt_path_create(base, o->of_target);
     o->watch = link_watch_create(base, dp_ovs_link_cb__, o);
     if (!o->watch) {
         LOG_WARN("cannot watch links (%s); checking them on each reconcile "
@@ -321,6 +330,7 @@ dp_ovs_destroy(struct agent_dp *dp)
     }
     struct dp_ovs *o = dp_ovs_cast__(dp);
     link_watch_destroy(o->watch);
+    pkt_path_destroy(o->pkt);
     ofconn_close(o->of);
     ovsdb_client_destroy(o->db);
     free(o->db_target);
@@ -371,6 +381,7 @@ dp_ovs_apply(struct agent_dp *dp, const struct agent_desired *d,
 
     o->desired = d;
     o->underlay_done = false;
+    pkt_path_set_actions(o->pkt, d->packet_actions, d->n_packet_actions);
     *st = (struct agent_apply_stats) { 0, 0, 0 };
     if (!dp_ovs_db__(o)) {
         r = errno ? -errno : -ECONNREFUSED;
@@ -442,6 +453,7 @@ dp_ovs_reconcile(struct agent_dp *dp, const struct agent_desired *d)
     int r;
 
     o->desired = d;
+    pkt_path_set_actions(o->pkt, d->packet_actions, d->n_packet_actions);
     if (!dp_ovs_db__(o)) {
         return;
     }

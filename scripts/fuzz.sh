@@ -26,6 +26,7 @@ for h in "${harnesses[@]}"; do
     topo)  srcs=(controller/topo.c) ;;
     frame) srcs=(proto/frame.c build/proto/anet.pb-c.c) ;;
     ofp)   srcs=(datapath/ofp-msgs.c datapath/flow.c) ;;
+    dhcp)  srcs=(agent/dhcp.c agent/icmp.c) ;;
     *) echo "fuzz.sh: unknown harness $h" >&2; exit 2 ;;
   esac
   bin=$out/fuzz-$h

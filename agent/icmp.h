@@ -1,0 +1,55 @@
+/* icmp.h — ICMPv4 error messages a distributed router sends, built by the
+ * agent for packets the pipeline hands it (time exceeded, unreachable).
+ *
+ * What: icmp_build_error() takes the offending Ethernet/IPv4 frame as it
+ * reached the agent and writes a complete Ethernet frame holding the ICMP
+ * error: Ethernet destination = the offender's source MAC, source = the
+ * router port's MAC; IP source = the router port's IP, destination = the
+ * offender's source IP, TTL 64; the ICMP payload quotes the offending IP
+ * header and the first 8 bytes of its payload (RFC 792).
+ *
+ * Design: RFC 1812 section 4.3.2.7 lists the packets that must never cause
+ * an ICMP error, and icmp_build_error() refuses them (-EPERM): ICMP error
+ * messages themselves, non-first fragments, packets sent to a link-layer
+ * broadcast/multicast address or an IP broadcast/multicast address, and
+ * packets whose source is not a unique host (0.0.0.0, 127/8, multicast,
+ * class E, 255.255.255.255, or a multicast source MAC).  Only untagged
+ * IPv4 frames are handled.
+ *
+ * Errors: 0, -EBADMSG for a frame that is not a well-formed IPv4 packet,
+ * -EPERM for a packet that must not be answered, -ENOSPC when 'out' is too
+ * small (ICMP_ERROR_MAX_LEN always suffices).
+ *
+ * Thread-safety: pure functions.
+ */
+#ifndef ANET_ICMP_H
+#define ANET_ICMP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum icmp_error_kind {
+    ICMP_ERR_TIME_EXCEEDED,       /* type 11 code 0: TTL exceeded in transit */
+    ICMP_ERR_NET_UNREACHABLE,     /* type 3 code 0 */
+    ICMP_ERR_HOST_UNREACHABLE,    /* type 3 code 1 */
+};
+
+/* Ethernet 14 + IP 20 + ICMP 8 + quoted IP header (<= 60) + 8. */
+#define ICMP_ERROR_MAX_LEN (14 + 20 + 8 + 60 + 8)
+
+int icmp_build_error(enum icmp_error_kind, uint32_t router_ip,
+                     uint64_t router_mac, const uint8_t *frame, size_t len,
+                     uint8_t *out, size_t out_cap, size_t *out_len);
+
+/* The Internet checksum (RFC 1071): icmp_csum_add() accumulates 'len'
+ * bytes into a 32-bit partial sum (call it on even-length pieces except the
+ * last), icmp_csum_fold() folds and complements it.  Shared with DHCP. */
+uint32_t icmp_csum_add(uint32_t sum, const void *data, size_t len);
+uint16_t icmp_csum_fold(uint32_t sum);
+static inline uint16_t
+icmp_csum(const void *data, size_t len)
+{
+    return icmp_csum_fold(icmp_csum_add(0, data, len));
+}
+
+#endif

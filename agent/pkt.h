@@ -1,0 +1,114 @@
+/* pkt.h — the agent's packet path: packets the pipeline sends to the agent
+ * (controller actions with a 16-bit userdata id) and the replies it sends
+ * back with PACKET_OUT.
+ *
+ * What: a pkt_path owns a second OpenFlow 1.5 connection to br-int, used
+ * only for asynchronous traffic.  After HELLO it asks for NXT_PACKET_IN2
+ * (so the controller action's userdata arrives) and sets miss_send_len, as
+ * a management-socket connection receives no packet-ins otherwise (see
+ * datapath/ofp-packet.h).  Each packet-in's userdata is the id of a packet
+ * action of the current desired state (anet.PacketAction): DHCP answers a
+ * workload's DHCPDISCOVER/REQUEST from its lease (dhcp.h), the ICMP kinds
+ * build a time-exceeded / unreachable error from the router port's address
+ * (icmp.h).  The reply leaves with PACKET_OUT, in_port = the packet's in
+ * port, action output:IN_PORT, i.e. straight back to the sender.
+ *
+ * Design: non-blocking, driven by the agent's libevent loop (unlike
+ * ofconn.h, whose blocking calls are fine for a generation apply but not
+ * for a stream of packets).  The connection is remade with backoff (100 ms
+ * doubling to 5 s) whenever br-int's management socket is gone or the
+ * switch closes it; echo requests are answered.  A flood cannot starve the
+ * agent: each read callback handles a bounded number of bytes, and replies
+ * are rate limited by token buckets, one per kind (100/s, burst 200) and
+ * one global (500/s, burst 1000); what they refuse is dropped and counted,
+ * and logged rate-limited.  Replies that find the socket's send queue over
+ * 1 MB are dropped too.  The action table is looked up by binary search
+ * over an index built when the desired state changes.
+ *
+ * pkt_path_handle_msg() is the whole dispatch for one received OpenFlow
+ * message without any socket, so that tests feed it captured packet-ins.
+ *
+ * Errors: 0 or negative errno.  Thread-safety: none (one event loop).
+ */
+#ifndef ANET_PKT_H
+#define ANET_PKT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "agent/dhcp.h"
+
+struct event_base;
+struct ofp_buf;
+struct ofp_msg;
+
+/* anet.PacketAction.Kind; the numbers are the protocol's. */
+#define PKT_KINDS(X)                                  \
+    X(NONE,                  0, "none")               \
+    X(DHCP,                  1, "dhcp")               \
+    X(ICMP_TIME_EXCEEDED,    2, "icmp-time-exceeded") \
+    X(ICMP_NET_UNREACHABLE,  3, "icmp-net-unreachable") \
+    X(ICMP_HOST_UNREACHABLE, 4, "icmp-host-unreachable")
+
+enum pkt_kind {
+#define PKT_KIND_ENUM__(E, N, S) PKT_##E = N,
+    PKT_KINDS(PKT_KIND_ENUM__)
+#undef PKT_KIND_ENUM__
+    PKT_N_KINDS
+};
+const char *pkt_kind_name(unsigned int kind);
+
+/* One packet action of the desired state. */
+struct pkt_action {
+    uint32_t id;              /* the controller action's userdata */
+    uint32_t kind;            /* enum pkt_kind; others are ignored */
+    char *port;               /* logical port (DHCP), never NULL */
+    uint32_t router_ip;       /* ICMP errors' source (host order) */
+    uint64_t router_mac;
+    struct dhcp_lease lease;  /* DHCP */
+};
+void pkt_action_copy(struct pkt_action *dst, const struct pkt_action *src);
+void pkt_action_clear(struct pkt_action *);
+
+struct pkt_stats {
+    uint64_t rx;              /* packet-ins received */
+    uint64_t replies;         /* packet-outs sent */
+    uint64_t ignored;         /* well-formed, nothing to answer (RFC rules) */
+    uint64_t malformed;       /* bad OpenFlow or bad packet */
+    uint64_t unknown;         /* no userdata, or no action with that id */
+    uint64_t rate_limited;
+    uint64_t tx_dropped;      /* send queue full or encoding failed */
+    uint64_t switch_errors;   /* OFPT_ERROR received */
+    uint64_t connects;
+    uint64_t per_kind[PKT_N_KINDS];   /* replies by kind */
+};
+
+struct pkt_path;
+
+/* Creates a packet path on 'base'.  'target' is "unix:PATH" of br-int's
+ * management socket; NULL makes a path without a connection (tests drive
+ * it with pkt_path_handle_msg()).  The first connection attempt happens
+ * from the loop.  Never fails. */
+struct pkt_path *pkt_path_create(struct event_base *base, const char *target);
+void pkt_path_destroy(struct pkt_path *);               /* NULL-safe */
+
+/* Uses 'actions' (n entries) from now on.  The array must stay valid until
+ * the next call or destroy (it lives in the agent's desired state). */
+void pkt_path_set_actions(struct pkt_path *, const struct pkt_action *actions,
+                          size_t n);
+
+/* Overrides the token buckets (rates per second, bursts in packets). */
+void pkt_path_set_limits(struct pkt_path *, unsigned int kind_rate,
+                         unsigned int kind_burst, unsigned int global_rate,
+                         unsigned int global_burst);
+
+/* Handles one message received from the switch and appends to 'out' what
+ * must be sent back (echo reply, packet-out).  Returns 0, or -EPROTO when
+ * the switch cannot speak OpenFlow 1.5 (the connection must be dropped). */
+int pkt_path_handle_msg(struct pkt_path *, const struct ofp_msg *,
+                        struct ofp_buf *out);
+
+void pkt_path_get_stats(const struct pkt_path *, struct pkt_stats *);
+bool pkt_path_is_connected(const struct pkt_path *);
+
+#endif

@@ -1,0 +1,452 @@
+/* test-agent-pkt.c — the agent's packet path: dispatch of packet-ins by
+ * userdata id to the desired state's packet actions, rate limiting, echo;
+ * and the live connection to a private, real ovs-vswitchd. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <event2/event.h>
+
+#include "agent/dhcp.h"
+#include "agent/icmp.h"
+#include "agent/pkt.h"
+#include "datapath/ofp-msgs.h"
+#include "datapath/ofp-packet.h"
+#include "lib/log.h"
+
+#define IP(a, b, c, d) ((uint32_t) (a) << 24 | (b) << 16 | (c) << 8 | (d))
+
+static void
+put16(uint8_t *p, uint16_t v)
+{
+    p[0] = v >> 8;
+    p[1] = v;
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+    put16(p, v >> 16);
+    put16(p + 2, v);
+}
+
+/* Appends a property (type, value) padded to 8 bytes. */
+static size_t
+prop(uint8_t *p, uint16_t type, const void *v, size_t len)
+{
+    put16(p, type);
+    put16(p + 2, 4 + len);
+    memcpy(p + 4, v, len);
+    size_t total = (4 + len + 7) & ~7u;
+    memset(p + 4 + len, 0, total - 4 - len);
+    return total;
+}
+
+/* An NXT_PACKET_IN2 as Open vSwitch builds it (packet, table, cookie,
+ * reason, metadata with in_port, userdata). */
+static size_t
+make_packet_in2(uint8_t *m, const uint8_t *pkt, size_t len, uint32_t in_port,
+                const uint8_t *userdata, size_t ud_len)
+{
+    size_t n = 16;
+    uint8_t v[16];
+    memset(m, 0, 16);
+    m[0] = OFP15_VERSION;
+    m[1] = OFPT_EXPERIMENTER;
+    put32(m + 8, NX_EXPERIMENTER_ID);
+    put32(m + 12, NXT_PACKET_IN2);
+    n += prop(m + n, 0, pkt, len);
+    put32(v, len);
+    n += prop(m + n, 1, v, 4);
+    v[0] = 40;
+    n += prop(m + n, 3, v, 1);
+    memset(v, 0, 4);
+    put32(v + 4, 0);
+    put32(v + 8, 0x1234);
+    n += prop(m + n, 4, v, 12);
+    v[0] = 1;
+    n += prop(m + n, 5, v, 1);
+    put32(v, 0x80000004);                        /* OXM_OF_IN_PORT */
+    put32(v + 4, in_port);
+    n += prop(m + n, 6, v, 8);
+    if (userdata) {
+        n += prop(m + n, 7, userdata, ud_len);
+    }
+    put16(m + 2, n);
+    return n;
+}
+
+/* A DHCPDISCOVER from 0a:00:00:00:00:11. */
+static size_t
+make_discover(uint8_t *f)
+{
+    memset(f, 0, 400);
+    memset(f, 0xff, 6);
+    f[6] = 0x0a, f[11] = 0x11;
+    put16(f + 12, 0x0800);
+    uint8_t *ip = f + 14, *udp = ip + 20, *b = udp + 8;
+    b[0] = 1, b[1] = 1, b[2] = 6;
+    put32(b + 4, 77);
+    b[28] = 0x0a, b[33] = 0x11;
+    put32(b + 236, 0x63825363);
+    b[240] = 53, b[241] = 1, b[242] = DHCPDISCOVER, b[243] = 255;
+    size_t blen = 244;
+    put16(udp, 68);
+    put16(udp + 2, 67);
+    put16(udp + 4, 8 + blen);
+    ip[0] = 0x45;
+    put16(ip + 2, 28 + blen);
+    ip[8] = 64;
+    ip[9] = 17;
+    put32(ip + 16, 0xffffffff);
+    return 14 + 28 + blen;
+}
+
+/* A UDP packet 10.1.0.11 -> 10.9.0.1 with TTL 1. */
+static size_t
+make_udp(uint8_t *f)
+{
+    memset(f, 0, 64);
+    f[0] = 0x0a, f[4] = 0xff, f[5] = 0x01;
+    f[6] = 0x0a, f[11] = 0x11;
+    put16(f + 12, 0x0800);
+    uint8_t *ip = f + 14;
+    ip[0] = 0x45;
+    put16(ip + 2, 28);
+    ip[8] = 1;
+    ip[9] = 17;
+    put32(ip + 12, IP(10, 1, 0, 11));
+    put32(ip + 16, IP(10, 9, 0, 1));
+    put16(ip + 10, icmp_csum(ip, 20));
+    put16(ip + 20, 1000);
+    put16(ip + 22, 53);
+    put16(ip + 24, 8);
+    return 64;
+}
+
+static struct pkt_action actions[3];
+
+static void
+make_actions(void)
+{
+    memset(actions, 0, sizeof actions);
+    actions[0] = (struct pkt_action) {
+        .id = 9, .kind = PKT_ICMP_TIME_EXCEEDED, .port = "",
+        .router_ip = IP(10, 1, 0, 1), .router_mac = 0x0a000000ff01ULL,
+    };
+    actions[1] = (struct pkt_action) {
+        .id = 7, .kind = PKT_DHCP, .port = "web1",
+        .lease = { .ip = IP(10, 1, 0, 11), .plen = 24,
+                   .gateway = IP(10, 1, 0, 1), .lease_time = 3600,
+                   .server_ip = IP(10, 1, 0, 1),
+                   .server_mac = 0x0a000000ff01ULL },
+    };
+    actions[2] = (struct pkt_action) { .id = 3, .kind = 99, .port = "" };
+}
+
+/* Feeds one packet-in; returns the number of bytes the path wants to send
+ * and leaves them in 'out'. */
+static size_t
+feed(struct pkt_path *pp, const uint8_t *pkt, size_t len, uint32_t in_port,
+     uint16_t id, struct ofp_buf *out)
+{
+    uint8_t m[2048];
+    uint8_t ud[2] = { id >> 8, id & 0xff };
+    struct ofp_msg msg;
+    size_t n = make_packet_in2(m, pkt, len, in_port, ud, 2);
+    assert_int_equal(ofp_msg_parse(m, n, &msg), 0);
+    ofp_buf_clear(out);
+    assert_int_equal(pkt_path_handle_msg(pp, &msg, out), 0);
+    return out->size;
+}
+
+static void
+test_dispatch(void **state)
+{
+    struct event_base *base = event_base_new();
+    struct pkt_path *pp = pkt_path_create(base, NULL);
+    struct ofp_buf out;
+    struct pkt_stats st;
+    uint8_t pkt[512];
+    struct ofp_msg msg;
+    struct flow acts;
+    uint32_t in_port = 0;
+    const uint8_t *reply;
+    size_t reply_len;
+
+    make_actions();
+    pkt_path_set_actions(pp, actions, 3);
+    ofp_buf_init(&out);
+
+    /* DHCP: the reply is a packet-out from the packet's port back to it,
+     * carrying an OFFER of the lease. */
+    size_t n = make_discover(pkt);
+    assert_true(feed(pp, pkt, n, 5, 7, &out) > 0);
+    assert_int_equal(ofp_msg_parse(out.data, out.size, &msg), 0);
+    assert_int_equal(ofp_decode_packet_out(&msg, &in_port, &acts, &reply,
+                                           &reply_len), 0);
+    assert_int_equal(in_port, 5);
+    assert_int_equal(acts.n_actions, 1);
+    assert_int_equal(acts.actions[0].type, FA_OUTPUT);
+    assert_int_equal(acts.actions[0].arg, OFPP_IN_PORT);
+    flow_destroy(&acts);
+    struct dhcp_packet d;
+    assert_int_equal(dhcp_parse(reply, reply_len, &d), 0);
+    assert_int_equal(d.msg_type, DHCPOFFER);
+    assert_int_equal(d.yiaddr, IP(10, 1, 0, 11));
+
+    /* ICMP time exceeded for id 9. */
+    n = make_udp(pkt);
+    assert_true(feed(pp, pkt, n, 6, 9, &out) > 0);
+    assert_int_equal(ofp_msg_parse(out.data, out.size, &msg), 0);
+    assert_int_equal(ofp_decode_packet_out(&msg, &in_port, &acts, &reply,
+                                           &reply_len), 0);
+    flow_destroy(&acts);
+    assert_int_equal(in_port, 6);
+    assert_int_equal(reply[14 + 20], 11);
+    assert_memory_equal(reply + 14 + 28, pkt + 14, 28);
+
+    /* Unknown id, unknown kind, a DHCP action fed a non-DHCP packet, no
+     * userdata at all: nothing is sent, each is counted. */
+    assert_int_equal(feed(pp, pkt, n, 6, 1234, &out), 0);
+    assert_int_equal(feed(pp, pkt, n, 6, 3, &out), 0);
+    assert_int_equal(feed(pp, pkt, n, 6, 7, &out), 0);
+    uint8_t m[256];
+    size_t mlen = make_packet_in2(m, pkt, n, 6, NULL, 0);
+    assert_int_equal(ofp_msg_parse(m, mlen, &msg), 0);
+    ofp_buf_clear(&out);
+    assert_int_equal(pkt_path_handle_msg(pp, &msg, &out), 0);
+    assert_int_equal(out.size, 0);
+
+    pkt_path_get_stats(pp, &st);
+    assert_int_equal(st.rx, 6);
+    assert_int_equal(st.replies, 2);
+    assert_int_equal(st.per_kind[PKT_DHCP], 1);
+    assert_int_equal(st.per_kind[PKT_ICMP_TIME_EXCEEDED], 1);
+    assert_int_equal(st.unknown, 3);
+    assert_int_equal(st.malformed, 1);
+
+    /* Echo requests are answered with the same xid. */
+    uint8_t echo[8] = { OFP15_VERSION, OFPT_ECHO_REQUEST, 0, 8, 0, 0, 1, 2 };
+    assert_int_equal(ofp_msg_parse(echo, 8, &msg), 0);
+    ofp_buf_clear(&out);
+    assert_int_equal(pkt_path_handle_msg(pp, &msg, &out), 0);
+    assert_int_equal(out.size, 8);
+    assert_int_equal(out.data[1], OFPT_ECHO_REPLY);
+    assert_int_equal(out.data[7], 2);
+
+    ofp_buf_destroy(&out);
+    pkt_path_destroy(pp);
+    event_base_free(base);
+}
+
+static void
+test_rate_limit(void **state)
+{
+    struct event_base *base = event_base_new();
+    struct pkt_path *pp = pkt_path_create(base, NULL);
+    struct ofp_buf out;
+    struct pkt_stats st;
+    uint8_t pkt[512];
+    unsigned int sent = 0;
+
+    make_actions();
+    pkt_path_set_actions(pp, actions, 3);
+    /* 1 per second, burst 10 per kind; global 1/s burst 15. */
+    pkt_path_set_limits(pp, 1, 10, 1, 15);
+    ofp_buf_init(&out);
+    size_t n = make_udp(pkt);
+    for (int i = 0; i < 30; i++) {
+        sent += feed(pp, pkt, n, 6, 9, &out) > 0;
+    }
+    assert_int_equal(sent, 10);
+    pkt_path_get_stats(pp, &st);
+    assert_int_equal(st.rate_limited, 20);
+    /* Another kind has its own bucket, but the global one caps it. */
+    n = make_discover(pkt);
+    sent = 0;
+    for (int i = 0; i < 10; i++) {
+        sent += feed(pp, pkt, n, 5, 7, &out) > 0;
+    }
+    assert_int_equal(sent, 5);
+    ofp_buf_destroy(&out);
+    pkt_path_destroy(pp);
+    event_base_free(base);
+}
+
+/* ---- live: a private ovs-vswitchd -------------------------------------- */
+
+static char ovs_dir[64];
+
+static int
+run(const char *fmt, ...)
+{
+    char cmd[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    return system(cmd);
+}
+
+static void
+kill_pidfile(const char *name)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/%s.pid", ovs_dir, name);
+    FILE *f = fopen(path, "r");
+    int pid;
+    if (f && fscanf(f, "%d", &pid) == 1 && pid > 1) {
+        kill(pid, SIGTERM);
+        for (int i = 0; i < 50 && !kill(pid, 0); i++) {
+            usleep(20000);
+        }
+        kill(pid, SIGKILL);
+    }
+    if (f) {
+        fclose(f);
+    }
+}
+
+static int
+ovs_teardown(void **state)
+{
+    if (ovs_dir[0]) {
+        kill_pidfile("ovs-vswitchd");
+        kill_pidfile("ovsdb-server");
+        run("rm -rf %s", ovs_dir);
+        ovs_dir[0] = '\0';
+    }
+    return 0;
+}
+
+/* Runs the loop until 'done' says so or 'ms' elapse. */
+static bool
+loop_until(struct event_base *base, bool (*done)(struct pkt_path *),
+           struct pkt_path *pp, int ms)
+{
+    for (int i = 0; i < ms / 10; i++) {
+        if (done(pp)) {
+            return true;
+        }
+        struct timeval tv = { 0, 10000 };
+        event_base_loopexit(base, &tv);
+        event_base_dispatch(base);
+    }
+    return done(pp);
+}
+
+static bool
+one_reply__(struct pkt_path *pp)
+{
+    struct pkt_stats st;
+    pkt_path_get_stats(pp, &st);
+    return st.replies >= 1;
+}
+
+static bool
+connected__(struct pkt_path *pp)
+{
+    return pkt_path_is_connected(pp);
+}
+
+static bool
+disconnected__(struct pkt_path *pp)
+{
+    return !pkt_path_is_connected(pp);
+}
+
+static void
+test_live_ovs(void **state)
+{
+    if (run("command -v ovs-vswitchd >/dev/null 2>&1")) {
+        skip();
+    }
+    strcpy(ovs_dir, "/tmp/anet-pkt-XXXXXX");
+    assert_non_null(mkdtemp(ovs_dir));
+    const char *vars[] = { "OVS_RUNDIR", "OVS_LOGDIR", "OVS_DBDIR",
+                           "OVS_SYSCONFDIR" };
+    for (size_t i = 0; i < 4; i++) {
+        setenv(vars[i], ovs_dir, 1);
+    }
+    const char *d = ovs_dir;
+    char target[128];
+    snprintf(target, sizeof target, "unix:%s/br0.mgmt", d);
+
+    /* The path starts before the bridge exists: it must keep retrying. */
+    struct event_base *base = event_base_new();
+    struct pkt_path *pp = pkt_path_create(base, target);
+    make_actions();
+    pkt_path_set_actions(pp, actions, 3);
+    assert_false(loop_until(base, connected__, pp, 200));
+
+    assert_int_equal(run("ovsdb-tool create %s/conf.db "
+                         "/usr/share/openvswitch/vswitch.ovsschema", d), 0);
+    assert_int_equal(run("ovsdb-server %s/conf.db --remote=punix:%s/db.sock "
+                         "--pidfile=%s/ovsdb-server.pid --detach "
+                         "--log-file=%s/ovsdb-server.log 2>/dev/null",
+                         d, d, d, d), 0);
+    assert_int_equal(run("unshare --net ovs-vswitchd unix:%s/db.sock "
+                         "--pidfile=%s/ovs-vswitchd.pid --detach "
+                         "--log-file=%s/ovs-vswitchd.log 2>/dev/null",
+                         d, d, d), 0);
+    assert_int_equal(run("ovs-vsctl --db=unix:%s/db.sock --no-wait -- init "
+                         "-- add-br br0 -- set bridge br0 "
+                         "datapath_type=netdev protocols=OpenFlow15", d), 0);
+    assert_true(loop_until(base, connected__, pp, 8000));
+
+    /* TTL 1 from LOCAL -> controller(userdata = 9) -> time exceeded. */
+    assert_int_equal(run("ovs-ofctl -O OpenFlow15 add-flow br0 "
+                         "'priority=10,udp,nw_ttl=1,"
+                         "actions=controller(userdata=00.09)'"), 0);
+    uint8_t pkt[64];
+    size_t n = make_udp(pkt);
+    char hex[2 * sizeof pkt + 1];
+    for (size_t i = 0; i < n; i++) {
+        sprintf(hex + 2 * i, "%02x", pkt[i]);
+    }
+    assert_int_equal(run("ovs-ofctl -O OpenFlow15 packet-out br0 "
+                         "'in_port=LOCAL,packet=%s,actions=table'", hex), 0);
+    assert_true(loop_until(base, one_reply__, pp, 3000));
+    /* Give the switch a moment to refuse the packet-out, if it would. */
+    loop_until(base, connected__, pp, 100);
+    struct pkt_stats st;
+    pkt_path_get_stats(pp, &st);
+    assert_int_equal(st.rx, 1);
+    assert_int_equal(st.replies, 1);
+    assert_int_equal(st.switch_errors, 0);
+    assert_int_equal(st.connects, 1);
+
+    /* ovs-vswitchd restarts: the path reconnects on its own. */
+    kill_pidfile("ovs-vswitchd");
+    assert_true(loop_until(base, disconnected__, pp, 2000));
+    assert_int_equal(run("unshare --net ovs-vswitchd unix:%s/db.sock "
+                         "--pidfile=%s/ovs-vswitchd.pid --detach "
+                         "--log-file=%s/ovs-vswitchd.log 2>/dev/null",
+                         d, d, d), 0);
+    assert_true(loop_until(base, connected__, pp, 10000));
+    pkt_path_get_stats(pp, &st);
+    assert_int_equal(st.connects, 2);
+
+    pkt_path_destroy(pp);
+    event_base_free(base);
+}
+
+int
+main(void)
+{
+    log_set_level(LOG_LEVEL_ERR);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dispatch),
+        cmocka_unit_test(test_rate_limit),
+        cmocka_unit_test_teardown(test_live_ovs, ovs_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
