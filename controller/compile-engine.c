@@ -11,9 +11,12 @@
  *     comes, goes or changes, its VNI changes, or the tunnel ip of a host it
  *     spans changes.
  *
- * compile_flush__() then recomputes each dirty object once, compares the
- * new encoded records with the stored ones and, when a delta is wanted,
- * decodes only the records of blocks whose bytes changed.  A full compile is
+ * compile_flush__() then recomputes each dirty object once and compares the
+ * new encoded records with the stored ones.  When a delta is wanted, the
+ * records of a block whose bytes changed are compared one by one, still
+ * encoded; only those that differ are kept (as compact copies), paired by
+ * key per host at the end of the apply, and decoded into struct flow when
+ * they are really added, removed or modified.  A full compile is
  * the same walk from an empty model, where everything is new.  The cost of a
  * single-port change is the size of its switch times the hosts it spans,
  * independent of the size of the topology.
@@ -94,9 +97,9 @@ compile_delta_n_flows(const struct compile_delta *d)
     return n;
 }
 
-/* The delta record of host 'h', created on first use.  While an apply runs,
- * 'removed' collects old records and 'added' new ones, unsorted;
- * compile_delta_finish__() pairs them up. */
+/* The delta record of host 'h', created on first use.  While an apply runs
+ * its flow sets stay empty: the changed records wait, encoded, in
+ * c->drec until compile_delta_finish__() pairs and decodes them. */
 static struct compile_host_delta *
 compile_host_delta__(struct compiler *c, uint32_t h)
 {
@@ -128,6 +131,64 @@ compile_config_changed__(struct compiler *c, uint32_t h)
     }
 }
 
+/* Keeps a copy of record 'rec' of host 'h' ('side' 0: old, 1: new) for
+ * compile_delta_finish__(). */
+static void
+compile_delta_keep__(struct compiler *c, uint32_t h, uint32_t side,
+                     const uint8_t *rec)
+{
+    compile_host_delta__(c, h);
+    c->drec = xgrow(c->drec, &c->cap_drec, c->n_drec + 1, sizeof *c->drec);
+    c->drec[c->n_drec++] = (struct cdelta_rec) {
+        c->hosts[h].delta, side, c->drecs.len
+    };
+    cbuf_append(&c->drecs, rec, crec_len(rec));
+}
+
+static int
+compile_rec_qsort_cmp__(const void *a, const void *b)
+{
+    return crec_cmp(*(const uint8_t *const *) a, *(const uint8_t *const *) b);
+}
+
+/* Notes the change from the records 'old' (on 'old_host', may be CE_NONE)
+ * to 'new' (on 'new_host', may be CE_NONE) in the delta.  On the same host
+ * both lists are sorted and merged so that records present on both sides
+ * byte for byte are dropped here; everything else is kept encoded. */
+static void
+compile_delta_note__(struct compiler *c, const struct cflows *old,
+                     uint32_t old_host, const struct cflows *new,
+                     uint32_t new_host)
+{
+    size_t no = old_host == CE_NONE ? 0
+                : cflows_index(old, &c->rold, &c->cap_rold);
+    size_t nn = new_host == CE_NONE ? 0
+                : cflows_index(new, &c->rnew, &c->cap_rnew);
+    size_t i = 0, j = 0;
+
+    if (old_host == new_host) {
+        qsort(c->rold, no, sizeof *c->rold, compile_rec_qsort_cmp__);
+        qsort(c->rnew, nn, sizeof *c->rnew, compile_rec_qsort_cmp__);
+        while (i < no && j < nn) {
+            int cmp = crec_cmp(c->rold[i], c->rnew[j]);
+            if (!cmp) {
+                i++;
+                j++;
+            } else if (cmp < 0) {
+                compile_delta_keep__(c, old_host, 0, c->rold[i++]);
+            } else {
+                compile_delta_keep__(c, new_host, 1, c->rnew[j++]);
+            }
+        }
+    }
+    for (; i < no; i++) {
+        compile_delta_keep__(c, old_host, 0, c->rold[i]);
+    }
+    for (; j < nn; j++) {
+        compile_delta_keep__(c, new_host, 1, c->rnew[j]);
+    }
+}
+
 /* Replaces the records 'slot' (installed on 'old_host', may be CE_NONE)
  * by 'nb' on 'new_host' (CE_NONE: remove), recording the change. */
 static void
@@ -142,12 +203,7 @@ compile_replace__(struct compiler *c, struct cflows *slot, uint32_t old_host,
         return;
     }
     if (c->delta) {
-        if (old_host != CE_NONE && slot->n) {
-            cflows_decode(slot, &compile_host_delta__(c, old_host)->removed);
-        }
-        if (new_host != CE_NONE && nf.n) {
-            cflows_decode(&nf, &compile_host_delta__(c, new_host)->added);
-        }
+        compile_delta_note__(c, slot, old_host, &nf, new_host);
     }
     c->n_flows -= slot->n;
     if (new_host != CE_NONE) {
@@ -158,42 +214,69 @@ compile_replace__(struct compiler *c, struct cflows *slot, uint32_t old_host,
     }
 }
 
-/* Pairs removed and added flows of each host: same key and equal -> no
- * change; same key otherwise -> modified; then sorts and drops hosts that
- * did not change after all. */
+static int
+compile_drec_cmp__(const void *a_, const void *b_, void *base_)
+{
+    const struct cdelta_rec *a = a_, *b = b_;
+    const uint8_t *base = base_;
+    if (a->host != b->host) {
+        return a->host < b->host ? -1 : 1;
+    }
+    int cmp = crec_key_cmp(base + a->off, base + b->off);
+    if (cmp) {
+        return cmp;
+    }
+    if (a->side != b->side) {
+        return a->side < b->side ? -1 : 1;
+    }
+    return crec_cmp(base + a->off, base + b->off);
+}
+
+/* Pairs the kept old and new records of each host by key: same key and
+ * equal -> no change; same key otherwise -> modified; a key on one side
+ * only -> removed or added.  Only those are decoded.  Then sorts and drops
+ * hosts that did not change after all. */
 static void
 compile_delta_finish__(struct compiler *c)
 {
     struct compile_delta *d = c->delta;
+    const uint8_t *base = c->drecs.p;
     size_t out = 0;
+
+    qsort_r(c->drec, c->n_drec, sizeof *c->drec, compile_drec_cmp__,
+            (void *) base);
+    for (size_t i = 0; i < c->n_drec;) {
+        /* One run of records with the same host and key: old ones first.
+         * Like flow_set_sort(), the last of each side wins. */
+        const struct cdelta_rec *o = NULL, *n = NULL;
+        size_t k = i;
+        for (; k < c->n_drec && c->drec[k].host == c->drec[i].host
+               && !crec_key_cmp(base + c->drec[k].off,
+                                base + c->drec[i].off); k++) {
+            if (c->drec[k].side) {
+                n = &c->drec[k];
+            } else {
+                o = &c->drec[k];
+            }
+        }
+        struct compile_host_delta *hd = &d->hosts[c->drec[i].host];
+        if (!n) {
+            crec_decode(base + o->off, &hd->removed);
+        } else if (!o) {
+            crec_decode(base + n->off, &hd->added);
+        } else if (crec_cmp(base + o->off, base + n->off)) {
+            crec_decode(base + n->off, &hd->modified);
+        }
+        i = k;
+    }
+    c->n_drec = 0;
+    cbuf_reset(&c->drecs);
 
     for (size_t i = 0; i < d->n_hosts; i++) {
         struct compile_host_delta *hd = &d->hosts[i];
-        struct flow_set rem, add;
-        flow_set_sort(&hd->removed);
         flow_set_sort(&hd->added);
-        rem = hd->removed;
-        add = hd->added;
-        flow_set_init(&hd->removed);
-        flow_set_init(&hd->added);
-        size_t a = 0, r = 0;
-        while (a < add.n || r < rem.n) {
-            int cmp = a >= add.n ? 1 : r >= rem.n ? -1
-                      : flow_key_cmp(&add.flows[a], &rem.flows[r]);
-            if (cmp < 0) {
-                flow_set_take(&hd->added, &add.flows[a++]);
-            } else if (cmp > 0) {
-                flow_set_take(&hd->removed, &rem.flows[r++]);
-            } else {
-                if (!flow_equal(&add.flows[a], &rem.flows[r])) {
-                    flow_set_take(&hd->modified, &add.flows[a]);
-                }
-                a++;
-                r++;
-            }
-        }
-        flow_set_destroy(&rem);
-        flow_set_destroy(&add);
+        flow_set_sort(&hd->removed);
+        flow_set_sort(&hd->modified);
         if (!hd->added.n && !hd->removed.n && !hd->modified.n
             && !hd->config_changed && !hd->host_added && !hd->host_removed) {
             free(hd->name);
@@ -264,6 +347,10 @@ compiler_destroy(struct compiler *c)
     free(c->dirty_sw);
     free(c->pending);
     free(c->scratch.p);
+    free(c->drecs.p);
+    free(c->drec);
+    free(c->rold);
+    free(c->rnew);
     cmap_destroy(&c->port_map);
     cmap_destroy(&c->host_map);
     cmap_destroy(&c->switch_map);

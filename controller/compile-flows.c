@@ -238,46 +238,109 @@ cflows_equal(const struct cflows *a, const struct cflows *b)
 }
 
 void
+crec_decode(const uint8_t *rec, struct flow_set *out)
+{
+    const uint8_t *p = rec + 6;
+    struct flow f;
+    uint8_t table = *p++;
+    uint16_t prio = (uint16_t) (p[0] << 8 | p[1]);
+    p += 2;
+    uint8_t nf = *p++;
+    flow_init(&f, table, prio, 0);
+    f.match.n = nf;
+    for (size_t i = 0; i < nf; i++) {
+        struct flow_field *ff = &f.match.f[i];
+        ff->id = *p++;
+        bool masked = *p++;
+        ff->value = cflows_varint__(&p);
+        ff->mask = masked ? cflows_varint__(&p)
+                          : flow_field_full_mask(ff->id);
+    }
+    memcpy(&f.cookie, p, 8);
+    p += 8;
+    uint64_t na = cflows_varint__(&p);
+    if (na) {
+        f.actions = xmalloc(na * sizeof *f.actions);
+    }
+    for (size_t i = 0; i < na; i++) {
+        struct flow_action *a = &f.actions[i];
+        a->type = *p++;
+        a->field = *p++;
+        a->arg = (uint32_t) cflows_varint__(&p);
+        a->value = cflows_varint__(&p);
+    }
+    f.n_actions = (uint16_t) na;
+    flow_set_take(out, &f);
+}
+
+void
 cflows_decode(const struct cflows *c, struct flow_set *out)
 {
     const uint8_t *p = c->buf, *end = c->buf + c->len;
     while (p < end) {
-        uint32_t total;
-        memcpy(&total, p, 4);
-        const uint8_t *next = p + total;
-        struct flow f;
-        p += 6;
-        uint8_t table = *p++;
-        uint16_t prio = (uint16_t) (p[0] << 8 | p[1]);
-        p += 2;
-        uint8_t nf = *p++;
-        flow_init(&f, table, prio, 0);
-        f.match.n = nf;
-        for (size_t i = 0; i < nf; i++) {
-            struct flow_field *ff = &f.match.f[i];
-            ff->id = *p++;
-            bool masked = *p++;
-            ff->value = cflows_varint__(&p);
-            ff->mask = masked ? cflows_varint__(&p)
-                              : flow_field_full_mask(ff->id);
-        }
-        memcpy(&f.cookie, p, 8);
-        p += 8;
-        uint64_t na = cflows_varint__(&p);
-        if (na) {
-            f.actions = xmalloc(na * sizeof *f.actions);
-        }
-        for (size_t i = 0; i < na; i++) {
-            struct flow_action *a = &f.actions[i];
-            a->type = *p++;
-            a->field = *p++;
-            a->arg = (uint32_t) cflows_varint__(&p);
-            a->value = cflows_varint__(&p);
-        }
-        f.n_actions = (uint16_t) na;
-        flow_set_take(out, &f);
-        p = next;
+        crec_decode(p, out);
+        p += crec_len(p);
     }
+}
+
+size_t
+cflows_index(const struct cflows *c, const uint8_t ***v, size_t *cap)
+{
+    const uint8_t *p = c->buf, *end = c->buf + c->len;
+    size_t n = 0;
+    *v = xgrow(*v, cap, (size_t) c->n + 1, sizeof **v);
+    for (; p < end && n < c->n; p += crec_len(p)) {
+        (*v)[n++] = p;
+    }
+    return n;
+}
+
+uint32_t
+crec_len(const uint8_t *rec)
+{
+    uint32_t total;
+    memcpy(&total, rec, 4);
+    return total;
+}
+
+static uint32_t
+crec_klen__(const uint8_t *rec)
+{
+    return (uint32_t) rec[4] | (uint32_t) rec[5] << 8;
+}
+
+/* Encoding is canonical (fields sorted by id, a mask only when it is not
+ * the full one), so equal key bytes mean equal keys and vice versa. */
+int
+crec_key_cmp(const uint8_t *a, const uint8_t *b)
+{
+    uint32_t ka = crec_klen__(a), kb = crec_klen__(b);
+    if (ka != kb) {
+        return ka < kb ? -1 : 1;
+    }
+    return memcmp(a + 6, b + 6, ka);
+}
+
+int
+crec_cmp(const uint8_t *a, const uint8_t *b)
+{
+    int c = crec_key_cmp(a, b);
+    if (c) {
+        return c;
+    }
+    uint32_t la = crec_len(a), lb = crec_len(b);
+    if (la != lb) {
+        return la < lb ? -1 : 1;
+    }
+    return memcmp(a, b, la);
+}
+
+void
+cbuf_append(struct cbuf *b, const void *p, size_t n)
+{
+    cbuf_reserve__(b, n);
+    memcpy(b->p + b->len, p, n);
+    b->len += n;
 }
 
 /* --- generators ------------------------------------------------------------- */

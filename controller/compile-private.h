@@ -58,6 +58,15 @@ struct cbuf {
     uint32_t n;
 };
 
+/* A changed record waiting in the current apply for compile_delta_finish__()
+ * to pair it with the other side by key: 'host' is the index of its host in
+ * the delta, 'side' 0 for an old record and 1 for a new one, 'off' where its
+ * copy starts in struct compiler's 'drecs'. */
+struct cdelta_rec {
+    uint32_t host, side;
+    size_t off;
+};
+
 /* Name -> id, open addressing, linear probing; 'names' points into the
  * owning object. */
 struct cmap {
@@ -121,9 +130,16 @@ struct compiler {
     size_t n_flows;
     struct cbuf scratch;
 
-    /* Delta being built by the current apply (NULL when not wanted). */
+    /* Delta being built by the current apply (NULL when not wanted): the
+     * changed records are kept encoded (copies in 'drecs', listed in
+     * 'drec') and decoded only once paired; 'rold'/'rnew' are scratch
+     * record lists. */
     struct compile_delta *delta;
     size_t delta_cap;
+    struct cbuf drecs;
+    struct cdelta_rec *drec;  size_t n_drec, cap_drec;
+    const uint8_t **rold;     size_t cap_rold;
+    const uint8_t **rnew;     size_t cap_rnew;
 
     /* Provenance: lookup index and string cache (compile-prov.c). */
     struct compile_prov_cache *prov;
@@ -148,6 +164,21 @@ void cflows_clear(struct cflows *);
 bool cflows_equal(const struct cflows *, const struct cflows *);
 /* Appends the decoded flows to 'out' (unsorted). */
 void cflows_decode(const struct cflows *, struct flow_set *out);
+
+/* Single records.  cflows_index() stores pointers to the records of 'c' in
+ * '*v' (grown as needed) and returns their number.  crec_len() is a
+ * record's size in bytes.  crec_key_cmp() orders records by their key
+ * bytes (table, priority, match): 0 exactly when flow_key_cmp() of the
+ * decoded flows is 0, though the order differs.  crec_cmp() orders by key,
+ * then by the whole record: 0 exactly when flow_equal().  crec_decode()
+ * appends the decoded flow to 'out'. */
+size_t cflows_index(const struct cflows *c, const uint8_t ***v, size_t *cap);
+uint32_t crec_len(const uint8_t *rec);
+int crec_key_cmp(const uint8_t *a, const uint8_t *b);
+int crec_cmp(const uint8_t *a, const uint8_t *b);
+void crec_decode(const uint8_t *rec, struct flow_set *out);
+/* Appends raw bytes to 'b'. */
+void cbuf_append(struct cbuf *, const void *, size_t);
 
 /* Generators: encode into 'out' (reset first). */
 void compile_gen_defaults(struct cbuf *out);
