@@ -243,8 +243,10 @@ compile_delta_finish__(struct compiler *c)
     const uint8_t *base = c->drecs.p;
     size_t out = 0;
 
-    qsort_r(c->drec, c->n_drec, sizeof *c->drec, compile_drec_cmp__,
-            (void *) base);
+    if (c->n_drec) {
+        qsort_r(c->drec, c->n_drec, sizeof *c->drec, compile_drec_cmp__,
+                (void *) base);
+    }
     for (size_t i = 0; i < c->n_drec;) {
         /* One run of records with the same host and key: old ones first.
          * Like flow_set_sort(), the last of each side wins. */
@@ -619,8 +621,10 @@ compile_flush_switch__(struct compiler *c, uint32_t s)
     uint32_t *hosts = xmalloc((np + 1) * sizeof *hosts);
     size_t nh = 0;
 
-    memcpy(ports, sw->ports, np * sizeof *ports);
-    qsort_r(ports, np, sizeof *ports, compile_port_name_cmp__, c);
+    if (np) {
+        memcpy(ports, sw->ports, np * sizeof *ports);
+        qsort_r(ports, np, sizeof *ports, compile_port_name_cmp__, c);
+    }
     c->stamp++;
     for (size_t i = 0; i < np; i++) {
         struct chost *h = &c->hosts[c->ports[ports[i]].host];
