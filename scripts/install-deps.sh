@@ -9,6 +9,7 @@ PKGS=(
   libjansson-dev libnl-3-dev libnl-route-3-dev libssl-dev libcmocka-dev
   openvswitch-switch openvswitch-common
   iproute2 ethtool iputils-ping netcat-openbsd procps psmisc curl jq
+  busybox traceroute tcpdump
   clang libclang-rt-14-dev
 )
 

@@ -20,6 +20,15 @@
 # under one run dir /tmp/anet-LAB (short: OVS unix socket paths must stay
 # below 100 characters); what was plumbed is recorded there (hosts/, ports/)
 # so that sync and down know what to undo, even after a killed run.
+#
+# Routing: the lab gives each workload a default route via the router port
+# on its switch (the first router in show JSON's "routers" with a port
+# there), or, in DHCP mode (`up --dhcp`, remembered in the run dir), leaves
+# the address of DHCP ports (show JSON "dhcp": true) unset and runs
+# busybox udhcpc in the workload once the port is up, checking that the
+# lease is exactly the configured address, gateway and MTU.  The expected
+# reachability matrix follows the routers' tables (lab_expect_reach), and
+# collapses to "same switch" when there are no routers.
 
 LAB_REPO=${LAB_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 LAB_SCHEMA=/usr/share/openvswitch/vswitch.ovsschema
@@ -54,6 +63,10 @@ lab_init() {
     fi
     [ -n "$LAB_BIN" ] || LAB_BIN=$LAB_REPO/build
     LAB_BIN=$(cd "$LAB_BIN" 2>/dev/null && pwd || echo "$LAB_BIN")
+    # DHCP mode: set by `up --dhcp` / `sync --dhcp` (LAB_DHCP=1 before
+    # lab_init), then remembered in the run dir for later syncs.
+    if [ -f "$LAB_RUN/dhcp-mode" ]; then LAB_DHCP=1; fi
+    LAB_DHCP=${LAB_DHCP:-0}
 }
 
 lab_ctl() { "$LAB_BIN/anetctl" --controller "$LAB_URL" "$@"; }
@@ -325,11 +338,13 @@ lab_destroy_host() {
 
 # ---------------------------------------------------------------- workloads
 
-# lab_plumb_port PORT HOST IFACE MAC IP MTU SWITCH: the workload namespace
-# (created once, kept across moves) and its veth: IFACE in HOST's namespace,
-# eth0 in the workload's.
+# lab_plumb_port PORT HOST IFACE MAC IP MTU SWITCH [MODE [GW]]: the
+# workload namespace (created once, kept across moves) and its veth: IFACE in
+# HOST's namespace, eth0 in the workload's.  MODE "static" (default)
+# configures IP and a default route via GW (the router port on SWITCH, if
+# any); "dhcp" leaves eth0 without an address for lab_dhcp_port.
 lab_plumb_port() {
-    local p=$1 h=$2 ifc=$3 mac=$4 ip=$5 mtu=$6 sw=$7 wns hns
+    local p=$1 h=$2 ifc=$3 mac=$4 ip=$5 mtu=$6 sw=$7 mode=${8:-static} gw=${9:-} wns hns
     wns=$(lab_wl_ns "$p")
     hns=$(lab_host_ns "$h")
     [ "$mtu" -gt 0 ] 2>/dev/null || mtu=1400
@@ -337,6 +352,10 @@ lab_plumb_port() {
         ip netns add "$wns"
         echo "$wns" >>"$LAB_RUN/namespaces"
         ip -n "$wns" link set lo up
+        # No IPv6: its router solicitations and MLD reports would flood
+        # over the tunnels and blur the counters the tests read.
+        ip netns exec "$wns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+            net.ipv6.conf.default.disable_ipv6=1 >/dev/null 2>&1 || true
     fi
     ip link add "$ifc" netns "$hns" mtu "$mtu" type veth \
         peer name eth0 netns "$wns" mtu "$mtu"
@@ -346,13 +365,17 @@ lab_plumb_port() {
         lab_log "warning: port $p has no prefix length in show JSON ($ip); using /24"
         addr=$ip/24
     fi
-    [ -n "$addr" ] && ip -n "$wns" addr add "$addr" dev eth0
+    [ "$mode" = static ] && [ -n "$addr" ] && ip -n "$wns" addr add "$addr" dev eth0
     ip netns exec "$hns" ethtool -K "$ifc" tx off >/dev/null
     ip netns exec "$wns" ethtool -K eth0 tx off >/dev/null
     ip -n "$hns" link set "$ifc" up
     ip -n "$wns" link set eth0 up
+    if [ "$mode" = static ] && [ -n "$addr" ] && [ -n "$gw" ]; then
+        ip -n "$wns" route replace default via "$gw" dev eth0
+    fi
     mkdir -p "$LAB_RUN/ports"
-    printf '%s|%s|%s|%s|%s|%s\n' "$h" "$ifc" "$mac" "$ip" "$mtu" "$sw" \
+    rm -f "$LAB_RUN/leases/$p"
+    printf '%s|%s|%s|%s|%s|%s|%s|%s\n' "$h" "$ifc" "$mac" "$ip" "$mtu" "$sw" "$mode" "$gw" \
         >"$LAB_RUN/ports/$p"
 }
 
@@ -364,7 +387,7 @@ lab_unplumb_port() {
     [ -f "$rec" ] || return 0
     IFS='|' read -r h ifc _ <"$rec"
     ip -n "$(lab_host_ns "$h")" link delete "$ifc" 2>/dev/null || true
-    rm -f "$rec"
+    rm -f "$rec" "$LAB_RUN/leases/$p"
     if [ "${2:-}" != keep ]; then
         wns=$(lab_wl_ns "$p")
         for pid in $(ip netns pids "$wns" 2>/dev/null || true); do
@@ -382,12 +405,18 @@ lab_jq_hosts() {
     jq -r '.hosts[] | [.name, (.underlay_iface // "ul0")] | join("|")'
 }
 
-# Ports as "name|host|iface|mac|ip|mtu|switch" lines, from show JSON ('|',
-# not a tab: read collapses runs of whitespace separators, and ip may be empty).
+# Ports as "name|host|iface|mac|ip|mtu|switch|mode|gw" lines, from show JSON
+# ('|', not a tab: read collapses runs of whitespace separators, and ip may
+# be empty).  mode is "dhcp" for a port with "dhcp": true in DHCP mode, else
+# "static"; gw is the IP of the first router port on the port's switch.
 lab_jq_ports() {
-    jq -r '.hosts[] as $h | $h.ports[] |
+    jq -r --arg dhcp "${LAB_DHCP:-0}" '(.routers // []) as $r | .hosts[] as $h | $h.ports[] |
+        (.switch // "") as $sw |
         [.name, $h.name, (.iface // .name), (.mac // ""), (.ip // ""),
-         ((if (.mtu // 0) > 0 then .mtu else 1400 end) | tostring), (.switch // "")] | join("|")'
+         ((if (.mtu // 0) > 0 then .mtu else 1400 end) | tostring), $sw,
+         (if $dhcp == "1" and .dhcp == true and (.ip // "") != "" then "dhcp" else "static" end),
+         ([$r[] | .ports[]? | select(.switch == $sw) | .ip | split("/")[0]] | first // "")]
+        | join("|")'
 }
 
 # lab_apply FILE: anetctl apply, failing the lab on refusal.
@@ -406,6 +435,9 @@ lab_reconcile() {
     local json h ul p ph ifc mac ip mtu sw rec want
     json=$(lab_show_json) || lab_die "anetctl show failed"
     mkdir -p "$LAB_RUN/hosts" "$LAB_RUN/ports"
+    # What the lab was built from: lab_matrix's expectation reads it (also
+    # while the controller is down).
+    printf '%s\n' "$json" >"$LAB_RUN/show.json"
     while IFS='|' read -r h ul; do
         [ -n "$h" ] || continue
         if [ ! -f "$LAB_RUN/hosts/$h" ]; then
@@ -428,11 +460,11 @@ lab_reconcile() {
             lab_unplumb_port "$p" keep
         fi
     done
-    while IFS='|' read -r p ph ifc mac ip mtu sw; do
+    while IFS='|' read -r p ph ifc mac ip mtu sw mode gw; do
         [ -n "$p" ] || continue
         [ -f "$LAB_RUN/ports/$p" ] && continue
-        lab_log "port $p: on $ph as $ifc ($ip, $mac, switch $sw)"
-        lab_plumb_port "$p" "$ph" "$ifc" "$mac" "$ip" "$mtu" "$sw"
+        lab_log "port $p: on $ph as $ifc ($ip${gw:+ via $gw}, $mac, switch $sw$([ "$mode" = dhcp ] && echo ", address by DHCP"))"
+        lab_plumb_port "$p" "$ph" "$ifc" "$mac" "$ip" "$mtu" "$sw" "$mode" "$gw"
     done < <(lab_jq_ports <<<"$json")
     for rec in "$LAB_RUN"/hosts/*; do
         [ -f "$rec" ] || continue
@@ -466,14 +498,209 @@ lab_wait_ready() {
     return 1
 }
 
+# ---------------------------------------------------------------- DHCP
+
+# lab_dhcp_script: writes the udhcpc event script into the run dir (udhcpc
+# has no built-in configuration; busybox's default script path does not
+# exist here).  It applies address, mask, MTU, classless routes and the
+# default route, and records the lease as "ip/plen|router|mtu|dns|lease|
+# staticroutes" in $LAB_LEASE_FILE.
+lab_dhcp_script() {
+    local f=$LAB_RUN/udhcpc.sh
+    [ -x "$f" ] && return 0
+    cat >"$f" <<'SCRIPT'
+#!/bin/sh
+# udhcpc event script of the anet lab (written by scripts/lab-lib.sh).
+# $1: deconfig | bound | renew | nak | leasefail; udhcpc passes the lease in
+# the environment (interface ip subnet mask router mtu dns lease staticroutes).
+case $1 in
+deconfig)
+    ip addr flush dev "$interface"
+    ip link set "$interface" up
+    ;;
+bound|renew)
+    plen=${mask:-}
+    if [ -z "$plen" ]; then
+        plen=0
+        for o in $(echo "$subnet" | tr . ' '); do
+            case $o in
+                255) plen=$((plen + 8)) ;; 254) plen=$((plen + 7)) ;;
+                252) plen=$((plen + 6)) ;; 248) plen=$((plen + 5)) ;;
+                240) plen=$((plen + 4)) ;; 224) plen=$((plen + 3)) ;;
+                192) plen=$((plen + 2)) ;; 128) plen=$((plen + 1)) ;;
+            esac
+        done
+    fi
+    ip addr flush dev "$interface"
+    ip addr add "$ip/$plen" dev "$interface"
+    [ -n "${mtu:-}" ] && ip link set "$interface" mtu "$mtu"
+    gw=${router%% *}
+    [ -n "$gw" ] && ip route replace default via "$gw" dev "$interface"
+    # Option 121: "prefix/plen gateway" pairs.
+    set -- ${staticroutes:-}
+    while [ $# -ge 2 ]; do
+        ip route replace "$1" via "$2" dev "$interface"
+        shift 2
+    done
+    if [ -n "${LAB_LEASE_FILE:-}" ]; then
+        printf '%s|%s|%s|%s|%s|%s\n' "$ip/$plen" "$gw" "${mtu:-}" "${dns:-}" \
+            "${lease:-}" "${staticroutes:-}" >"$LAB_LEASE_FILE"
+    fi
+    ;;
+esac
+exit 0
+SCRIPT
+    chmod 755 "$f"
+}
+
+# lab_dhcp_lease PORT: the lease the workload got, "ip/plen|router|mtu|dns|
+# lease|staticroutes" (empty when it has none).
+lab_dhcp_lease() { cat "$LAB_RUN/leases/$1" 2>/dev/null || true; }
+
+# lab_dhcp_port PORT: drops eth0's address and runs busybox udhcpc in the
+# workload (5 discovers, 1 s apart), then checks that the lease is the port's
+# configured IP/plen, its switch's router port as gateway and its MTU.
+# Returns 1 (and says why) otherwise.  The client's log: run dir dhcp-PORT.log.
+lab_dhcp_port() {
+    local p=$1 h ifc mac ip mtu sw mode gw wns lease lip lgw lmtu rc=0
+    IFS='|' read -r h ifc mac ip mtu sw mode gw <"$LAB_RUN/ports/$p"
+    wns=$(lab_wl_ns "$p")
+    lab_dhcp_script
+    mkdir -p "$LAB_RUN/leases"
+    rm -f "$LAB_RUN/leases/$p"
+    ip -n "$wns" addr flush dev eth0
+    if ! ip netns exec "$wns" env LAB_LEASE_FILE="$LAB_RUN/leases/$p" \
+            busybox udhcpc -f -i eth0 -n -q -t 5 -T 1 -s "$LAB_RUN/udhcpc.sh" \
+            -O mtu -O staticroutes >"$LAB_RUN/dhcp-$p.log" 2>&1; then
+        lab_log "port $p: no DHCP lease ($(tail -n 1 "$LAB_RUN/dhcp-$p.log"))"
+        return 1
+    fi
+    lease=$(lab_dhcp_lease "$p")
+    IFS='|' read -r lip lgw lmtu _ <<<"$lease"
+    [ "${ip#*/}" != "$ip" ] || lip=${lip%/*}
+    if [ "$lip" != "$ip" ]; then
+        lab_log "port $p: DHCP leased $lip, configured $ip"; rc=1
+    fi
+    if [ "$lgw" != "$gw" ]; then
+        lab_log "port $p: DHCP gateway '$lgw', expected '$gw'"; rc=1
+    fi
+    if [ "$lmtu" != "$mtu" ]; then
+        lab_log "port $p: DHCP MTU '$lmtu', expected '$mtu'"; rc=1
+    fi
+    [ $rc = 0 ] && lab_log "port $p: DHCP lease $lip${lgw:+ via $lgw} mtu $lmtu"
+    return $rc
+}
+
+# lab_dhcp_all: runs lab_dhcp_port (in parallel) for every port plumbed in
+# DHCP mode that has no lease yet.  Returns 1 if any failed.
+lab_dhcp_all() {
+    local rec p mode pids=() names=() i rc=0
+    for rec in "$LAB_RUN"/ports/*; do
+        [ -f "$rec" ] || continue
+        p=$(basename "$rec")
+        mode=$(cut -d'|' -f7 "$rec")
+        [ "$mode" = dhcp ] && [ ! -s "$LAB_RUN/leases/$p" ] || continue
+        lab_dhcp_port "$p" &
+        pids+=($!)
+        names+=("$p")
+    done
+    for i in "${!pids[@]}"; do
+        wait "${pids[$i]}" || rc=1
+    done
+    [ ${#pids[@]} -eq 0 ] || lab_log "DHCP: ${#pids[@]} port(s) ($(echo "${names[@]}"))$([ $rc = 0 ] && echo ", all leases as configured" || echo ", FAILED")"
+    return $rc
+}
+
+# ---------------------------------------------------------------- flow counts
+
+# lab_flow_counts: per-host OpenFlow flow counts (n_flows in show JSON) and
+# the total, as a Markdown table (the README reports them per example).
+lab_flow_counts() {
+    lab_show_json | jq -r '
+        "| host | ports | flows |", "|------|------:|------:|",
+        (.hosts[] | "| \(.name) | \(.ports | length) | \(.n_flows) |"),
+        "| total | \([.hosts[].ports | length] | add // 0) | \([.hosts[].n_flows] | add // 0) |"'
+}
+
 # ---------------------------------------------------------------- reachability
+
+# The routing model behind the expected matrix (a jq program over show
+# JSON).  A workload sends off-subnet traffic to its gateway, the first
+# router with a port on its switch.  A router takes its longest-prefix route
+# (connected routes: its ports' networks, winning a tie against a static
+# route of the same length): a connected route delivers if the destination
+# is a workload on that switch; a static route hands the packet to the
+# router that owns the next hop on one of its connected networks (at most 16
+# routers: loops end as unreachable).  Prints "A B ROUTERS" for every
+# ordered pair of workloads with IPs on different switches that reach each
+# other both ways (the request and its reply), ROUTERS = routers on the way
+# from A to B.
+LAB_JQ_REACH='
+def ip2n: split(".") | map(tonumber) | ((.[0] * 256 + .[1]) * 256 + .[2]) * 256 + .[3];
+def addr: split("/") | {ip: .[0], n: (.[0] | ip2n), plen: ((.[1] // "24") | tonumber)};
+def netof($n; $plen): if $plen == 0 then 0 else ($n / pow(2; 32 - $plen) | floor) end;
+def inpfx($n; $p; $plen): netof($n; $plen) == netof($p; $plen);
+. as $j
+| [$j.hosts[]?.ports[]? | select((.ip // "") != "") | {name, sw: .switch} + (.ip | addr)] as $ports
+| [($j.routers // [])[] | {name,
+     ports: [.ports[]? | {sw: .switch} + (.ip | addr)],
+     routes: [.routes[]? | (.prefix | addr) as $p | {p: $p.n, plen: $p.plen, nh: (.next_hop | ip2n)}]}]
+  as $routers
+| def lookup($r; $d):
+    ([$r.ports[] | select(inpfx($d; .n; .plen)) | {pri: (.plen * 2 + 1), conn: true, sw}]
+     + [$r.routes[] | select(inpfx($d; .p; .plen)) | {pri: (.plen * 2), conn: false, nh}])
+    | max_by(.pri);
+  def via($r; $d; $hops):
+    if $hops > 16 then null
+    else lookup($r; $d) as $rt
+    | if $rt == null then null
+      elif $rt.conn then
+        (if any($ports[]; .sw == $rt.sw and .n == $d) then $hops else null end)
+      else
+        ([$r.ports[] | select(inpfx($rt.nh; .n; .plen)) | .sw] | first) as $esw
+        | ([$routers[] | select(.name != $r.name)
+            | select(any(.ports[]; .sw == $esw and .n == $rt.nh))] | first) as $next
+        | if $esw == null or $next == null then null else via($next; $d; $hops + 1) end
+      end
+    end;
+  def fwd($a; $b):
+    if inpfx($b.n; $a.n; $a.plen) then null
+    else ([$routers[] | select(any(.ports[]; .sw == $a.sw))] | first) as $gw
+    | if $gw == null then null else via($gw; $b.n; 1) end
+    end;
+  $ports[] as $a | $ports[] as $b
+  | select($a.name != $b.name and $a.sw != $b.sw)
+  | fwd($a; $b) as $h | fwd($b; $a) as $back
+  | select($h != null and $back != null)
+  | "\($a.name) \($b.name) \($h)"
+'
+
+# lab_expect_reach [SHOW_JSON_FILE]: "A B ROUTERS" lines per LAB_JQ_REACH,
+# from the show JSON the lab was last reconciled with (default).
+lab_expect_reach() {
+    local f=${1:-$LAB_RUN/show.json}
+    [ -s "$f" ] || return 0
+    jq -r "$LAB_JQ_REACH" "$f"
+}
+
+# lab_expect_hops A B: routers on the expected path from A to B (0 on one
+# switch, empty when B is expected unreachable from A).
+lab_expect_hops() {
+    if [ "$(cut -d'|' -f6 "$LAB_RUN/ports/$1")" = "$(cut -d'|' -f6 "$LAB_RUN/ports/$2")" ]; then
+        echo 0
+    else
+        lab_expect_reach | awk -v a="$1" -v b="$2" '$1 == a && $2 == b { print $3 }'
+    fi
+}
 
 # lab_matrix: pings every ordered pair of workloads with an IP (in
 # parallel), prints expected vs observed, returns 1 on any difference.
+# Expected reachable: same switch, or routed both ways (lab_expect_reach).
 lab_matrix() {
     local tmp names=() ips=() sws=() n i j ok=0 okexp=0 leak=0 isoexp=0
-    local rec h ifc mac ip mtu sw row cell rc=0 pids=()
+    local rec h ifc mac ip mtu sw row cell rc=0 pids=() routed
     tmp=$(mktemp -d)
+    routed=$(lab_expect_reach)
     for rec in "$LAB_RUN"/ports/*; do
         [ -f "$rec" ] || continue
         IFS='|' read -r h ifc mac ip mtu sw <"$rec"
@@ -504,7 +731,8 @@ lab_matrix() {
             else
                 local got=0
                 grep -Eq ' [1-9][0-9]* (packets )?received' "$tmp/$i-$j" && got=1
-                if [ "${sws[$i]}" = "${sws[$j]}" ]; then
+                if [ "${sws[$i]}" = "${sws[$j]}" ] \
+                   || grep -q "^${names[$i]} ${names[$j]} " <<<"$routed"; then
                     okexp=$((okexp + 1))
                     if [ $got = 1 ]; then ok=$((ok + 1)); cell=ok; else cell=FAIL; rc=1; fi
                 else

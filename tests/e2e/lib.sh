@@ -153,3 +153,56 @@ e2e_ping_loss() {
     awk '/packets transmitted/ { print $1 - $4; found = 1 }
          END { if (!found) print "no-summary" }' "$1"
 }
+
+# ---------------------------------------------------------------- routing
+# (helpers of the routing tests; they parse iputils ping and traceroute
+# output, so they work on any IP, not only workloads)
+
+# e2e_ping_ip FROM IP [COUNT]: replies from IP to workload FROM's pings.
+e2e_ping_ip() {
+    local out
+    out=$(ip netns exec "$(lab_wl_ns "$1")" ping -n -q -c "${3:-3}" -i 0.2 -W 1 "$2" 2>&1 || true)
+    sed -n 's/.* \([0-9][0-9]*\) \(packets \)\{0,1\}received.*/\1/p' <<<"$out" | head -n1
+}
+
+# e2e_ping_ttl FROM IP: the TTL of the first echo reply (empty if none).
+e2e_ping_ttl() {
+    ip netns exec "$(lab_wl_ns "$1")" ping -n -c 2 -i 0.2 -W 1 "$2" 2>&1 \
+        | sed -n 's/^[0-9]* bytes from .* ttl=\([0-9]*\) .*/\1/p' | head -n1 || true
+}
+
+# e2e_icmp_errors FROM IP: ICMP errors that FROM's pings to IP draw, as
+# unique "SOURCE KIND" lines (KIND: host-unreachable, net-unreachable,
+# ttl-exceeded, other), from iputils ping's "From X icmp_seq=N ..." lines.
+e2e_icmp_errors() {
+    ip netns exec "$(lab_wl_ns "$1")" ping -n -c 2 -i 0.5 -W 4 "$2" 2>&1 \
+        | awk '/^From / {
+                 k = "other"
+                 if ($0 ~ /Destination Host Unreachable/) k = "host-unreachable"
+                 else if ($0 ~ /Destination Net Unreachable/) k = "net-unreachable"
+                 else if ($0 ~ /Time to live exceeded/) k = "ttl-exceeded"
+                 print $2, k }' | sort -u || true
+}
+
+# e2e_traceroute FROM IP [MAXHOPS]: the hops of `traceroute -n` (UDP, one
+# probe per hop), one address per line, "*" where no answer came.
+e2e_traceroute() {
+    ip netns exec "$(lab_wl_ns "$1")" traceroute -n -q 1 -w 1 -N 1 -m "${3:-6}" "$2" 2>/dev/null \
+        | awk '$1 ~ /^[0-9]+$/ { print $2 }' || true
+}
+
+# e2e_tunnel_tx HOST: packets br-int sent out of the Geneve port (ofport
+# 4000), as OVS counts them.
+e2e_tunnel_tx() {
+    local d=$LAB_RUN/$1
+    env OVS_RUNDIR="$d" OVS_LOGDIR="$d" OVS_DBDIR="$d" OVS_SYSCONFDIR="$d" \
+        ovs-ofctl -O OpenFlow15 dump-ports "unix:$d/br-int.mgmt" 4000 \
+        | sed -n 's/.*tx pkts=\([0-9]*\).*/\1/p' | head -n1 || true
+}
+
+# e2e_router_ip ROUTER SWITCH: the router's port address on SWITCH (no
+# prefix), from show JSON's "routers".
+e2e_router_ip() {
+    lab_show_json | jq -r --arg r "$1" --arg s "$2" \
+        '(.routers // [])[] | select(.name == $r) | .ports[] | select(.switch == $s) | .ip | split("/")[0]'
+}
