@@ -211,6 +211,8 @@ agent_packet_action_from_proto__(const Anet__PacketAction *m,
     a->id = m->id;
     a->kind = m->kind;
     a->port = xstrdup(str_or_empty__(m->port));
+    a->router_metadata = m->router_metadata;
+    a->router_port_key = m->router_port_key;
     if (m->id > 0xffff) {
         *error = xasprintf("packet action %u: id exceeds 16 bits", m->id);
         return false;

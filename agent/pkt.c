@@ -266,10 +266,29 @@ pkt_handle_packet_in__(struct pkt_path *pp, const struct ofp_msg *msg,
                     pkt_kind_name(a->kind));
         return;
     }
-    struct flow_action output = {
-        .type = FA_OUTPUT, .arg = OFPP_IN_PORT,
+    /* Replies go back out of the port the packet came in on, except ICMP
+     * errors of a router that knows its datapath: those enter the router's
+     * L3 table as if sent by the router port, and are routed back to the
+     * sender (who may be several routers away, behind a rewritten source
+     * MAC) like any other packet. */
+    struct flow_action acts[4] = {
+        { .type = FA_OUTPUT, .arg = OFPP_IN_PORT },
     };
-    r = ofp_put_packet_out(out, pp->next_xid++, pin.in_port, &output, 1,
+    size_t n_acts = 1;
+    uint32_t in_port = pin.in_port;
+    if (a->kind != PKT_DHCP && a->router_metadata) {
+        acts[0] = (struct flow_action) { .type = FA_SET_FIELD,
+                                         .field = FF_METADATA,
+                                         .value = a->router_metadata };
+        acts[1] = (struct flow_action) { .type = FA_SET_FIELD,
+                                         .field = FF_REG14,
+                                         .value = a->router_port_key };
+        acts[2] = (struct flow_action) { .type = FA_RESUBMIT,
+                                         .arg = PKT_ROUTER_L3_TABLE };
+        n_acts = 3;
+        in_port = OFPP_CONTROLLER;
+    }
+    r = ofp_put_packet_out(out, pp->next_xid++, in_port, acts, n_acts,
                            frame, len);
     if (r) {
         pp->stats.tx_dropped++;

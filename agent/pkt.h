@@ -43,6 +43,10 @@ struct ofp_buf;
 struct ofp_msg;
 
 /* anet.PacketAction.Kind; the numbers are the protocol's. */
+/* The router L3 table of the br-int pipeline (docs/pipeline.md), where
+ * routed ICMP errors are injected. */
+#define PKT_ROUTER_L3_TABLE 40
+
 #define PKT_KINDS(X)                                  \
     X(NONE,                  0, "none")               \
     X(DHCP,                  1, "dhcp")               \
@@ -65,6 +69,8 @@ struct pkt_action {
     char *port;               /* logical port (DHCP), never NULL */
     uint32_t router_ip;       /* ICMP errors' source (host order) */
     uint64_t router_mac;
+    uint64_t router_metadata; /* ICMP: inject into this router's L3 table */
+    uint32_t router_port_key; /* ... as if from this router port; 0 = none */
     struct dhcp_lease lease;  /* DHCP */
 };
 void pkt_action_copy(struct pkt_action *dst, const struct pkt_action *src);
