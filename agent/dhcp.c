@@ -1,64 +1,14 @@
 /* dhcp.c — see dhcp.h. */
 #include "agent/dhcp.h"
-#include "agent/icmp.h"
+#include "lib/packet.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
 
-#define ETH_HLEN__ 14
-#define IP_HLEN__ 20
-#define UDP_HLEN__ 8
 #define BOOTP_FIXED_LEN 236          /* op .. file */
 #define BOOTP_MIN_LEN 300            /* RFC 1542 */
 #define DHCP_MAGIC 0x63825363u
-
-static uint16_t
-be16__(const uint8_t *p)
-{
-    return (uint16_t) (p[0] << 8 | p[1]);
-}
-
-static uint32_t
-be32__(const uint8_t *p)
-{
-    return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16
-           | (uint32_t) p[2] << 8 | p[3];
-}
-
-static uint64_t
-mac__(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 6; i++) {
-        v = v << 8 | p[i];
-    }
-    return v;
-}
-
-static void
-put_be16__(uint8_t *p, uint16_t v)
-{
-    p[0] = v >> 8;
-    p[1] = v & 0xff;
-}
-
-static void
-put_be32__(uint8_t *p, uint32_t v)
-{
-    p[0] = v >> 24;
-    p[1] = (v >> 16) & 0xff;
-    p[2] = (v >> 8) & 0xff;
-    p[3] = v & 0xff;
-}
-
-static void
-put_mac__(uint8_t *p, uint64_t mac)
-{
-    for (int i = 5; i >= 0; i--) {
-        p[i] = mac & 0xff;
-        mac >>= 8;
-    }
-}
 
 /* ---- parsing ----------------------------------------------------------- */
 
@@ -94,49 +44,45 @@ int
 dhcp_parse(const uint8_t *f, size_t len, struct dhcp_packet *d)
 {
     memset(d, 0, sizeof *d);
-    if (len < ETH_HLEN__ + IP_HLEN__ || be16__(f + 12) != 0x0800) {
-        return -EBADMSG;
-    }
-    d->eth_dst = mac__(f);
-    d->eth_src = mac__(f + 6);
-
-    const uint8_t *ip = f + ETH_HLEN__;
-    size_t avail = len - ETH_HLEN__;
-    size_t ihl = (size_t) (ip[0] & 0x0f) * 4;
-    size_t tot = be16__(ip + 2);
-    if (ip[0] >> 4 != 4 || ihl < IP_HLEN__ || tot < ihl || tot > avail
-        || ip[9] != 17 || (be16__(ip + 6) & 0x3fff)) {
+    struct packet_ipv4 pkt;
+    if (packet_parse_ipv4(f, len, &pkt) || pkt.tot_len > pkt.avail
+        || pkt.proto != PACKET_IP_PROTO_UDP || (pkt.frag_off & 0x3fff)) {
         return -EBADMSG;      /* not IPv4/UDP, truncated, or a fragment */
     }
-    d->ip_src = be32__(ip + 12);
-    d->ip_dst = be32__(ip + 16);
+    d->eth_dst = pkt.eth_dst;
+    d->eth_src = pkt.eth_src;
+    d->ip_src = pkt.src;
+    d->ip_dst = pkt.dst;
 
+    const uint8_t *ip = pkt.ip;
+    size_t ihl = pkt.ihl, tot = pkt.tot_len;
     const uint8_t *udp = ip + ihl;
     size_t udp_avail = tot - ihl;
-    if (udp_avail < UDP_HLEN__) {
+    if (udp_avail < PACKET_UDP_HLEN) {
         return -EBADMSG;
     }
-    size_t ulen = be16__(udp + 4);
-    if (ulen < UDP_HLEN__ || ulen > udp_avail) {
+    size_t ulen = packet_get_be16(udp + 4);
+    if (ulen < PACKET_UDP_HLEN || ulen > udp_avail) {
         return -EBADMSG;
     }
-    d->udp_src = be16__(udp);
-    d->udp_dst = be16__(udp + 2);
+    d->udp_src = packet_get_be16(udp);
+    d->udp_dst = packet_get_be16(udp + 2);
 
-    const uint8_t *b = udp + UDP_HLEN__;
-    size_t blen = ulen - UDP_HLEN__;
-    if (blen < BOOTP_FIXED_LEN + 4 || be32__(b + BOOTP_FIXED_LEN) != DHCP_MAGIC
+    const uint8_t *b = udp + PACKET_UDP_HLEN;
+    size_t blen = ulen - PACKET_UDP_HLEN;
+    if (blen < BOOTP_FIXED_LEN + 4
+        || packet_get_be32(b + BOOTP_FIXED_LEN) != DHCP_MAGIC
         || b[1] != 1 || b[2] != 6) {
         return -EBADMSG;      /* short, no magic cookie, or not Ethernet */
     }
     d->op = b[0];
-    d->xid = be32__(b + 4);
-    d->flags = be16__(b + 10);
-    d->ciaddr = be32__(b + 12);
-    d->yiaddr = be32__(b + 16);
-    d->siaddr = be32__(b + 20);
-    d->giaddr = be32__(b + 24);
-    d->chaddr = mac__(b + 28);
+    d->xid = packet_get_be32(b + 4);
+    d->flags = packet_get_be16(b + 10);
+    d->ciaddr = packet_get_be32(b + 12);
+    d->yiaddr = packet_get_be32(b + 16);
+    d->siaddr = packet_get_be32(b + 20);
+    d->giaddr = packet_get_be32(b + 24);
+    d->chaddr = packet_get_mac(b + 28);
     d->options = b + BOOTP_FIXED_LEN + 4;
     d->options_len = blen - BOOTP_FIXED_LEN - 4;
 
@@ -176,7 +122,7 @@ dhcp_get_ip_option__(const struct dhcp_packet *d, uint8_t code, uint32_t *ip)
     if (!v || len != 4) {
         return false;
     }
-    *ip = be32__(v);
+    *ip = packet_get_be32(v);
     return true;
 }
 
@@ -207,7 +153,7 @@ opt_put_ip__(struct dhcp_opts__ *o, uint8_t code, uint32_t ip)
 {
     uint8_t *v = opt_put__(o, code, 4);
     if (v) {
-        put_be32__(v, ip);
+        packet_put_be32(v, ip);
     }
 }
 
@@ -242,7 +188,7 @@ opt_put_routes__(struct dhcp_opts__ *o, const struct dhcp_lease *l)
         for (size_t k = 0; k < octets; k++) {
             buf[n++] = (r.prefix >> (24 - 8 * k)) & 0xff;
         }
-        put_be32__(buf + n, r.next_hop);
+        packet_put_be32(buf + n, r.next_hop);
         n += 4;
     }
     uint8_t *v = opt_put__(o, DHCP_OPT_CLASSLESS_ROUTES, n);
@@ -307,7 +253,7 @@ dhcp_reply(const struct dhcp_lease *l, const uint8_t *frame, size_t len,
         return r;
     }
 
-    size_t hdrs = ETH_HLEN__ + IP_HLEN__ + UDP_HLEN__;
+    size_t hdrs = PACKET_ETH_HLEN + PACKET_IP_HLEN + PACKET_UDP_HLEN;
     if (out_cap < hdrs + BOOTP_MIN_LEN) {
         return -ENOSPC;
     }
@@ -316,18 +262,19 @@ dhcp_reply(const struct dhcp_lease *l, const uint8_t *frame, size_t len,
     b[0] = 2;                                  /* BOOTREPLY */
     b[1] = 1;
     b[2] = 6;
-    put_be32__(b + 4, q.xid);
-    put_be16__(b + 10, q.flags);
+    packet_put_be32(b + 4, q.xid);
+    packet_put_be16(b + 10, q.flags);
     if (type == DHCPACK) {
-        put_be32__(b + 12, q.ciaddr);
+        packet_put_be32(b + 12, q.ciaddr);
     }
     if (type != DHCPNAK) {
-        put_be32__(b + 16, l->ip);
+        packet_put_be32(b + 16, l->ip);
     }
-    put_be32__(b + 24, q.giaddr);
-    memcpy(b + 28, frame + ETH_HLEN__ + (size_t) (frame[ETH_HLEN__] & 0x0f) * 4
-           + UDP_HLEN__ + 28, 16);             /* chaddr, as the client sent */
-    put_be32__(b + BOOTP_FIXED_LEN, DHCP_MAGIC);
+    packet_put_be32(b + 24, q.giaddr);
+    const uint8_t *q_udp = frame + PACKET_ETH_HLEN
+                           + (size_t) (frame[PACKET_ETH_HLEN] & 0x0f) * 4;
+    memcpy(b + 28, q_udp + PACKET_UDP_HLEN + 28, 16);  /* chaddr, as sent */
+    packet_put_be32(b + BOOTP_FIXED_LEN, DHCP_MAGIC);
 
     size_t limit = out_cap < DHCP_REPLY_MAX_LEN ? out_cap : DHCP_REPLY_MAX_LEN;
     struct dhcp_opts__ o = {
@@ -342,7 +289,7 @@ dhcp_reply(const struct dhcp_lease *l, const uint8_t *frame, size_t len,
     if (type != DHCPNAK) {
         v = opt_put__(&o, DHCP_OPT_LEASE_TIME, 4);
         if (v) {
-            put_be32__(v, l->lease_time);
+            packet_put_be32(v, l->lease_time);
         }
         opt_put_ip__(&o, DHCP_OPT_SUBNET_MASK,
                      l->plen ? 0xffffffffu << (32 - l->plen) : 0);
@@ -353,13 +300,13 @@ dhcp_reply(const struct dhcp_lease *l, const uint8_t *frame, size_t len,
             size_t n = l->n_dns < DHCP_MAX_DNS ? l->n_dns : DHCP_MAX_DNS;
             v = opt_put__(&o, DHCP_OPT_DNS, 4 * n);
             for (size_t i = 0; v && i < n; i++) {
-                put_be32__(v + 4 * i, l->dns[i]);
+                packet_put_be32(v + 4 * i, l->dns[i]);
             }
         }
         if (l->mtu) {
             v = opt_put__(&o, DHCP_OPT_MTU, 2);
             if (v) {
-                put_be16__(v, l->mtu);
+                packet_put_be16(v, l->mtu);
             }
         }
         if (l->n_routes) {
@@ -389,31 +336,17 @@ dhcp_reply(const struct dhcp_lease *l, const uint8_t *frame, size_t len,
         ip_dst = l->ip;
     }
 
-    put_mac__(out, eth_dst);
-    put_mac__(out + 6, l->server_mac);
-    put_be16__(out + 12, 0x0800);
-    uint8_t *ip = out + ETH_HLEN__;
-    ip[0] = 0x45;
-    put_be16__(ip + 2, IP_HLEN__ + UDP_HLEN__ + blen);
-    ip[8] = 64;
-    ip[9] = 17;
-    put_be32__(ip + 12, l->server_ip);
-    put_be32__(ip + 16, ip_dst);
-    put_be16__(ip + 10, icmp_csum(ip, IP_HLEN__));
-
-    uint8_t *udp = ip + IP_HLEN__;
-    put_be16__(udp, DHCP_SERVER_PORT);
-    put_be16__(udp + 2, DHCP_CLIENT_PORT);
-    put_be16__(udp + 4, UDP_HLEN__ + blen);
-    uint8_t pseudo[12];
-    put_be32__(pseudo, l->server_ip);
-    put_be32__(pseudo + 4, ip_dst);
-    pseudo[8] = 0;
-    pseudo[9] = 17;
-    put_be16__(pseudo + 10, UDP_HLEN__ + blen);
-    uint16_t csum = icmp_csum_fold(icmp_csum_add(
-        icmp_csum_add(0, pseudo, sizeof pseudo), udp, UDP_HLEN__ + blen));
-    put_be16__(udp + 6, csum ? csum : 0xffff);
+    packet_put_eth_header(out, eth_dst, l->server_mac, PACKET_ETH_TYPE_IPV4);
+    packet_put_ip_header(out + PACKET_ETH_HLEN, PACKET_IP_PROTO_UDP, 0,
+                         l->server_ip, ip_dst, PACKET_UDP_HLEN + blen);
+    struct packet_udp_header *udp = (struct packet_udp_header *)
+        (out + PACKET_ETH_HLEN + PACKET_IP_HLEN);
+    udp->src = htons(DHCP_SERVER_PORT);
+    udp->dst = htons(DHCP_CLIENT_PORT);
+    udp->len = htons(PACKET_UDP_HLEN + blen);
+    uint16_t csum = packet_udp_csum(l->server_ip, ip_dst, udp,
+                                    PACKET_UDP_HLEN + blen);
+    udp->csum = htons(csum ? csum : 0xffff);
 
     *out_len = hdrs + blen;
     if (reply_type) {

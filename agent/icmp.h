@@ -20,6 +20,8 @@
  * -EPERM for a packet that must not be answered, -ENOSPC when 'out' is too
  * small (ICMP_ERROR_MAX_LEN always suffices).
  *
+ * Header parsing and the checksum come from lib/packet.h.
+ *
  * Thread-safety: pure functions.
  */
 #ifndef ANET_ICMP_H
@@ -40,16 +42,5 @@ enum icmp_error_kind {
 int icmp_build_error(enum icmp_error_kind, uint32_t router_ip,
                      uint64_t router_mac, const uint8_t *frame, size_t len,
                      uint8_t *out, size_t out_cap, size_t *out_len);
-
-/* The Internet checksum (RFC 1071): icmp_csum_add() accumulates 'len'
- * bytes into a 32-bit partial sum (call it on even-length pieces except the
- * last), icmp_csum_fold() folds and complements it.  Shared with DHCP. */
-uint32_t icmp_csum_add(uint32_t sum, const void *data, size_t len);
-uint16_t icmp_csum_fold(uint32_t sum);
-static inline uint16_t
-icmp_csum(const void *data, size_t len)
-{
-    return icmp_csum_fold(icmp_csum_add(0, data, len));
-}
 
 #endif

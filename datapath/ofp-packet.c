@@ -1,6 +1,7 @@
 /* ofp-packet.c — see ofp-packet.h.  Layouts follow OpenFlow 1.5.1 and the
  * Nicira extensions as Open vSwitch (lib/ofp-packet.c) implements them. */
 #include "datapath/ofp-packet.h"
+#include "lib/packet.h"
 #include "lib/util.h"
 
 #include <arpa/inet.h>
@@ -84,25 +85,6 @@ round_up8__(size_t n)
     return (n + 7) & ~(size_t) 7;
 }
 
-static uint16_t
-be16__(const uint8_t *p)
-{
-    return (uint16_t) (p[0] << 8 | p[1]);
-}
-
-static uint32_t
-be32__(const uint8_t *p)
-{
-    return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16
-           | (uint32_t) p[2] << 8 | p[3];
-}
-
-static uint64_t
-be64__(const uint8_t *p)
-{
-    return (uint64_t) be32__(p) << 32 | be32__(p + 4);
-}
-
 /* --- packet-in ---------------------------------------------------------- */
 
 static bool
@@ -110,8 +92,8 @@ is_nx_msg__(const struct ofp_msg *msg, uint32_t subtype)
 {
     return msg->type == OFPT_EXPERIMENTER
            && msg->length >= sizeof(struct nx_msg_header)
-           && be32__(msg->data + 8) == NX_EXPERIMENTER_ID
-           && be32__(msg->data + 12) == subtype;
+           && packet_get_be32(msg->data + 8) == NX_EXPERIMENTER_ID
+           && packet_get_be32(msg->data + 12) == subtype;
 }
 
 bool
@@ -129,7 +111,7 @@ decode_metadata__(const uint8_t *p, size_t len, struct ofp_packet_in *pin)
         if (len < 4) {
             return -EBADMSG;
         }
-        uint32_t h = be32__(p);
+        uint32_t h = packet_get_be32(p);
         size_t tlv_len = h & 0xff;
         if (len - 4 < tlv_len) {
             return -EBADMSG;
@@ -139,11 +121,11 @@ decode_metadata__(const uint8_t *p, size_t len, struct ofp_packet_in *pin)
         bool hasmask = (h >> 8) & 1;
         if (!hasmask && field == 0) {
             if (cls == OXM_CLASS_BASIC && tlv_len == 4) {
-                pin->in_port = be32__(p + 4);
+                pin->in_port = packet_get_be32(p + 4);
                 pin->has_in_port = true;
             } else if (cls == OXM_CLASS_NXM0 && tlv_len == 2) {
                 /* OpenFlow 1.0 port numbers: the reserved ones move up. */
-                uint16_t port = be16__(p + 4);
+                uint16_t port = packet_get_be16(p + 4);
                 pin->in_port = port >= 0xff00 ? 0xffff0000u | port : port;
                 pin->has_in_port = true;
             }
@@ -166,7 +148,7 @@ decode_packet_in2__(const struct ofp_msg *msg, struct ofp_packet_in *pin)
         if (len < 4) {
             return -EBADMSG;
         }
-        uint16_t type = be16__(p), plen = be16__(p + 2);
+        uint16_t type = packet_get_be16(p), plen = packet_get_be16(p + 2);
         if (plen < 4 || plen > len) {
             return -EBADMSG;
         }
@@ -182,13 +164,13 @@ decode_packet_in2__(const struct ofp_msg *msg, struct ofp_packet_in *pin)
             if (vlen != 4) {
                 return -EBADMSG;
             }
-            pin->full_len = be32__(v);
+            pin->full_len = packet_get_be32(v);
             break;
         case NXPINT_BUFFER_ID:
             if (vlen != 4) {
                 return -EBADMSG;
             }
-            pin->buffer_id = be32__(v);
+            pin->buffer_id = packet_get_be32(v);
             break;
         case NXPINT_TABLE_ID:
         case NXPINT_REASON:
@@ -201,9 +183,9 @@ decode_packet_in2__(const struct ofp_msg *msg, struct ofp_packet_in *pin)
             /* Open vSwitch pads a 64-bit property to 8-byte alignment of
              * its value (4 zero bytes after the header). */
             if (vlen == 12) {
-                pin->cookie = be64__(v + 4);
+                pin->cookie = packet_get_be64(v + 4);
             } else if (vlen == 8) {
-                pin->cookie = be64__(v);
+                pin->cookie = packet_get_be64(v);
             } else {
                 return -EBADMSG;
             }
@@ -254,10 +236,10 @@ decode_packet_in__(const struct ofp_msg *msg, struct ofp_packet_in *pin)
     pin->full_len = ntohs(pi->total_len);
     pin->reason = pi->reason;
     pin->table_id = pi->table_id;
-    pin->cookie = be64__((const uint8_t *) &pi->cookie);
+    pin->cookie = packet_get_be64((const uint8_t *) &pi->cookie);
 
     /* struct ofp_match: type, length, OXM TLVs, padding to 8. */
-    uint16_t mtype = be16__(p), mlen = be16__(p + 2);
+    uint16_t mtype = packet_get_be16(p), mlen = packet_get_be16(p + 2);
     if (mtype != 1 || mlen < 4 || round_up8__(mlen) + 2 > len) {
         return -EBADMSG;
     }
@@ -291,7 +273,7 @@ ofp_packet_in_userdata16(const struct ofp_packet_in *pin, uint16_t *id)
     if (!pin->userdata || pin->userdata_len != 2) {
         return false;
     }
-    *id = be16__(pin->userdata);
+    *id = packet_get_be16(pin->userdata);
     return true;
 }
 

@@ -7,7 +7,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,34 +14,22 @@
 #include <event2/event.h>
 
 #include "agent/dhcp.h"
-#include "agent/icmp.h"
 #include "agent/pkt.h"
 #include "datapath/ofp-msgs.h"
 #include "datapath/ofp-packet.h"
 #include "lib/log.h"
+#include "lib/packet.h"
+#include "tests/unit/support/ovs-sandbox.h"
+#include "tests/unit/support/test-util.h"
 
 #define IP(a, b, c, d) ((uint32_t) (a) << 24 | (b) << 16 | (c) << 8 | (d))
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-    p[0] = v >> 8;
-    p[1] = v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-    put16(p, v >> 16);
-    put16(p + 2, v);
-}
 
 /* Appends a property (type, value) padded to 8 bytes. */
 static size_t
 prop(uint8_t *p, uint16_t type, const void *v, size_t len)
 {
-    put16(p, type);
-    put16(p + 2, 4 + len);
+    packet_put_be16(p, type);
+    packet_put_be16(p + 2, 4 + len);
     memcpy(p + 4, v, len);
     size_t total = (4 + len + 7) & ~7u;
     memset(p + 4 + len, 0, total - 4 - len);
@@ -60,26 +47,26 @@ make_packet_in2(uint8_t *m, const uint8_t *pkt, size_t len, uint32_t in_port,
     memset(m, 0, 16);
     m[0] = OFP15_VERSION;
     m[1] = OFPT_EXPERIMENTER;
-    put32(m + 8, NX_EXPERIMENTER_ID);
-    put32(m + 12, NXT_PACKET_IN2);
+    packet_put_be32(m + 8, NX_EXPERIMENTER_ID);
+    packet_put_be32(m + 12, NXT_PACKET_IN2);
     n += prop(m + n, 0, pkt, len);
-    put32(v, len);
+    packet_put_be32(v, len);
     n += prop(m + n, 1, v, 4);
     v[0] = 40;
     n += prop(m + n, 3, v, 1);
     memset(v, 0, 4);
-    put32(v + 4, 0);
-    put32(v + 8, 0x1234);
+    packet_put_be32(v + 4, 0);
+    packet_put_be32(v + 8, 0x1234);
     n += prop(m + n, 4, v, 12);
     v[0] = 1;
     n += prop(m + n, 5, v, 1);
-    put32(v, 0x80000004);                        /* OXM_OF_IN_PORT */
-    put32(v + 4, in_port);
+    packet_put_be32(v, 0x80000004);                        /* OXM_OF_IN_PORT */
+    packet_put_be32(v + 4, in_port);
     n += prop(m + n, 6, v, 8);
     if (userdata) {
         n += prop(m + n, 7, userdata, ud_len);
     }
-    put16(m + 2, n);
+    packet_put_be16(m + 2, n);
     return n;
 }
 
@@ -90,22 +77,22 @@ make_discover(uint8_t *f)
     memset(f, 0, 400);
     memset(f, 0xff, 6);
     f[6] = 0x0a, f[11] = 0x11;
-    put16(f + 12, 0x0800);
+    packet_put_be16(f + 12, 0x0800);
     uint8_t *ip = f + 14, *udp = ip + 20, *b = udp + 8;
     b[0] = 1, b[1] = 1, b[2] = 6;
-    put32(b + 4, 77);
+    packet_put_be32(b + 4, 77);
     b[28] = 0x0a, b[33] = 0x11;
-    put32(b + 236, 0x63825363);
+    packet_put_be32(b + 236, 0x63825363);
     b[240] = 53, b[241] = 1, b[242] = DHCPDISCOVER, b[243] = 255;
     size_t blen = 244;
-    put16(udp, 68);
-    put16(udp + 2, 67);
-    put16(udp + 4, 8 + blen);
+    packet_put_be16(udp, 68);
+    packet_put_be16(udp + 2, 67);
+    packet_put_be16(udp + 4, 8 + blen);
     ip[0] = 0x45;
-    put16(ip + 2, 28 + blen);
+    packet_put_be16(ip + 2, 28 + blen);
     ip[8] = 64;
     ip[9] = 17;
-    put32(ip + 16, 0xffffffff);
+    packet_put_be32(ip + 16, 0xffffffff);
     return 14 + 28 + blen;
 }
 
@@ -116,18 +103,18 @@ make_udp(uint8_t *f)
     memset(f, 0, 64);
     f[0] = 0x0a, f[4] = 0xff, f[5] = 0x01;
     f[6] = 0x0a, f[11] = 0x11;
-    put16(f + 12, 0x0800);
+    packet_put_be16(f + 12, 0x0800);
     uint8_t *ip = f + 14;
     ip[0] = 0x45;
-    put16(ip + 2, 28);
+    packet_put_be16(ip + 2, 28);
     ip[8] = 1;
     ip[9] = 17;
-    put32(ip + 12, IP(10, 1, 0, 11));
-    put32(ip + 16, IP(10, 9, 0, 1));
-    put16(ip + 10, icmp_csum(ip, 20));
-    put16(ip + 20, 1000);
-    put16(ip + 22, 53);
-    put16(ip + 24, 8);
+    packet_put_be32(ip + 12, IP(10, 1, 0, 11));
+    packet_put_be32(ip + 16, IP(10, 9, 0, 1));
+    packet_put_be16(ip + 10, packet_csum(ip, 20));
+    packet_put_be16(ip + 20, 1000);
+    packet_put_be16(ip + 22, 53);
+    packet_put_be16(ip + 24, 8);
     return 64;
 }
 
@@ -283,47 +270,12 @@ test_rate_limit(void **state)
 
 /* ---- live: a private ovs-vswitchd -------------------------------------- */
 
-static char ovs_dir[64];
-
-static int
-run(const char *fmt, ...)
-{
-    char cmd[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    return system(cmd);
-}
-
-static void
-kill_pidfile(const char *name)
-{
-    char path[128];
-    snprintf(path, sizeof path, "%s/%s.pid", ovs_dir, name);
-    FILE *f = fopen(path, "r");
-    int pid;
-    if (f && fscanf(f, "%d", &pid) == 1 && pid > 1) {
-        kill(pid, SIGTERM);
-        for (int i = 0; i < 50 && !kill(pid, 0); i++) {
-            usleep(20000);
-        }
-        kill(pid, SIGKILL);
-    }
-    if (f) {
-        fclose(f);
-    }
-}
+static struct ovs_sandbox ovs;
 
 static int
 ovs_teardown(void **state)
 {
-    if (ovs_dir[0]) {
-        kill_pidfile("ovs-vswitchd");
-        kill_pidfile("ovsdb-server");
-        run("rm -rf %s", ovs_dir);
-        ovs_dir[0] = '\0';
-    }
+    ovs_sandbox_stop(&ovs);
     return 0;
 }
 
@@ -366,54 +318,34 @@ disconnected__(struct pkt_path *pp)
 static void
 test_live_ovs(void **state)
 {
-    if (run("command -v ovs-vswitchd >/dev/null 2>&1")) {
+    if (!ovs_sandbox_available()) {
         skip();
     }
-    strcpy(ovs_dir, "/tmp/anet-pkt-XXXXXX");
-    assert_non_null(mkdtemp(ovs_dir));
-    const char *vars[] = { "OVS_RUNDIR", "OVS_LOGDIR", "OVS_DBDIR",
-                           "OVS_SYSCONFDIR" };
-    for (size_t i = 0; i < 4; i++) {
-        setenv(vars[i], ovs_dir, 1);
-    }
-    const char *d = ovs_dir;
-    char target[128];
-    snprintf(target, sizeof target, "unix:%s/br0.mgmt", d);
+    assert_int_equal(ovs_sandbox_init(&ovs, "pkt"), 0);
 
     /* The path starts before the bridge exists: it must keep retrying. */
     struct event_base *base = event_base_new();
-    struct pkt_path *pp = pkt_path_create(base, target);
+    struct pkt_path *pp = pkt_path_create(base, ovs.br0);
     make_actions();
     pkt_path_set_actions(pp, actions, 3);
     assert_false(loop_until(base, connected__, pp, 200));
 
-    assert_int_equal(run("ovsdb-tool create %s/conf.db "
-                         "/usr/share/openvswitch/vswitch.ovsschema", d), 0);
-    assert_int_equal(run("ovsdb-server %s/conf.db --remote=punix:%s/db.sock "
-                         "--pidfile=%s/ovsdb-server.pid --detach "
-                         "--log-file=%s/ovsdb-server.log 2>/dev/null",
-                         d, d, d, d), 0);
-    assert_int_equal(run("unshare --net ovs-vswitchd unix:%s/db.sock "
-                         "--pidfile=%s/ovs-vswitchd.pid --detach "
-                         "--log-file=%s/ovs-vswitchd.log 2>/dev/null",
-                         d, d, d), 0);
-    assert_int_equal(run("ovs-vsctl --db=unix:%s/db.sock --no-wait -- init "
-                         "-- add-br br0 -- set bridge br0 "
-                         "datapath_type=netdev protocols=OpenFlow15", d), 0);
+    assert_int_equal(ovs_sandbox_start_db(&ovs), 0);
+    assert_int_equal(ovs_sandbox_start_vswitchd(&ovs, true), 0);
+    assert_int_equal(ovs_sandbox_add_br0(&ovs), 0);
     assert_true(loop_until(base, connected__, pp, 8000));
 
     /* TTL 1 from LOCAL -> controller(userdata = 9) -> time exceeded. */
-    assert_int_equal(run("ovs-ofctl -O OpenFlow15 add-flow br0 "
-                         "'priority=10,udp,nw_ttl=1,"
-                         "actions=controller(userdata=00.09)'"), 0);
+    assert_int_equal(test_run("ovs-ofctl -O OpenFlow15 add-flow br0 "
+                              "'priority=10,udp,nw_ttl=1,"
+                              "actions=controller(userdata=00.09)'"), 0);
     uint8_t pkt[64];
     size_t n = make_udp(pkt);
-    char hex[2 * sizeof pkt + 1];
-    for (size_t i = 0; i < n; i++) {
-        sprintf(hex + 2 * i, "%02x", pkt[i]);
-    }
-    assert_int_equal(run("ovs-ofctl -O OpenFlow15 packet-out br0 "
-                         "'in_port=LOCAL,packet=%s,actions=table'", hex), 0);
+    char *hex = test_hex(pkt, n);
+    assert_int_equal(test_run("ovs-ofctl -O OpenFlow15 packet-out br0 "
+                              "'in_port=LOCAL,packet=%s,actions=table'",
+                              hex), 0);
+    free(hex);
     assert_true(loop_until(base, one_reply__, pp, 3000));
     /* Give the switch a moment to refuse the packet-out, if it would. */
     loop_until(base, connected__, pp, 100);
@@ -425,12 +357,9 @@ test_live_ovs(void **state)
     assert_int_equal(st.connects, 1);
 
     /* ovs-vswitchd restarts: the path reconnects on its own. */
-    kill_pidfile("ovs-vswitchd");
+    ovs_sandbox_kill(&ovs, "ovs-vswitchd");
     assert_true(loop_until(base, disconnected__, pp, 2000));
-    assert_int_equal(run("unshare --net ovs-vswitchd unix:%s/db.sock "
-                         "--pidfile=%s/ovs-vswitchd.pid --detach "
-                         "--log-file=%s/ovs-vswitchd.log 2>/dev/null",
-                         d, d, d), 0);
+    assert_int_equal(ovs_sandbox_start_vswitchd(&ovs, true), 0);
     assert_true(loop_until(base, connected__, pp, 10000));
     pkt_path_get_stats(pp, &st);
     assert_int_equal(st.connects, 2);

@@ -10,39 +10,11 @@
 #include <string.h>
 
 #include "agent/dhcp.h"
-#include "agent/icmp.h"
+#include "lib/packet.h"
 
 #define CLIENT_MAC 0x0a0000000011ULL
 #define SERVER_MAC 0x0a000000ff01ULL
 #define IP(a, b, c, d) ((uint32_t) (a) << 24 | (b) << 16 | (c) << 8 | (d))
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-    p[0] = v >> 8;
-    p[1] = v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-    put16(p, v >> 16);
-    put16(p + 2, v);
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-    return (uint32_t) p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3];
-}
-
-static void
-putmac(uint8_t *p, uint64_t m)
-{
-    for (int i = 5; i >= 0; i--, m >>= 8) {
-        p[i] = m;
-    }
-}
 
 /* A client request as a DHCP client sends it from 0.0.0.0 to broadcast.
  * Options: 53 = type, then 50 / 54 if nonzero, then 55, END. */
@@ -51,42 +23,42 @@ make_request(uint8_t *f, uint8_t type, uint32_t ciaddr, uint32_t req_ip,
              uint32_t server_id, uint16_t flags)
 {
     memset(f, 0, 600);
-    putmac(f, 0xffffffffffffULL);
-    putmac(f + 6, CLIENT_MAC);
-    put16(f + 12, 0x0800);
+    packet_put_mac(f, 0xffffffffffffULL);
+    packet_put_mac(f + 6, CLIENT_MAC);
+    packet_put_be16(f + 12, 0x0800);
     uint8_t *ip = f + 14, *udp = ip + 20, *b = udp + 8;
     b[0] = 1;
     b[1] = 1;
     b[2] = 6;
-    put32(b + 4, 0xdeadbeef);
-    put16(b + 10, flags);
-    put32(b + 12, ciaddr);
-    putmac(b + 28, CLIENT_MAC);
-    put32(b + 236, 0x63825363);
+    packet_put_be32(b + 4, 0xdeadbeef);
+    packet_put_be16(b + 10, flags);
+    packet_put_be32(b + 12, ciaddr);
+    packet_put_mac(b + 28, CLIENT_MAC);
+    packet_put_be32(b + 236, 0x63825363);
     uint8_t *o = b + 240;
     *o++ = 53, *o++ = 1, *o++ = type;
     if (req_ip) {
         *o++ = 50, *o++ = 4;
-        put32(o, req_ip);
+        packet_put_be32(o, req_ip);
         o += 4;
     }
     if (server_id) {
         *o++ = 54, *o++ = 4;
-        put32(o, server_id);
+        packet_put_be32(o, server_id);
         o += 4;
     }
     *o++ = 55, *o++ = 3, *o++ = 1, *o++ = 3, *o++ = 121;
     *o++ = 255;
     size_t blen = o - b;
-    put16(udp, 68);
-    put16(udp + 2, 67);
-    put16(udp + 4, 8 + blen);
+    packet_put_be16(udp, 68);
+    packet_put_be16(udp + 2, 67);
+    packet_put_be16(udp + 4, 8 + blen);
     ip[0] = 0x45;
-    put16(ip + 2, 28 + blen);
+    packet_put_be16(ip + 2, 28 + blen);
     ip[8] = 64;
     ip[9] = 17;
-    put32(ip + 16, 0xffffffff);
-    put16(ip + 10, icmp_csum(ip, 20));
+    packet_put_be32(ip + 16, 0xffffffff);
+    packet_put_be16(ip + 10, packet_csum(ip, 20));
     return 14 + 28 + blen;
 }
 
@@ -115,16 +87,11 @@ static void
 check_checksums(const uint8_t *f, size_t len)
 {
     const uint8_t *ip = f + 14, *udp = ip + 20;
-    assert_int_equal(icmp_csum(ip, 20), 0);
+    assert_int_equal(packet_csum(ip, 20), 0);
     size_t ulen = (size_t) (udp[4] << 8 | udp[5]);
     assert_int_equal(14 + 20 + ulen, len);
-    uint8_t pseudo[12];
-    memcpy(pseudo, ip + 12, 8);
-    pseudo[8] = 0;
-    pseudo[9] = 17;
-    put16(pseudo + 10, ulen);
-    uint32_t sum = icmp_csum_add(icmp_csum_add(0, pseudo, 12), udp, ulen);
-    assert_int_equal(icmp_csum_fold(sum), 0);
+    assert_int_equal(packet_udp_csum(packet_get_be32(ip + 12),
+                                     packet_get_be32(ip + 16), udp, ulen), 0);
 }
 
 static const uint8_t *
@@ -142,13 +109,16 @@ opt(const struct dhcp_packet *p, uint8_t code, size_t want_len)
 static void
 check_lease_options(const struct dhcp_packet *r)
 {
-    assert_int_equal(get32(opt(r, DHCP_OPT_SERVER_ID, 4)), IP(10, 1, 0, 1));
-    assert_int_equal(get32(opt(r, DHCP_OPT_LEASE_TIME, 4)), 3600);
-    assert_int_equal(get32(opt(r, DHCP_OPT_SUBNET_MASK, 4)), 0xffffff00);
-    assert_int_equal(get32(opt(r, DHCP_OPT_ROUTER, 4)), IP(10, 1, 0, 1));
+    assert_int_equal(packet_get_be32(opt(r, DHCP_OPT_SERVER_ID, 4)),
+                     IP(10, 1, 0, 1));
+    assert_int_equal(packet_get_be32(opt(r, DHCP_OPT_LEASE_TIME, 4)), 3600);
+    assert_int_equal(packet_get_be32(opt(r, DHCP_OPT_SUBNET_MASK, 4)),
+                     0xffffff00);
+    assert_int_equal(packet_get_be32(opt(r, DHCP_OPT_ROUTER, 4)),
+                     IP(10, 1, 0, 1));
     const uint8_t *dns = opt(r, DHCP_OPT_DNS, 8);
-    assert_int_equal(get32(dns), IP(10, 1, 0, 53));
-    assert_int_equal(get32(dns + 4), IP(10, 9, 9, 9));
+    assert_int_equal(packet_get_be32(dns), IP(10, 1, 0, 53));
+    assert_int_equal(packet_get_be32(dns + 4), IP(10, 9, 9, 9));
     const uint8_t *mtu = opt(r, DHCP_OPT_MTU, 2);
     assert_int_equal(mtu[0] << 8 | mtu[1], 1400);
     /* RFC 3442: 16 10.50 via 10.1.0.1; 25 192.168.7.128 via 10.1.0.2;
@@ -239,7 +209,8 @@ test_request_ack_nak(void **state)
     assert_int_equal(r.yiaddr, 0);
     assert_int_equal(r.eth_dst, 0xffffffffffffULL);
     assert_int_equal(r.ip_dst, 0xffffffff);
-    assert_int_equal(get32(opt(&r, DHCP_OPT_SERVER_ID, 4)), IP(10, 1, 0, 1));
+    assert_int_equal(packet_get_be32(opt(&r, DHCP_OPT_SERVER_ID, 4)),
+                     IP(10, 1, 0, 1));
     assert_null(dhcp_find_option(&r, DHCP_OPT_LEASE_TIME, &len));
     assert_null(dhcp_find_option(&r, DHCP_OPT_ROUTER, &len));
 
@@ -286,8 +257,9 @@ test_minimal_lease(void **state)
     assert_int_equal(dhcp_reply(&l, req, n, out, sizeof out, &out_len, NULL),
                      0);
     assert_int_equal(dhcp_parse(out, out_len, &r), 0);
-    assert_int_equal(get32(opt(&r, DHCP_OPT_SUBNET_MASK, 4)), 0xfffff000);
-    assert_int_equal(get32(opt(&r, DHCP_OPT_LEASE_TIME, 4)), 60);
+    assert_int_equal(packet_get_be32(opt(&r, DHCP_OPT_SUBNET_MASK, 4)),
+                     0xfffff000);
+    assert_int_equal(packet_get_be32(opt(&r, DHCP_OPT_LEASE_TIME, 4)), 60);
     assert_null(dhcp_find_option(&r, DHCP_OPT_ROUTER, &len));
     assert_null(dhcp_find_option(&r, DHCP_OPT_DNS, &len));
     assert_null(dhcp_find_option(&r, DHCP_OPT_MTU, &len));
@@ -328,12 +300,12 @@ test_malformed(void **state)
                      -EBADMSG);
     /* UDP length beyond the IP packet. */
     memcpy(bad, req, n);
-    put16(bad + 14 + 20 + 4, 1000);
+    packet_put_be16(bad + 14 + 20 + 4, 1000);
     assert_int_equal(dhcp_reply(&l, bad, n, out, sizeof out, &out_len, NULL),
                      -EBADMSG);
     /* A fragment, a non-UDP protocol, an IPv6 ethertype, a bad IHL. */
     memcpy(bad, req, n);
-    put16(bad + 14 + 6, 0x2000);
+    packet_put_be16(bad + 14 + 6, 0x2000);
     assert_int_equal(dhcp_reply(&l, bad, n, out, sizeof out, &out_len, NULL),
                      -EBADMSG);
     memcpy(bad, req, n);
@@ -341,7 +313,7 @@ test_malformed(void **state)
     assert_int_equal(dhcp_reply(&l, bad, n, out, sizeof out, &out_len, NULL),
                      -EBADMSG);
     memcpy(bad, req, n);
-    put16(bad + 12, 0x86dd);
+    packet_put_be16(bad + 12, 0x86dd);
     assert_int_equal(dhcp_reply(&l, bad, n, out, sizeof out, &out_len, NULL),
                      -EBADMSG);
     memcpy(bad, req, n);

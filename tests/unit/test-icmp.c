@@ -10,49 +10,12 @@
 #include <string.h>
 
 #include "agent/icmp.h"
+#include "lib/packet.h"
 
 #define HOST_MAC 0x0a0000000005ULL
 #define ROUTER_MAC 0x0a000000ff01ULL
 #define ROUTER_IP 0x0a000001u
 #define HOST_IP 0x0a000005u
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-    p[0] = v >> 8;
-    p[1] = v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-    put16(p, v >> 16);
-    put16(p + 2, v);
-}
-
-static uint64_t
-getmac(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 6; i++) {
-        v = v << 8 | p[i];
-    }
-    return v;
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-    return (uint32_t) p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3];
-}
-
-static void
-putmac(uint8_t *p, uint64_t m)
-{
-    for (int i = 5; i >= 0; i--, m >>= 8) {
-        p[i] = m;
-    }
-}
 
 /* An offending frame: HOST -> 'dst', protocol 'proto', IHL 'ihl_words',
  * 'payload' bytes of payload (0x11, 0x22, ...), TTL 1. */
@@ -61,25 +24,25 @@ make_packet(uint8_t *f, uint32_t dst, uint8_t proto, int ihl_words,
             size_t payload)
 {
     memset(f, 0, 256);
-    putmac(f, ROUTER_MAC);
-    putmac(f + 6, HOST_MAC);
-    put16(f + 12, 0x0800);
+    packet_put_mac(f, ROUTER_MAC);
+    packet_put_mac(f + 6, HOST_MAC);
+    packet_put_be16(f + 12, 0x0800);
     uint8_t *ip = f + 14;
     size_t ihl = ihl_words * 4;
     ip[0] = 0x40 | ihl_words;
-    put16(ip + 2, ihl + payload);
-    put16(ip + 4, 0x1234);
+    packet_put_be16(ip + 2, ihl + payload);
+    packet_put_be16(ip + 4, 0x1234);
     ip[8] = 1;
     ip[9] = proto;
-    put32(ip + 12, HOST_IP);
-    put32(ip + 16, dst);
+    packet_put_be32(ip + 12, HOST_IP);
+    packet_put_be32(ip + 16, dst);
     for (size_t i = 20; i < ihl; i++) {
         ip[i] = 1;                               /* NOP options */
     }
     for (size_t i = 0; i < payload; i++) {
         ip[ihl + i] = 0x11 * (i + 1);
     }
-    put16(ip + 10, icmp_csum(ip, ihl));
+    packet_put_be16(ip + 10, packet_csum(ip, ihl));
     return 14 + ihl + payload;
 }
 
@@ -93,22 +56,22 @@ check_error(const uint8_t *in, size_t in_len, enum icmp_error_kind kind,
     assert_int_equal(icmp_build_error(kind, ROUTER_IP, ROUTER_MAC, in, in_len,
                                       out, sizeof out, &len), 0);
     assert_int_equal(len, 14 + 20 + 8 + quote_len);
-    assert_int_equal(getmac(out), HOST_MAC);
-    assert_int_equal(getmac(out + 6), ROUTER_MAC);
+    assert_int_equal(packet_get_mac(out), HOST_MAC);
+    assert_int_equal(packet_get_mac(out + 6), ROUTER_MAC);
     assert_int_equal(out[12] << 8 | out[13], 0x0800);
     const uint8_t *ip = out + 14;
     assert_int_equal(ip[0], 0x45);
     assert_int_equal(ip[2] << 8 | ip[3], 20 + 8 + quote_len);
     assert_int_equal(ip[8], 64);
     assert_int_equal(ip[9], 1);
-    assert_int_equal(get32(ip + 12), ROUTER_IP);
-    assert_int_equal(get32(ip + 16), HOST_IP);
-    assert_int_equal(icmp_csum(ip, 20), 0);      /* header checksum valid */
+    assert_int_equal(packet_get_be32(ip + 12), ROUTER_IP);
+    assert_int_equal(packet_get_be32(ip + 16), HOST_IP);
+    assert_int_equal(packet_csum(ip, 20), 0);      /* header checksum valid */
     const uint8_t *icmp = ip + 20;
     assert_int_equal(icmp[0], type);
     assert_int_equal(icmp[1], code);
-    assert_int_equal(get32(icmp + 4), 0);
-    assert_int_equal(icmp_csum(icmp, 8 + quote_len), 0);
+    assert_int_equal(packet_get_be32(icmp + 4), 0);
+    assert_int_equal(packet_csum(icmp, 8 + quote_len), 0);
     /* The quote: the offending IP header and up to 8 bytes after it. */
     assert_memory_equal(icmp + 8, in + 14, quote_len);
 }
@@ -135,7 +98,7 @@ test_errors_built(void **state)
     f[14 + 20] = 8;
     check_error(f, n, ICMP_ERR_TIME_EXCEEDED, 11, 0, 28);
     n = make_packet(f, 0x0a090001, 17, 5, 30);
-    put16(f + 14 + 6, 0x2000);
+    packet_put_be16(f + 14 + 6, 0x2000);
     check_error(f, n, ICMP_ERR_TIME_EXCEEDED, 11, 0, 28);
 }
 
@@ -163,14 +126,14 @@ test_never_answered(void **state)
     }
     /* A non-first fragment. */
     n = make_packet(f, 0x0a090001, 17, 5, 30);
-    put16(f + 14 + 6, 185);
+    packet_put_be16(f + 14 + 6, 185);
     assert_int_equal(build(f, n), -EPERM);
     /* Broadcast / multicast / bogus sources and destinations. */
     static const uint32_t bad_src[] = { 0, 0xffffffff, 0x7f000001, 0xe0000001,
                                         0xf0000001 };
     for (size_t i = 0; i < sizeof bad_src / sizeof bad_src[0]; i++) {
         n = make_packet(f, 0x0a090001, 17, 5, 30);
-        put32(f + 14 + 12, bad_src[i]);
+        packet_put_be32(f + 14 + 12, bad_src[i]);
         assert_int_equal(build(f, n), -EPERM);
     }
     n = make_packet(f, 0xffffffff, 17, 5, 30);
@@ -178,10 +141,10 @@ test_never_answered(void **state)
     n = make_packet(f, 0xe00000fb, 17, 5, 30);
     assert_int_equal(build(f, n), -EPERM);
     n = make_packet(f, 0x0a090001, 17, 5, 30);
-    putmac(f, 0xffffffffffffULL);                /* L2 broadcast */
+    packet_put_mac(f, 0xffffffffffffULL);                /* L2 broadcast */
     assert_int_equal(build(f, n), -EPERM);
     n = make_packet(f, 0x0a090001, 17, 5, 30);
-    putmac(f + 6, 0x010000000001ULL);            /* multicast source MAC */
+    packet_put_mac(f + 6, 0x010000000001ULL);   /* multicast source MAC */
     assert_int_equal(build(f, n), -EPERM);
 }
 
@@ -199,7 +162,7 @@ test_malformed(void **state)
     f[14] = 0x44;                                /* IHL 16 bytes */
     assert_int_equal(build(f, n), -EBADMSG);
     make_packet(f, 0x0a090001, 17, 5, 30);
-    put16(f + 12, 0x0806);                       /* ARP */
+    packet_put_be16(f + 12, 0x0806);                       /* ARP */
     assert_int_equal(build(f, n), -EBADMSG);
     make_packet(f, 0x0a090001, 17, 5, 30);
     uint8_t out[20];

@@ -10,7 +10,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,36 +17,7 @@
 #include <event2/event.h>
 
 #include "agent/link.h"
-
-static int __attribute__((format(printf, 1, 2)))
-run(const char *fmt, ...)
-{
-    char cmd[512];
-    va_list args;
-    va_start(args, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, args);
-    va_end(args);
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static const char * __attribute__((format(printf, 1, 2)))
-capture(const char *fmt, ...)
-{
-    static char out[4096];
-    char cmd[512];
-    va_list args;
-    va_start(args, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, args);
-    va_end(args);
-    FILE *p = popen(cmd, "r");
-    size_t n = p ? fread(out, 1, sizeof out - 1, p) : 0;
-    if (p) {
-        pclose(p);
-    }
-    out[n] = '\0';
-    return out;
-}
+#include "tests/unit/support/test-util.h"
 
 static int
 count(const char *hay, const char *needle)
@@ -62,46 +32,46 @@ count(const char *hay, const char *needle)
 static void
 test_helpers(void **state)
 {
-    assert_int_equal(run("ip link add anet-lt0 type veth peer name anet-lt1"),
-                     0);
+    assert_int_equal(test_run("ip link add anet-lt0 type veth "
+                              "peer name anet-lt1"), 0);
     assert_true(link_exists("anet-lt0"));
     assert_true(link_exists("lo"));
     assert_false(link_exists("anet-nope0"));
 
     /* Up. */
-    assert_null(strstr(capture("ip -o link show anet-lt0"), ",UP"));
+    assert_null(strstr(test_output("ip -o link show anet-lt0"), ",UP"));
     assert_int_equal(link_set_up("anet-lt0"), 0);
-    assert_non_null(strstr(capture("ip -o link show anet-lt0"), ",UP"));
+    assert_non_null(strstr(test_output("ip -o link show anet-lt0"), ",UP"));
     assert_int_equal(link_set_up("anet-lt0"), 0);
     assert_int_equal(link_set_up("anet-nope0"), -ENODEV);
 
     /* IPv4 address, once. */
     assert_int_equal(link_add_ipv4("anet-lt0", "10.99.0.1/24"), 0);
-    const char *out = capture("ip -o -4 addr show dev anet-lt0");
+    const char *out = test_output("ip -o -4 addr show dev anet-lt0");
     assert_non_null(strstr(out, "inet 10.99.0.1/24"));
     assert_int_equal(link_add_ipv4("anet-lt0", "10.99.0.1/24"), 0);
-    assert_int_equal(count(capture("ip -o -4 addr show dev anet-lt0"),
+    assert_int_equal(count(test_output("ip -o -4 addr show dev anet-lt0"),
                            "inet "), 1);
     assert_int_equal(link_add_ipv4("anet-lt0", "10.99.1.1/16"), 0);
-    assert_int_equal(count(capture("ip -o -4 addr show dev anet-lt0"),
+    assert_int_equal(count(test_output("ip -o -4 addr show dev anet-lt0"),
                            "inet "), 2);
     assert_int_equal(link_add_ipv4("anet-lt0", "not-an-ip/24"), -EINVAL);
     assert_int_equal(link_add_ipv4("anet-lt0", "10.99.0.1"), -EINVAL);
     assert_int_equal(link_add_ipv4("anet-nope0", "10.99.0.1/24"), -ENODEV);
 
     /* TX checksum offload. */
-    assert_non_null(strstr(capture("ethtool -k anet-lt1"),
+    assert_non_null(strstr(test_output("ethtool -k anet-lt1"),
                            "tx-checksumming: on"));
     assert_int_equal(link_disable_tx_offload("anet-lt1"), 0);
-    assert_non_null(strstr(capture("ethtool -k anet-lt1"),
+    assert_non_null(strstr(test_output("ethtool -k anet-lt1"),
                            "tx-checksumming: off"));
     assert_int_equal(link_disable_tx_offload("anet-lt1"), 0);
     /* The peer is untouched. */
-    assert_non_null(strstr(capture("ethtool -k anet-lt0"),
+    assert_non_null(strstr(test_output("ethtool -k anet-lt0"),
                            "tx-checksumming: on"));
     assert_int_equal(link_disable_tx_offload("anet-nope0"), -ENODEV);
 
-    run("ip link del anet-lt0");
+    test_run("ip link del anet-lt0");
     assert_false(link_exists("anet-lt0"));
 }
 
@@ -153,8 +123,8 @@ test_watch(void **state)
 {
     struct event_base *base = event_base_new();
     struct seen s = { .n = 0 };
-    assert_int_equal(run("ip link add anet-lw9 type veth peer name anet-lw8"),
-                     0);
+    assert_int_equal(test_run("ip link add anet-lw9 type veth "
+                              "peer name anet-lw8"), 0);
     struct link_watch *w = link_watch_create(base, watch_cb, &s);
     assert_non_null(w);
 
@@ -167,23 +137,23 @@ test_watch(void **state)
 
     /* A new link appears. */
     s.n = 0;
-    assert_int_equal(run("ip link add anet-lw0 type veth peer name anet-lw1"),
-                     0);
+    assert_int_equal(test_run("ip link add anet-lw0 type veth "
+                              "peer name anet-lw1"), 0);
     assert_true(pump_until(base, &s, "+anet-lw1"));
     assert_true(pump_until(base, &s, "+anet-lw0"));
     assert_true(link_watch_exists(w, "anet-lw0"));
 
     /* State changes are not disappearances. */
     s.n = 0;
-    assert_int_equal(run("ip link set anet-lw0 up && ip link set anet-lw0 "
-                         "down"), 0);
+    assert_int_equal(test_run("ip link set anet-lw0 up "
+                              "&& ip link set anet-lw0 down"), 0);
     pump_until(base, &s, NULL);
     assert_false(seen_has(&s, "-anet-lw0"));
     assert_true(link_watch_exists(w, "anet-lw0"));
 
     /* A rename is the old name going and the new one coming. */
     s.n = 0;
-    assert_int_equal(run("ip link set anet-lw1 name anet-lw2"), 0);
+    assert_int_equal(test_run("ip link set anet-lw1 name anet-lw2"), 0);
     assert_true(pump_until(base, &s, "+anet-lw2"));
     assert_true(seen_has(&s, "-anet-lw1"));
     assert_false(link_watch_exists(w, "anet-lw1"));
@@ -191,7 +161,7 @@ test_watch(void **state)
 
     /* Deleting one end removes both. */
     s.n = 0;
-    assert_int_equal(run("ip link del anet-lw0"), 0);
+    assert_int_equal(test_run("ip link del anet-lw0"), 0);
     assert_true(pump_until(base, &s, "-anet-lw0"));
     assert_true(pump_until(base, &s, "-anet-lw2"));
     assert_false(link_watch_exists(w, "anet-lw0"));
@@ -201,17 +171,15 @@ test_watch(void **state)
     link_watch_destroy(w);
     link_watch_destroy(NULL);
     event_base_free(base);
-    run("ip link del anet-lw9 2>/dev/null");
+    test_run("ip link del anet-lw9 2>/dev/null");
 }
 
 int
 main(void)
 {
-    if (unshare(CLONE_NEWNET)) {
-        perror("unshare(CLONE_NEWNET) (the test must run as root)");
+    if (test_enter_netns()) {
         return 1;
     }
-    run("ip link set lo up");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_helpers),
         cmocka_unit_test(test_watch),

@@ -6,7 +6,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,119 +19,28 @@
 #include "datapath/flow.h"
 #include "datapath/ofconn.h"
 #include "datapath/ofp-msgs.h"
+#include "tests/unit/support/ovs-sandbox.h"
+#include "tests/unit/support/test-util.h"
 
-struct ovs__ {
-    char dir[64];
-    char target[128];
-    bool up;
-};
-static struct ovs__ ovs;
-
-static int
-run(const char *fmt, ...)
-{
-    char cmd[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    return system(cmd);
-}
-
-/* Runs a command and returns its output (heap). */
-static char *
-capture(const char *fmt, ...)
-{
-    char cmd[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    FILE *f = popen(cmd, "r");
-    size_t cap = 1 << 20, n = 0;
-    char *out = malloc(cap);
-    if (f) {
-        n = fread(out, 1, cap - 1, f);
-        pclose(f);
-    }
-    out[n] = '\0';
-    return out;
-}
-
-static void
-kill_pidfile(const char *name)
-{
-    char path[128];
-    snprintf(path, sizeof path, "%s/%s.pid", ovs.dir, name);
-    FILE *f = fopen(path, "r");
-    int pid;
-    if (f && fscanf(f, "%d", &pid) == 1 && pid > 1) {
-        kill(pid, SIGTERM);
-        for (int i = 0; i < 50 && !kill(pid, 0); i++) {
-            usleep(20000);
-        }
-        kill(pid, SIGKILL);
-    }
-    if (f) {
-        fclose(f);
-    }
-}
+static struct ovs_sandbox ovs;
 
 static int
 group_teardown(void **state)
 {
-    kill_pidfile("ovs-vswitchd");
-    kill_pidfile("ovsdb-server");
-    if (ovs.dir[0]) {
-        run("rm -rf %s", ovs.dir);
-    }
+    ovs_sandbox_stop(&ovs);
     return 0;
 }
 
+/* ovs-vswitchd with br0, in its own network namespace; without OVS the
+ * OVS tests skip. */
 static int
 group_setup(void **state)
 {
-    if (access("/usr/sbin/ovs-vswitchd", X_OK)
-        && run("command -v ovs-vswitchd >/dev/null 2>&1")) {
-        return 0;       /* tests skip */
-    }
-    strcpy(ovs.dir, "/tmp/anet-ofc-XXXXXX");
-    if (!mkdtemp(ovs.dir)) {
-        return -1;
-    }
-    const char *vars[] = { "OVS_RUNDIR", "OVS_LOGDIR", "OVS_DBDIR",
-                           "OVS_SYSCONFDIR" };
-    for (size_t i = 0; i < 4; i++) {
-        setenv(vars[i], ovs.dir, 1);
-    }
-    /* ovs-vswitchd runs in its own network namespace: the netdev datapath
-     * creates a tap device named "ovs-netdev", which would clash with any
-     * other netdev-datapath OVS in the same namespace. */
-    const char *d = ovs.dir;
-    if (run("ovsdb-tool create %s/conf.db "
-            "/usr/share/openvswitch/vswitch.ovsschema", d)
-        || run("ovsdb-server %s/conf.db --remote=punix:%s/db.sock "
-               "--pidfile=%s/ovsdb-server.pid --detach "
-               "--log-file=%s/ovsdb-server.log 2>/dev/null", d, d, d, d)
-        || run("unshare --net ovs-vswitchd unix:%s/db.sock --pidfile=%s/ovs-vswitchd.pid "
-               "--detach --log-file=%s/ovs-vswitchd.log 2>/dev/null", d, d, d)
-        || run("ovs-vsctl --db=unix:%s/db.sock --no-wait -- init "
-               "-- add-br br0 -- set bridge br0 datapath_type=netdev "
-               "protocols=OpenFlow15", d)) {
-        group_teardown(state);
-        return -1;
-    }
-    snprintf(ovs.target, sizeof ovs.target, "unix:%s/br0.mgmt", d);
-    char sock[128];
-    snprintf(sock, sizeof sock, "%s/br0.mgmt", d);
-    for (int i = 0; i < 100 && access(sock, F_OK); i++) {
-        usleep(50000);
-    }
-    ovs.up = !access(sock, F_OK);
-    return ovs.up ? 0 : -1;
+    return ovs_sandbox_start_switch(&ovs, "ofc");
 }
 
-#define REQUIRE_OVS() do { if (!ovs.up) { skip(); } } while (0)
+#define REQUIRE_OVS() \
+    do { if (!ovs_sandbox_is_up(&ovs)) { skip(); } } while (0)
 
 /* Flow number 'i' of a generated table, of varied shapes.  'gen' changes
  * the actions (a modification) without changing the key. */
@@ -254,7 +162,7 @@ static void
 test_open_and_echo(void **state)
 {
     REQUIRE_OVS();
-    struct ofconn *c = ofconn_open(ovs.target, 2000);
+    struct ofconn *c = ofconn_open(ovs.br0, 2000);
     assert_non_null(c);
     assert_int_equal(ofconn_echo(c), 0);
     assert_int_equal(ofconn_echo(c), 0);
@@ -272,14 +180,14 @@ static void
 test_sync_round_trip(void **state)
 {
     REQUIRE_OVS();
-    struct ofconn *c = ofconn_open(ovs.target, 2000);
+    struct ofconn *c = ofconn_open(ovs.br0, 2000);
     assert_non_null(c);
     struct flow_set want;
     make_set(&want, 50);
 
     /* The new bridge holds OVS's default NORMAL flow; sync removes it. */
     assert_sync(c, &want, 50, 0, 1);
-    char *out = capture("ovs-ofctl -O OpenFlow15 dump-flows %s", ovs.target);
+    char *out = test_capture("ovs-ofctl -O OpenFlow15 dump-flows %s", ovs.br0);
     int lines = 0;
     for (char *p = out; (p = strstr(p, "cookie=")); p++) {
         lines++;
@@ -332,18 +240,19 @@ test_sync_round_trip(void **state)
     assert_sync(c, &want, 0, 0, 0);
 
     /* A flow the desired set lacks is removed. */
-    assert_int_equal(run("ovs-ofctl -O OpenFlow15 add-flow %s "
-                         "'table=77,priority=5,actions=drop'", ovs.target), 0);
+    assert_int_equal(test_run("ovs-ofctl -O OpenFlow15 add-flow %s "
+                              "'table=77,priority=5,actions=drop'",
+                              ovs.br0), 0);
     assert_sync(c, &want, 0, 0, 1);
-    out = capture("ovs-ofctl -O OpenFlow15 dump-flows %s", ovs.target);
+    out = test_capture("ovs-ofctl -O OpenFlow15 dump-flows %s", ovs.br0);
     assert_null(strstr(out, "table=77"));
     free(out);
 
     /* A foreign flow whose match anet cannot represent (ipv6_dst) is dumped
      * with a placeholder action list, and a sync deletes it exactly. */
-    assert_int_equal(run("ovs-ofctl -O OpenFlow15 add-flow %s "
-                         "'table=78,priority=5,ipv6,ipv6_dst=::1,"
-                         "actions=output:1'", ovs.target), 0);
+    assert_int_equal(test_run("ovs-ofctl -O OpenFlow15 add-flow %s "
+                              "'table=78,priority=5,ipv6,ipv6_dst=::1,"
+                              "actions=output:1'", ovs.br0), 0);
     struct flow_set dumped;
     flow_set_init(&dumped);
     assert_int_equal(ofconn_dump_flows(c, &dumped, NULL), 0);
@@ -364,7 +273,7 @@ static void
 test_failed_bundle_keeps_table(void **state)
 {
     REQUIRE_OVS();
-    struct ofconn *c = ofconn_open(ovs.target, 2000);
+    struct ofconn *c = ofconn_open(ovs.br0, 2000);
     assert_non_null(c);
     struct flow_set old, bad;
     make_set(&old, 30);
@@ -432,7 +341,7 @@ static void
 test_large_sync(void **state)
 {
     REQUIRE_OVS();
-    struct ofconn *c = ofconn_open(ovs.target, 10000);
+    struct ofconn *c = ofconn_open(ovs.br0, 10000);
     assert_non_null(c);
     struct flow_set want;
     const int n = 20000;
@@ -592,7 +501,7 @@ test_fake_switch(void **state)
         ofconn_close(c);
     }
     close(lfd);
-    run("rm -rf %s", dir);
+    test_run("rm -rf %s", dir);
 }
 
 int

@@ -9,7 +9,6 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,131 +19,35 @@
 #include "datapath/flow.h"
 #include "datapath/ofp-msgs.h"
 #include "datapath/ofp-packet.h"
+#include "tests/unit/support/ovs-sandbox.h"
+#include "tests/unit/support/test-util.h"
 
-struct ovs__ {
-    char dir[64];
-    char sock[128];
-    bool up;
-};
-static struct ovs__ ovs;
-
-static int
-run(const char *fmt, ...)
-{
-    char cmd[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    return system(cmd);
-}
-
-static char *
-capture(const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    FILE *f = popen(cmd, "r");
-    size_t cap = 1 << 16, n = 0;
-    char *out = malloc(cap);
-    if (f) {
-        n = fread(out, 1, cap - 1, f);
-        pclose(f);
-    }
-    out[n] = '\0';
-    return out;
-}
-
-static void
-kill_pidfile(const char *name)
-{
-    char path[128];
-    snprintf(path, sizeof path, "%s/%s.pid", ovs.dir, name);
-    FILE *f = fopen(path, "r");
-    int pid;
-    if (f && fscanf(f, "%d", &pid) == 1 && pid > 1) {
-        kill(pid, SIGTERM);
-        for (int i = 0; i < 50 && !kill(pid, 0); i++) {
-            usleep(20000);
-        }
-        kill(pid, SIGKILL);
-    }
-    if (f) {
-        fclose(f);
-    }
-}
+static struct ovs_sandbox ovs;
 
 static int
 group_teardown(void **state)
 {
-    kill_pidfile("ovs-vswitchd");
-    kill_pidfile("ovsdb-server");
-    if (ovs.dir[0]) {
-        run("rm -rf %s", ovs.dir);
-    }
+    ovs_sandbox_stop(&ovs);
     return 0;
 }
 
+/* ovs-vswitchd with br0, in its own network namespace; without OVS the
+ * OVS tests skip. */
 static int
 group_setup(void **state)
 {
-    if (run("command -v ovs-vswitchd >/dev/null 2>&1")) {
-        return 0;       /* the OVS tests skip */
-    }
-    strcpy(ovs.dir, "/tmp/anet-ofpk-XXXXXX");
-    if (!mkdtemp(ovs.dir)) {
-        return -1;
-    }
-    const char *vars[] = { "OVS_RUNDIR", "OVS_LOGDIR", "OVS_DBDIR",
-                           "OVS_SYSCONFDIR" };
-    for (size_t i = 0; i < 4; i++) {
-        setenv(vars[i], ovs.dir, 1);
-    }
-    const char *d = ovs.dir;
-    if (run("ovsdb-tool create %s/conf.db "
-            "/usr/share/openvswitch/vswitch.ovsschema", d)
-        || run("ovsdb-server %s/conf.db --remote=punix:%s/db.sock "
-               "--pidfile=%s/ovsdb-server.pid --detach "
-               "--log-file=%s/ovsdb-server.log 2>/dev/null", d, d, d, d)
-        || run("unshare --net ovs-vswitchd unix:%s/db.sock "
-               "--pidfile=%s/ovs-vswitchd.pid --detach "
-               "--log-file=%s/ovs-vswitchd.log 2>/dev/null", d, d, d)
-        || run("ovs-vsctl --db=unix:%s/db.sock --no-wait -- init "
-               "-- add-br br0 -- set bridge br0 datapath_type=netdev "
-               "protocols=OpenFlow15", d)) {
-        group_teardown(state);
-        return -1;
-    }
-    snprintf(ovs.sock, sizeof ovs.sock, "%s/br0.mgmt", d);
-    for (int i = 0; i < 100 && access(ovs.sock, F_OK); i++) {
-        usleep(50000);
-    }
-    ovs.up = !access(ovs.sock, F_OK);
-    return ovs.up ? 0 : -1;
+    return ovs_sandbox_start_switch(&ovs, "ofpk");
 }
 
-#define REQUIRE_OVS() do { if (!ovs.up) { skip(); } } while (0)
-
-static char *
-to_hex(const uint8_t *p, size_t n)
-{
-    char *s = malloc(2 * n + 1);
-    for (size_t i = 0; i < n; i++) {
-        sprintf(s + 2 * i, "%02x", p[i]);
-    }
-    s[2 * n] = '\0';
-    return s;
-}
+#define REQUIRE_OVS() \
+    do { if (!ovs_sandbox_is_up(&ovs)) { skip(); } } while (0)
 
 /* `ovs-ofctl ofp-print` of the bytes [p, p + n). */
 static char *
 ofp_print(const uint8_t *p, size_t n)
 {
-    char *hex = to_hex(p, n);
-    char *out = capture("ovs-ofctl ofp-print %s 2>&1", hex);
+    char *hex = test_hex(p, n);
+    char *out = test_capture("ovs-ofctl ofp-print %s 2>&1", hex);
     free(hex);
     return out;
 }
@@ -266,7 +169,7 @@ connect_packet_conn(void)
     struct ofp_buf b;
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 
-    strcpy(sun.sun_path, ovs.sock);
+    strcpy(sun.sun_path, ovs.br0_sock);
     assert_int_equal(connect(fd, (struct sockaddr *) &sun, sizeof sun), 0);
     ofp_buf_init(&b);
     ofp_put_hello(&b, 1);
@@ -327,17 +230,18 @@ test_real_packet_in2(void **state)
 
     /* A flow sending UDP from LOCAL to the controller with userdata 0x2a,
      * and a packet injected through the pipeline. */
-    assert_int_equal(run("ovs-ofctl -O OpenFlow15 add-flow br0 "
-                         "'table=0,priority=10,cookie=0xabc,udp,nw_ttl=1,"
-                         "actions=controller(userdata=00.2a)'"), 0);
+    assert_int_equal(test_run("ovs-ofctl -O OpenFlow15 add-flow br0 "
+                              "'table=0,priority=10,cookie=0xabc,udp,nw_ttl=1,"
+                              "actions=controller(userdata=00.2a)'"), 0);
     int fd = connect_packet_conn();
     read_until(fd, OFPT_BARRIER_REPLY, msgbuf, sizeof msgbuf, types,
                &n_types);
 
     make_frame(frame, sizeof frame);
-    char *hex = to_hex(frame, sizeof frame);
-    assert_int_equal(run("ovs-ofctl -O OpenFlow15 packet-out br0 "
-                         "'in_port=LOCAL,packet=%s,actions=table'", hex), 0);
+    char *hex = test_hex(frame, sizeof frame);
+    assert_int_equal(test_run("ovs-ofctl -O OpenFlow15 packet-out br0 "
+                              "'in_port=LOCAL,packet=%s,actions=table'",
+                              hex), 0);
     free(hex);
 
     size_t len = read_until(fd, 0xff, msgbuf, sizeof msgbuf, types, &n_types);

@@ -13,8 +13,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
-#include <sched.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,53 +25,23 @@
 
 #include "datapath/bridge.h"
 #include "datapath/ovsdb.h"
+#include "tests/unit/support/ovs-sandbox.h"
+#include "tests/unit/support/test-util.h"
 
-static char ovs_dir[64];
-static bool vswitchd_running;
-
-static int __attribute__((format(printf, 1, 2)))
-run(const char *fmt, ...)
-{
-    char cmd[1024];
-    va_list args;
-    va_start(args, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, args);
-    va_end(args);
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+static struct ovs_sandbox ovs;
 
 /* Runs ovs-vsctl on the private DB; returns its trimmed stdout (static). */
 static const char * __attribute__((format(printf, 1, 2)))
 vsctl(const char *fmt, ...)
 {
-    static char out[8192];
     char args[1024], cmd[1200];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(args, sizeof args, fmt, ap);
     va_end(ap);
-    snprintf(cmd, sizeof cmd,
-             "ovs-vsctl --no-wait --timeout=5 --db=unix:%s/db.sock %s",
-             ovs_dir, args);
-    FILE *p = popen(cmd, "r");
-    size_t n = p ? fread(out, 1, sizeof out - 1, p) : 0;
-    if (p) {
-        pclose(p);
-    }
-    out[n] = '\0';
-    while (n && (out[n - 1] == '\n' || out[n - 1] == ' ')) {
-        out[--n] = '\0';
-    }
-    return out;
-}
-
-static char *
-db_target(void)
-{
-    static char t[128];
-    snprintf(t, sizeof t, "unix:%s/db.sock", ovs_dir);
-    return t;
+    snprintf(cmd, sizeof cmd, "ovs-vsctl --no-wait --timeout=5 --db=%s %s",
+             ovs.db, args);
+    return test_output("%s", cmd);
 }
 
 static long
@@ -81,116 +49,45 @@ db_size(void)
 {
     char path[128];
     struct stat st;
-    snprintf(path, sizeof path, "%s/conf.db", ovs_dir);
+    snprintf(path, sizeof path, "%s/conf.db", ovs.dir);
     return stat(path, &st) ? -1 : (long) st.st_size;
 }
 
-static void
-kill_pidfile(const char *name)
-{
-    char path[128];
-    snprintf(path, sizeof path, "%s/%s.pid", ovs_dir, name);
-    FILE *f = fopen(path, "r");
-    int pid = 0;
-    if (!f) {
-        return;
-    }
-    if (fscanf(f, "%d", &pid) != 1) {
-        pid = 0;
-    }
-    fclose(f);
-    if (pid <= 0) {
-        return;
-    }
-    kill(pid, SIGTERM);
-    for (int i = 0; i < 50 && !kill(pid, 0); i++) {
-        usleep(50000);
-    }
-    kill(pid, SIGKILL);
-}
-
-static void
-ovs_stop(void)
-{
-    if (!ovs_dir[0]) {
-        return;
-    }
-    kill_pidfile("ovs-vswitchd");
-    kill_pidfile("ovsdb-server");
-    run("rm -rf %s", ovs_dir);
-    ovs_dir[0] = '\0';
-    vswitchd_running = false;
-}
-
+/* Starts the private OVS (the test already runs in a private network
+ * namespace, see main()) and connects a client to its database. */
 static int
-ovs_start(bool vswitchd)
+setup__(void **state, bool vswitchd)
 {
-    strcpy(ovs_dir, "/tmp/anet-ovsdbt-XXXXXX");
-    if (!mkdtemp(ovs_dir)) {
+    if (ovs_sandbox_start(&ovs, "ovsdbt",
+                          vswitchd ? OVS_SANDBOX_VSWITCHD : 0)) {
         return -1;
     }
-    const char *vars[] = { "OVS_RUNDIR", "OVS_LOGDIR", "OVS_DBDIR",
-                           "OVS_SYSCONFDIR" };
-    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
-        setenv(vars[i], ovs_dir, 1);
-    }
-    if (run("ovsdb-tool create %s/conf.db "
-            "/usr/share/openvswitch/vswitch.ovsschema", ovs_dir)
-        || run("ovsdb-server %s/conf.db --remote=punix:%s/db.sock "
-               "--pidfile=%s/ovsdb-server.pid --detach "
-               "--log-file=%s/ovsdb-server.log --unixctl=%s/ovsdb-server.ctl",
-               ovs_dir, ovs_dir, ovs_dir, ovs_dir,
-               ovs_dir)) {
-        ovs_stop();
+    struct ovsdb_client *c = ovsdb_client_open(ovs.db, 5000);
+    if (!c) {
+        ovs_sandbox_stop(&ovs);
         return -1;
     }
-    if (vswitchd) {
-        if (run("ovs-vswitchd unix:%s/db.sock --pidfile=%s/ovs-vswitchd.pid "
-                "--detach --log-file=%s/ovs-vswitchd.log", ovs_dir, ovs_dir,
-                ovs_dir)) {
-            ovs_stop();
-            return -1;
-        }
-        vswitchd_running = true;
-    }
+    *state = c;
     return 0;
 }
 
 static int
 setup_db(void **state)
 {
-    if (ovs_start(false)) {
-        return -1;
-    }
-    struct ovsdb_client *c = ovsdb_client_open(db_target(), 5000);
-    if (!c) {
-        ovs_stop();
-        return -1;
-    }
-    *state = c;
-    return 0;
+    return setup__(state, false);
 }
 
 static int
 setup_vswitchd(void **state)
 {
-    if (ovs_start(true)) {
-        return -1;
-    }
-    struct ovsdb_client *c = ovsdb_client_open(db_target(), 5000);
-    if (!c) {
-        ovs_stop();
-        return -1;
-    }
-    *state = c;
-    return 0;
+    return setup__(state, true);
 }
 
 static int
 teardown(void **state)
 {
     ovsdb_client_destroy(*state);
-    ovs_stop();
+    ovs_sandbox_stop(&ovs);
     return 0;
 }
 
@@ -248,9 +145,9 @@ test_transact(void **state)
     assert_int_equal(ovsdb_transact(c, ops, NULL), 0);
 
     /* Over TCP too. */
-    assert_int_equal(run("ovs-appctl -t %s/ovsdb-server.ctl "
-                         "ovsdb-server/add-remote ptcp:16640:127.0.0.1",
-                         ovs_dir), 0);
+    assert_int_equal(test_run("ovs-appctl -t %s/ovsdb-server.ctl "
+                              "ovsdb-server/add-remote ptcp:16640:127.0.0.1",
+                              ovs.dir), 0);
     struct ovsdb_client *t = NULL;
     for (int i = 0; i < 50 && !t; i++) {
         t = ovsdb_client_open("tcp:127.0.0.1:16640", 1000);
@@ -560,10 +457,11 @@ test_vswitchd_ofports(void **state)
 {
     struct ovsdb_client *c = *state;
     int32_t ofport = 0;
-    run("ip link del anet-tv0 2>/dev/null");
-    assert_int_equal(run("ip link add anet-tv0 type veth peer name anet-tv1 "
-                         "&& ip link set anet-tv0 up "
-                         "&& ip link set anet-tv1 up"), 0);
+    test_run("ip link del anet-tv0 2>/dev/null");
+    assert_int_equal(test_run("ip link add anet-tv0 type veth "
+                              "peer name anet-tv1 "
+                              "&& ip link set anet-tv0 up "
+                              "&& ip link set anet-tv1 up"), 0);
 
     assert_int_equal(bridge_ensure_integration(c, "br-int", 4000), 0);
     struct bridge_port want[] = {
@@ -598,24 +496,22 @@ test_vswitchd_ofports(void **state)
     assert_int_equal(ofport, 9);
     assert_int_equal(bridge_get_ofport(c, "anet-missing0", &ofport), -ENOENT);
 
-    run("ip link del anet-tv0 2>/dev/null");
+    test_run("ip link del anet-tv0 2>/dev/null");
 }
 
 static void
 cleanup_at_exit(void)
 {
-    ovs_stop();
+    ovs_sandbox_stop(&ovs);
 }
 
 int
 main(void)
 {
     /* A private network namespace for everything this test starts. */
-    if (unshare(CLONE_NEWNET)) {
-        perror("unshare(CLONE_NEWNET) (the test must run as root)");
+    if (test_enter_netns()) {
         return 1;
     }
-    run("ip link set lo up");
     atexit(cleanup_at_exit);
 
     const struct CMUnitTest db_tests[] = {
