@@ -23,7 +23,7 @@ CFLAGS=(-g -O1 -std=gnu11 -D_GNU_SOURCE -DANET_VERSION=\"fuzz\" -I. -Ibuild
 LIBS=$(pkg-config --cflags --libs yaml-0.1 libprotobuf-c libevent)
 for h in "${harnesses[@]}"; do
   case $h in
-    topo)  srcs=(controller/topo.c) ;;
+    topo)  srcs=(controller/topo*.c) ;;
     frame) srcs=(proto/frame.c build/proto/anet.pb-c.c) ;;
     ofp)   srcs=(datapath/ofp-msgs.c datapath/flow.c) ;;
     dhcp)  srcs=(agent/dhcp.c agent/icmp.c) ;;
