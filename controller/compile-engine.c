@@ -35,14 +35,14 @@ LOG_MODULE(compile_engine);
 
 /* --- small vectors ------------------------------------------------------------ */
 
-static void
+void
 compile_push__(uint32_t **v, size_t *n, size_t *cap, uint32_t x)
 {
     *v = xgrow(*v, cap, *n + 1, sizeof **v);
     (*v)[(*n)++] = x;
 }
 
-static void
+void
 compile_dirty_port__(struct compiler *c, uint32_t p)
 {
     if (!c->ports[p].dirty) {
@@ -52,7 +52,7 @@ compile_dirty_port__(struct compiler *c, uint32_t p)
     }
 }
 
-static void
+void
 compile_dirty_switch__(struct compiler *c, uint32_t s)
 {
     if (!c->switches[s].dirty) {
@@ -122,7 +122,7 @@ compile_host_delta__(struct compiler *c, uint32_t h)
     return &d->hosts[ch->delta];
 }
 
-static void
+void
 compile_config_changed__(struct compiler *c, uint32_t h)
 {
     struct compile_host_delta *hd = compile_host_delta__(c, h);
@@ -192,10 +192,21 @@ compile_delta_note__(struct compiler *c, const struct cflows *old,
 /* Replaces the records 'slot' (installed on 'old_host', may be CE_NONE)
  * by 'nb' on 'new_host' (CE_NONE: remove), recording the change. */
 static void
+compile_touch__(struct compiler *c, uint32_t h)
+{
+    if (h != CE_NONE && !c->hosts[h].touched) {
+        c->hosts[h].touched = true;
+        compile_push__(&c->touched, &c->n_touched, &c->cap_touched, h);
+    }
+}
+
+void
 compile_replace__(struct compiler *c, struct cflows *slot, uint32_t old_host,
                   const struct cbuf *nb, uint32_t new_host)
 {
     struct cflows nf = { NULL, 0, 0 };
+    compile_touch__(c, old_host);
+    compile_touch__(c, new_host);
     if (new_host != CE_NONE) {
         nf = (struct cflows) { nb->p, (uint32_t) nb->len, nb->n };
     }
@@ -329,17 +340,22 @@ compiler_destroy(struct compiler *c)
         free(c->hosts[i].name);
         free(c->hosts[i].underlay);
         free(c->hosts[i].ports);
+        free(c->hosts[i].owners);
         cflows_clear(&c->hosts[i].defaults);
     }
     for (size_t i = 0; i < c->n_switches; i++) {
         struct cswitch *s = &c->switches[i];
         free(s->name);
         free(s->ports);
+        free(s->span);
+        free(s->dhcp_routes);
         for (size_t j = 0; j < s->n_blocks; j++) {
             cflows_clear(&s->blocks[j].fl);
         }
         free(s->blocks);
     }
+    compile_l3_free(c);
+    free(c->touched);
     compile_prov_invalidate(c);
     free(c->ports);
     free(c->hosts);
@@ -524,6 +540,7 @@ compile_switch_id__(struct compiler *c, const struct topo_switch *ts)
         s->vni = ts->vni;
         s->live = true;
         cmap_insert(&c->switch_map, s->name, id);
+        compile_l3_switch_settings(c, id, ts);
     } else {
         s = &c->switches[id];
         if (s->vni != ts->vni) {
@@ -533,6 +550,7 @@ compile_switch_id__(struct compiler *c, const struct topo_switch *ts)
                 compile_dirty_port__(c, s->ports[i]);
             }
         }
+        compile_l3_switch_settings(c, id, ts);
     }
     s->line = ts->mark.line;
     s->col = ts->mark.col;
@@ -604,7 +622,7 @@ compile_port_name_cmp__(const void *a_, const void *b_, void *c_)
     return strcmp(c->ports[a].name, c->ports[b].name);
 }
 
-static int
+int
 compile_host_name_cmp__(const void *a_, const void *b_, void *c_)
 {
     const struct compiler *c = c_;
@@ -635,37 +653,53 @@ compile_flush_switch__(struct compiler *c, uint32_t s)
     }
     qsort_r(hosts, nh, sizeof *hosts, compile_host_name_cmp__, c);
 
+    /* The blocks live on the hosts with ports on the switch, or on every
+     * host of its router component (compile-l3.c).  Floods go to the
+     * hosts with ports only. */
+    const uint32_t *span = hosts;
+    size_t n_span = nh;
+    if (sw->spanned && sw->live) {
+        span = sw->span;
+        n_span = sw->n_span;
+        c->stamp++;
+        for (size_t i = 0; i < n_span; i++) {
+            c->hosts[span[i]].stamp = c->stamp;
+        }
+    }
+
     /* Blocks on hosts the switch left go away. */
     size_t out = 0;
     for (size_t i = 0; i < sw->n_blocks; i++) {
         struct cswitch_block *b = &sw->blocks[i];
         if (c->hosts[b->host].stamp != c->stamp) {
             compile_replace__(c, &b->fl, b->host, NULL, CE_NONE);
+            compile_owner_del__(c, b->host, s);
         } else {
             sw->blocks[out++] = *b;
         }
     }
     sw->n_blocks = out;
-    for (size_t i = 0; i < nh; i++) {
+    for (size_t i = 0; i < n_span; i++) {
         struct cswitch_block *b = NULL;
         for (size_t j = 0; j < sw->n_blocks; j++) {
-            if (sw->blocks[j].host == hosts[i]) {
+            if (sw->blocks[j].host == span[i]) {
                 b = &sw->blocks[j];
                 break;
             }
         }
-        uint32_t old_host = hosts[i];
+        uint32_t old_host = span[i];
         if (!b) {
             sw->blocks = xgrow(sw->blocks, &sw->cap_blocks, sw->n_blocks + 1,
                                sizeof *sw->blocks);
             b = &sw->blocks[sw->n_blocks++];
             memset(b, 0, sizeof *b);
-            b->host = hosts[i];
+            b->host = span[i];
             old_host = CE_NONE;
+            compile_owner_add__(c, span[i], s);
         }
-        compile_gen_switch_block(c, sw, hosts[i], ports, np, hosts, nh,
+        compile_gen_switch_block(c, sw, span[i], ports, np, hosts, nh,
                                  &c->scratch);
-        compile_replace__(c, &b->fl, old_host, &c->scratch, hosts[i]);
+        compile_replace__(c, &b->fl, old_host, &c->scratch, span[i]);
     }
     free(ports);
     free(hosts);
@@ -674,6 +708,7 @@ compile_flush_switch__(struct compiler *c, uint32_t s)
 static void
 compile_flush__(struct compiler *c)
 {
+    compile_l3_prepare(c);
     for (size_t i = 0; i < c->n_dirty_ports; i++) {
         struct cport *cp = &c->ports[c->dirty_ports[i]];
         cp->dirty = false;
@@ -696,6 +731,74 @@ compile_flush__(struct compiler *c)
         compile_flush_switch__(c, c->dirty_sw[i]);
     }
     c->n_dirty_sw = 0;
+    compile_l3_flush(c);
+}
+
+void
+compile_owner_add__(struct compiler *c, uint32_t host, uint32_t owner)
+{
+    struct chost *h = &c->hosts[host];
+    compile_push__(&h->owners, &h->n_owners, &h->cap_owners, owner);
+}
+
+void
+compile_owner_del__(struct compiler *c, uint32_t host, uint32_t owner)
+{
+    struct chost *h = &c->hosts[host];
+    for (size_t i = 0; i < h->n_owners; i++) {
+        if (h->owners[i] == owner) {
+            h->owners[i] = h->owners[--h->n_owners];
+            return;
+        }
+    }
+}
+
+/* The records of owner 'owner' on host 'id'. */
+static const struct cflows *
+compile_owner_flows__(const struct compiler *c, uint32_t id, uint32_t owner)
+{
+    const struct cswitch_block *blocks;
+    size_t n;
+    if (owner & COMPILE_OWNER_ROUTER) {
+        const struct crouter *r = &c->routers[owner & ~COMPILE_OWNER_ROUTER];
+        blocks = r->blocks;
+        n = r->n_blocks;
+    } else {
+        blocks = c->switches[owner].blocks;
+        n = c->switches[owner].n_blocks;
+    }
+    for (size_t j = 0; j < n; j++) {
+        if (blocks[j].host == id) {
+            return &blocks[j].fl;
+        }
+    }
+    return NULL;
+}
+
+/* Hosts whose owners were recomputed get their packet actions compared:
+ * a change counts as a config change even when no flow changed. */
+static void
+compile_check_actions__(struct compiler *c)
+{
+    for (size_t i = 0; i < c->n_touched; i++) {
+        struct chost *h = &c->hosts[c->touched[i]];
+        h->touched = false;
+        if (!h->live) {
+            continue;
+        }
+        struct compiled_packet_action *pa;
+        size_t n = compile_l3_host_actions(c, c->touched[i], &pa);
+        uint64_t hash = compile_l3_actions_hash(pa, n);
+        for (size_t k = 0; k < n; k++) {
+            compiled_packet_action_clear(&pa[k]);
+        }
+        free(pa);
+        if (hash != h->pa_hash) {
+            h->pa_hash = hash;
+            compile_config_changed__(c, c->touched[i]);
+        }
+    }
+    c->n_touched = 0;
 }
 
 /* --- apply -------------------------------------------------------------------- */
@@ -783,6 +886,7 @@ compile_commit__(struct compiler *c, const struct compile_result *seed)
     compile_number_pending__(c, c->pending, c->n_pending, seed);
     c->n_pending = 0;
     compile_flush__(c);
+    compile_check_actions__(c);
     /* Dead hosts and switches keep their slot; free what they hold.  A
      * dead host's name stays for the delta until here. */
     for (size_t i = 0; c->n_dead && i < c->n_hosts; i++) {
@@ -791,6 +895,7 @@ compile_commit__(struct compiler *c, const struct compile_result *seed)
             free(h->name);
             free(h->underlay);
             free(h->ports);
+            free(h->owners);
             memset(h, 0, sizeof *h);
             h->delta = CE_NONE;
         }
@@ -801,6 +906,8 @@ compile_commit__(struct compiler *c, const struct compile_result *seed)
             free(s->name);
             free(s->ports);
             free(s->blocks);
+            free(s->span);
+            free(s->dhcp_routes);
             memset(s, 0, sizeof *s);
         }
     }
@@ -849,6 +956,26 @@ compiler_apply(struct compiler *c, const struct topo *t,
         if (c->ports[i].live && !c->ports[i].seen) {
             compile_port_remove__(c, (uint32_t) i);
         }
+    }
+
+    /* Routers: the ones gone first (they free their ids), then the others
+     * in name order. */
+    for (size_t i = 0; i < c->n_routers; i++) {
+        c->routers[i].seen = false;
+    }
+    for (size_t i = 0; i < t->n_routers; i++) {
+        uint32_t r = cmap_find(&c->router_map, t->routers[i].name);
+        if (r != CE_NONE) {
+            c->routers[r].seen = true;
+        }
+    }
+    for (size_t i = 0; i < c->n_routers; i++) {
+        if (c->routers[i].live && !c->routers[i].seen) {
+            compile_l3_router_remove(c, (uint32_t) i);
+        }
+    }
+    for (size_t i = 0; i < t->n_routers; i++) {
+        compile_l3_router_upsert(c, t, &t->routers[i], sw_ids);
     }
 
     /* Hosts and switches that are gone have no ports left. */
@@ -927,49 +1054,48 @@ compiler_commit(struct compiler *c)
 /* --- materialisation ---------------------------------------------------------- */
 
 bool
-compiler_host_flows(const struct compiler *c_, const char *name,
+compiler_host_flows(const struct compiler *c, const char *name,
                     struct flow_set *out)
 {
-    struct compiler *c = (struct compiler *) c_;   /* scratch stamps only */
     uint32_t id = cmap_find(&c->host_map, name);
     if (id == CE_NONE) {
         return false;
     }
     const struct chost *h = &c->hosts[id];
     size_t need = out->n + h->defaults.n;
-    uint32_t stamp = ++c->stamp;
-    for (size_t pass = 0; pass < 2; pass++) {
-        if (pass) {
-            out->flows = xgrow(out->flows, &out->cap, need,
-                               sizeof *out->flows);
-            cflows_decode(&h->defaults, out);
-            stamp = ++c->stamp;
-        }
-        for (size_t i = 0; i < h->n_ports; i++) {
-            const struct cport *cp = &c->ports[h->ports[i]];
-            struct cswitch *sw = &c->switches[cp->sw];
-            if (pass) {
-                cflows_decode(&cp->fl, out);
-            } else {
-                need += cp->fl.n;
-            }
-            if (sw->stamp == stamp) {
-                continue;
-            }
-            sw->stamp = stamp;
-            for (size_t j = 0; j < sw->n_blocks; j++) {
-                if (sw->blocks[j].host != id) {
-                    continue;
-                }
-                if (pass) {
-                    cflows_decode(&sw->blocks[j].fl, out);
-                } else {
-                    need += sw->blocks[j].fl.n;
-                }
-            }
+    for (size_t i = 0; i < h->n_ports; i++) {
+        need += c->ports[h->ports[i]].fl.n;
+    }
+    for (size_t i = 0; i < h->n_owners; i++) {
+        const struct cflows *fl = compile_owner_flows__(c, id, h->owners[i]);
+        need += fl ? fl->n : 0;
+    }
+    out->flows = xgrow(out->flows, &out->cap, need + 1, sizeof *out->flows);
+    cflows_decode(&h->defaults, out);
+    for (size_t i = 0; i < h->n_ports; i++) {
+        cflows_decode(&c->ports[h->ports[i]].fl, out);
+    }
+    for (size_t i = 0; i < h->n_owners; i++) {
+        const struct cflows *fl = compile_owner_flows__(c, id, h->owners[i]);
+        if (fl) {
+            cflows_decode(fl, out);
         }
     }
     flow_set_sort(out);
+    return true;
+}
+
+bool
+compiler_host_actions(const struct compiler *c, const char *name,
+                      struct compiled_packet_action **out, size_t *n)
+{
+    uint32_t id = cmap_find(&c->host_map, name);
+    if (id == CE_NONE) {
+        *out = NULL;
+        *n = 0;
+        return false;
+    }
+    *n = compile_l3_host_actions(c, id, out);
     return true;
 }
 
@@ -1010,6 +1136,7 @@ compiler_host_config(const struct compiler *c, const char *name,
     qsort(out->ports, out->n_ports, sizeof *out->ports,
           compile_cport_name_cmp__);
     flow_set_init(&out->flows);
+    out->n_actions = compile_l3_host_actions(c, id, &out->actions);
     return true;
 }
 
@@ -1028,33 +1155,28 @@ compiled_host_clear(struct compiled_host *ch)
     free(ch->name);
     free(ch->underlay_iface);
     flow_set_destroy(&ch->flows);
+    for (size_t i = 0; i < ch->n_actions; i++) {
+        compiled_packet_action_clear(&ch->actions[i]);
+    }
+    free(ch->actions);
     memset(ch, 0, sizeof *ch);
 }
 
 size_t
-compiler_host_n_flows(const struct compiler *c_, const char *name)
+compiler_host_n_flows(const struct compiler *c, const char *name)
 {
-    struct compiler *c = (struct compiler *) c_;   /* scratch stamps only */
     uint32_t id = cmap_find(&c->host_map, name);
     if (id == CE_NONE) {
         return 0;
     }
     const struct chost *h = &c->hosts[id];
-    uint32_t stamp = ++c->stamp;
     size_t n = h->defaults.n;
     for (size_t i = 0; i < h->n_ports; i++) {
-        const struct cport *cp = &c->ports[h->ports[i]];
-        struct cswitch *sw = &c->switches[cp->sw];
-        n += cp->fl.n;
-        if (sw->stamp == stamp) {
-            continue;
-        }
-        sw->stamp = stamp;
-        for (size_t j = 0; j < sw->n_blocks; j++) {
-            if (sw->blocks[j].host == id) {
-                n += sw->blocks[j].fl.n;
-            }
-        }
+        n += c->ports[h->ports[i]].fl.n;
+    }
+    for (size_t i = 0; i < h->n_owners; i++) {
+        const struct cflows *fl = compile_owner_flows__(c, id, h->owners[i]);
+        n += fl ? fl->n : 0;
     }
     return n;
 }

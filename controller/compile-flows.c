@@ -345,7 +345,7 @@ cbuf_append(struct cbuf *b, const void *p, size_t n)
 
 /* --- generators ------------------------------------------------------------- */
 
-static void
+void
 compile_match__(struct flow *f, unsigned int id, uint64_t value, uint64_t mask)
 {
     /* The pipeline never uses more than a handful of fields or unknown
@@ -355,7 +355,7 @@ compile_match__(struct flow *f, unsigned int id, uint64_t value, uint64_t mask)
     }
 }
 
-static void
+void
 compile_emit__(struct cbuf *out, struct flow *f)
 {
     cbuf_add_flow(out, f);
@@ -441,6 +441,7 @@ compile_gen_port(const struct compiler *c, const struct cport *tp,
     compile_match__(&f, FF_REG15, o, 0);
     flow_output(&f, o);
     compile_emit__(out, &f);
+    compile_l3_port_extra(c, tp, out);
 }
 
 /* Flows of switch 'sw' on host 'h' (which has ports on it): tunnel
@@ -508,4 +509,5 @@ compile_gen_switch_block(const struct compiler *c, const struct cswitch *sw,
     }
     compile_emit__(out, &fl);
     compile_emit__(out, &ft);
+    compile_l3_switch_extra(c, sw, ports, n_ports, out);
 }

@@ -17,6 +17,10 @@
 
 #include "controller/compile.h"
 
+struct topo;
+struct topo_router;
+struct topo_switch;
+
 #define CE_NONE UINT32_MAX
 #define COMPILE_MAX_OFPORT 3999u
 
@@ -26,7 +30,29 @@ enum compile_kind {
     COMPILE_KIND_HOST = 2,
     COMPILE_KIND_SWITCH = 3,
     COMPILE_KIND_PORT = 4,
+    COMPILE_KIND_ROUTER = 5,
 };
+/* Router rules (compile-l3.c).  Cookies of router rules name the router
+ * ("r1"), a router port ("r1:web" = routers.r1.ports[web]), a route
+ * ("r1#0" = routers.r1.routes[0]) or, for DHCP and ARP answers, a switch
+ * or port; the object string hashed into the cookie says which. */
+enum {
+    COMPILE_RT_ARP = 1,         /* router port: ARP responder (table 30) */
+    COMPILE_RT_MAC = 2,         /* router port: router MAC hit (table 30) */
+    COMPILE_RT_ECHO = 3,        /* router port: ping reply (table 40) */
+    COMPILE_RT_TTL = 4,         /* router port: time exceeded (table 40) */
+    COMPILE_RT_CONNECTED = 5,   /* router port: connected route */
+    COMPILE_RT_STATIC = 6,      /* route: static route (table 40) */
+    COMPILE_RT_NO_ROUTE = 7,    /* router port: net unreachable */
+    COMPILE_RT_NEIGH = 8,       /* router port: next hop -> MAC (table 41) */
+    COMPILE_RT_NO_NEIGH = 9,    /* router port: host unreachable */
+    COMPILE_RT_PORT_ARP = 10,   /* port: ARP responder for its ip */
+    COMPILE_RT_DHCP_SEC = 11,   /* port: DHCP discover from 0.0.0.0 */
+    COMPILE_RT_DHCP = 12,       /* port: DHCP to the agent */
+};
+#define COMPILE_ROUTER_DP 0x1000000u
+#define COMPILE_PA_SLOTS 12288u
+#define COMPILE_PA_ICMP_BASE 0x4000u
 enum {
     COMPILE_PORT_CLASSIFY = 1,
     COMPILE_PORT_SEC_IP = 2,
@@ -95,6 +121,10 @@ struct chost {
     uint32_t *ports;  size_t n_ports, cap_ports;
     uint8_t taken[(COMPILE_MAX_OFPORT + 8) / 8];
     struct cflows defaults;
+    uint32_t *owners;  size_t n_owners, cap_owners;  /* switch id or
+                                 * COMPILE_OWNER_ROUTER | router id */
+    uint64_t pa_hash;           /* of its packet actions */
+    bool touched;
     uint32_t stamp;             /* scratch for set membership */
     uint32_t delta;             /* index in the apply's delta or CE_NONE */
     bool live, seen, dirty;
@@ -108,6 +138,20 @@ struct cswitch_block {
 struct cswitch {
     char *name;
     uint32_t vni;
+    uint32_t net;               /* cidr, 0/0 when none */
+    unsigned int plen, mtu;
+    bool dhcp;                  /* DHCP enabled (and a cidr) */
+    uint32_t dns[4];
+    size_t n_dns;
+    uint32_t lease_time;
+    struct compiled_route *dhcp_routes;
+    size_t n_dhcp_routes;
+    /* Hosts the switch's blocks live on when it belongs to a component
+     * with routers (every host with a port on any of its switches); when
+     * 'spanned' is false, the hosts with ports on it. */
+    uint32_t *span;  size_t n_span;
+    bool spanned;
+    uint32_t uf;                /* scratch: union-find parent */
     uint32_t line, col;
     uint32_t *ports;  size_t n_ports, cap_ports;
     struct cswitch_block *blocks;  size_t n_blocks, cap_blocks;
@@ -115,8 +159,43 @@ struct cswitch {
     bool live, seen, dirty;
 };
 
+struct crouter_port {
+    uint32_t sw;                /* switch id */
+    uint32_t ip;
+    unsigned int plen;
+    uint64_t mac;
+    uint32_t slot;              /* packet action slot */
+    uint32_t line, col;
+};
+
+struct crouter_route {
+    uint32_t prefix, next_hop;
+    unsigned int plen;
+    uint32_t line, col;
+};
+
+struct crouter {
+    char *name;
+    uint32_t rid;               /* 24-bit datapath id */
+    uint32_t line, col;
+    struct crouter_port *ports;    size_t n_ports;   /* by switch name */
+    struct crouter_route *routes;  size_t n_routes;
+    struct cswitch_block *blocks;  size_t n_blocks, cap_blocks;
+    uint32_t *span;  size_t n_span;                  /* hosts, by name */
+    bool live, seen, dirty;
+};
+
+/* A host's extra owners: blocks of switches and routers on it. */
+#define COMPILE_OWNER_ROUTER 0x80000000u
+
 struct compiler {
     char *file;
+    struct crouter *routers;  size_t n_routers, cap_routers;
+    struct cmap router_map;
+    uint32_t *dirty_rt;       size_t n_dirty_rt, cap_dirty_rt;
+    uint32_t *spanned_sw;     size_t n_spanned_sw, cap_spanned_sw;
+    uint8_t slot_taken[COMPILE_PA_SLOTS / 8];
+    uint32_t *touched;        size_t n_touched, cap_touched;
     struct cport *ports;      size_t n_ports, cap_ports;
     struct chost *hosts;      size_t n_hosts, cap_hosts;
     struct cswitch *switches; size_t n_switches, cap_switches;
@@ -190,6 +269,46 @@ void compile_gen_switch_block(const struct compiler *, const struct cswitch *,
                               uint32_t host, const uint32_t *ports,
                               size_t n_ports, const uint32_t *hosts,
                               size_t n_hosts, struct cbuf *out);
+
+/* Engine helpers shared with compile-l3.c. */
+void compile_push__(uint32_t **v, size_t *n, size_t *cap, uint32_t x);
+void compile_dirty_switch__(struct compiler *, uint32_t s);
+void compile_dirty_port__(struct compiler *, uint32_t p);
+void compile_config_changed__(struct compiler *, uint32_t h);
+void compile_replace__(struct compiler *, struct cflows *slot,
+                       uint32_t old_host, const struct cbuf *nb,
+                       uint32_t new_host);
+void compile_owner_add__(struct compiler *, uint32_t host, uint32_t owner);
+void compile_owner_del__(struct compiler *, uint32_t host, uint32_t owner);
+int compile_host_name_cmp__(const void *a, const void *b, void *c);
+void compile_match__(struct flow *, unsigned int id, uint64_t value,
+                     uint64_t mask);
+void compile_emit__(struct cbuf *, struct flow *);
+
+/* L3 (compile-l3.c): routers in the model, their components and flows,
+ * DHCP and ARP answers, packet actions. */
+void compile_l3_router_upsert(struct compiler *, const struct topo *,
+                              const struct topo_router *,
+                              const uint32_t *sw_ids);
+void compile_l3_router_remove(struct compiler *, uint32_t r);
+void compile_l3_switch_settings(struct compiler *, uint32_t s,
+                                const struct topo_switch *);
+/* Before a flush: recomputes components and spans, marks dirty. */
+void compile_l3_prepare(struct compiler *);
+void compile_l3_flush(struct compiler *);
+void compile_l3_free(struct compiler *);
+void compile_l3_port_extra(const struct compiler *, const struct cport *,
+                           struct cbuf *out);
+void compile_l3_switch_extra(const struct compiler *, const struct cswitch *,
+                             const uint32_t *ports, size_t n_ports,
+                             struct cbuf *out);
+size_t compile_l3_host_actions(const struct compiler *, uint32_t host,
+                               struct compiled_packet_action **out);
+uint64_t compile_l3_actions_hash(const struct compiled_packet_action *,
+                                 size_t n);
+
+bool compile_l3_prov(struct compiler *, uint64_t cookie, char **object,
+                     char **rule, uint32_t *line, uint32_t *col);
 
 /* Provenance. */
 void compile_prov_invalidate(struct compiler *);

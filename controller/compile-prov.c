@@ -42,6 +42,7 @@ static const char *const compile_kind_names__[] = {
     [COMPILE_KIND_HOST] = "host",
     [COMPILE_KIND_SWITCH] = "switch",
     [COMPILE_KIND_PORT] = "port",
+    [COMPILE_KIND_ROUTER] = "router",
 };
 
 void
@@ -155,6 +156,14 @@ compile_prov_make__(struct compiler *c, uint64_t cookie,
         e->object = compile_fmt__("pipeline.table%u", rule);
         e->rule = xstrdup(texts[rule]);
         e->line = e->col = 0;
+        return true;
+    }
+    if (kind == COMPILE_KIND_ROUTER) {
+        if (!compile_l3_prov(c, cookie, &e->object, &e->rule, &e->line,
+                             &e->col)) {
+            return false;
+        }
+        e->kind = compile_kind_names__[kind];
         return true;
     }
     if (kind != COMPILE_KIND_PORT && kind != COMPILE_KIND_SWITCH) {

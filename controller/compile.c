@@ -58,6 +58,7 @@ compile_host_out__(const struct compiler *c, uint32_t id,
     qsort(ch->ports, ch->n_ports, sizeof *ch->ports, compile_cport_cmp__);
     flow_set_init(&ch->flows);
     compiler_host_flows(c, h->name, &ch->flows);
+    compiler_host_actions(c, h->name, &ch->actions, &ch->n_actions);
 }
 
 struct compile_result *
@@ -95,16 +96,7 @@ compile_result_destroy(struct compile_result *r)
     }
     struct compile_result_priv__ *priv = (struct compile_result_priv__ *) r;
     for (size_t h = 0; h < r->n_hosts; h++) {
-        struct compiled_host *ch = &r->hosts[h];
-        for (size_t i = 0; i < ch->n_ports; i++) {
-            free(ch->ports[i].name);
-            free(ch->ports[i].iface);
-            free(ch->ports[i].switch_name);
-        }
-        free(ch->ports);
-        free(ch->name);
-        free(ch->underlay_iface);
-        flow_set_destroy(&ch->flows);
+        compiled_host_clear(&r->hosts[h]);
     }
     free(r->hosts);
     compiler_destroy(priv->c);
@@ -156,6 +148,8 @@ compile_host_equal__(const struct compiled_host *a,
     return a->tunnel_ip == b->tunnel_ip && a->tunnel_plen == b->tunnel_plen
            && !strcmp(a->underlay_iface, b->underlay_iface)
            && compile_ports_equal__(a, b)
+           && compiled_packet_actions_equal(a->actions, a->n_actions,
+                                            b->actions, b->n_actions)
            && flow_set_equal(&a->flows, &b->flows);
 }
 

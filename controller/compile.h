@@ -33,6 +33,7 @@ enum compile_table {
     TBL_ACL_IN = 20,
     TBL_L2 = 30,
     TBL_L3 = 40,
+    TBL_NEIGH = 41,
     TBL_SERVICE = 50,
     TBL_ACL_OUT = 60,
     TBL_OUTPUT = 70,
@@ -49,6 +50,41 @@ struct compiled_port {
     char *switch_name;
 };
 
+/* A packet the pipeline hands to the agent (a controller action whose
+ * userdata is 'id') and what the agent does with it: anet.PacketAction.
+ * Ids are 16-bit and stable per object: a DHCP action's id is its port's
+ * OpenFlow number (1..3999); a router port's ICMP errors take
+ * 0x4000 + 4 * slot + (kind - 2), the slot probed per router port over all
+ * routers (compile-l3.c). */
+enum compiled_packet_kind {
+    COMPILE_PA_DHCP = 1,
+    COMPILE_PA_TIME_EXCEEDED = 2,
+    COMPILE_PA_NET_UNREACHABLE = 3,
+    COMPILE_PA_HOST_UNREACHABLE = 4,
+};
+
+struct compiled_route {
+    uint32_t prefix, next_hop;
+    unsigned int plen;
+};
+
+struct compiled_packet_action {
+    uint16_t id;
+    uint8_t kind;               /* enum compiled_packet_kind */
+    char *port;                 /* DHCP: logical port; NULL otherwise */
+    uint32_t router_ip;         /* ICMP errors: the router port's address */
+    uint64_t router_mac;
+    /* DHCP lease (host order). */
+    uint32_t ip, gateway, server_ip;
+    unsigned int plen, mtu;
+    uint32_t lease_time;
+    uint64_t server_mac;
+    uint32_t dns[4];
+    size_t n_dns;
+    struct compiled_route *routes;
+    size_t n_routes;
+};
+
 struct compiled_host {
     char *name;
     uint32_t tunnel_ip;
@@ -56,6 +92,8 @@ struct compiled_host {
     char *underlay_iface;
     struct compiled_port *ports;  size_t n_ports;   /* sorted by name */
     struct flow_set flows;                          /* sorted */
+    struct compiled_packet_action *actions;         /* sorted by id */
+    size_t n_actions;
 };
 
 struct compile_result {
@@ -75,7 +113,8 @@ const struct compiled_host *compile_find_host(const struct compile_result *,
 
 /* Where a flow came from. */
 struct compile_provenance {
-    const char *kind;       /* "switch", "port", "host", "pipeline" */
+    const char *kind;       /* "switch", "port", "host", "pipeline",
+                             * "router" */
     const char *object;     /* object path, e.g. "ports.web1" */
     const char *file;
     unsigned int line, col;
@@ -85,8 +124,8 @@ struct compile_provenance {
 bool compile_provenance(const struct compile_result *, uint64_t cookie,
                         struct compile_provenance *out);
 
-/* Per host: true if its ports, underlay settings or flows differ between
- * 'a' and 'b' (a host present in only one of them counts as changed).
+/* Per host: true if its ports, underlay settings, packet actions or flows
+ * differ between 'a' and 'b' (a host present in only one of them counts as changed).
  * Calls 'cb' for each changed host with the two versions (either may be
  * NULL). */
 typedef void compile_host_cb(void *aux, const struct compiled_host *old_host,
@@ -124,7 +163,8 @@ struct compiler;
 struct compile_host_delta {
     char *name;
     bool host_added, host_removed;
-    bool config_changed;        /* ports, tunnel ip or underlay differ */
+    bool config_changed;        /* ports, tunnel ip, underlay or packet
+                                 * actions differ */
     struct flow_set added, removed, modified;
 };
 
@@ -168,6 +208,16 @@ void compiler_commit(struct compiler *);
 size_t compiler_n_flows(const struct compiler *);
 size_t compiler_n_hosts(const struct compiler *);
 
+/* Fills '*out' with the packet actions of 'host' (sorted by id; free
+ * each with compiled_packet_action_clear() and the array with free()).
+ * Returns false for an unknown host. */
+bool compiler_host_actions(const struct compiler *, const char *host,
+                           struct compiled_packet_action **out, size_t *n);
+void compiled_packet_action_clear(struct compiled_packet_action *);
+bool compiled_packet_actions_equal(const struct compiled_packet_action *,
+                                   size_t, const struct compiled_packet_action *,
+                                   size_t);
+
 /* Materialises the sorted flows of 'host' into 'out' (initialised by the
  * caller, destroyed by the caller).  Returns false for an unknown host. */
 bool compiler_host_flows(const struct compiler *, const char *host,
@@ -175,8 +225,9 @@ bool compiler_host_flows(const struct compiler *, const char *host,
 
 /* Light views of one host, without materialising flows.
  * compiler_host_config() fills 'out' with copies of the host's name,
- * underlay settings and ports (sorted by name, with their OpenFlow numbers)
- * and leaves out->flows empty; false for an unknown host.
+ * underlay settings, ports (sorted by name, with their OpenFlow numbers)
+ * and packet actions, and leaves out->flows empty; false for an unknown
+ * host.
  * compiled_host_clear() frees what a compiled_host holds (NULL-safe).
  * compiler_host_n_flows() counts the host's flows (0 for an unknown host). */
 bool compiler_host_config(const struct compiler *, const char *host,

@@ -93,13 +93,49 @@ ctl_show_ports__(const struct controller *ctl, const struct compiled_host *ch,
             snprintf(cidr, sizeof cidr, "%s/%u", ip, sw ? sw->plen : 32);
         }
         json_array_append_new(ports, json_pack(
-            "{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:b}",
+            "{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:b, s:b}",
             "name", cp->name, "switch", cp->switch_name ? cp->switch_name : "",
             "ip", cidr, "mac", mac, "iface", cp->iface,
             "ofport", (int) cp->ofport, "mtu", sw ? (int) sw->mtu : 0,
-            "up", ctl_port_up__(s, cp->iface)));
+            "up", ctl_port_up__(s, cp->iface),
+            "dhcp", sw && sw->dhcp.enabled && sw->plen > 0 && tp && tp->ip));
     }
     return ports;
+}
+
+/* The routers of the running topology: ports and static routes. */
+static json_t *
+ctl_show_routers__(const struct controller *ctl)
+{
+    json_t *routers = json_array();
+    for (size_t i = 0; ctl->topo && i < ctl->topo->n_routers; i++) {
+        const struct topo_router *r = &ctl->topo->routers[i];
+        json_t *ports = json_array(), *routes = json_array();
+        char ip[IP4_STRLEN], nh[IP4_STRLEN], mac[ETH_ADDR_STRLEN];
+        for (size_t k = 0; k < r->n_ports; k++) {
+            const struct topo_router_port *p = &r->ports[k];
+            ip4_format(p->ip, ip);
+            eth_format(p->mac, mac);
+            char *cidr = xasprintf("%s/%u", ip, p->plen);
+            json_array_append_new(ports, json_pack(
+                "{s:s, s:s, s:s}", "switch", ctl->topo->switches[p->sw].name,
+                "ip", cidr, "mac", mac));
+            free(cidr);
+        }
+        for (size_t k = 0; k < r->n_routes; k++) {
+            const struct topo_route *rt = &r->routes[k];
+            ip4_format(rt->prefix, ip);
+            ip4_format(rt->next_hop, nh);
+            char *prefix = xasprintf("%s/%u", ip, rt->plen);
+            json_array_append_new(routes, json_pack(
+                "{s:s, s:s}", "prefix", prefix, "next_hop", nh));
+            free(prefix);
+        }
+        json_array_append_new(routers, json_pack(
+            "{s:s, s:o, s:o}", "name", r->name, "ports", ports,
+            "routes", routes));
+    }
+    return routers;
 }
 
 json_t *
@@ -139,11 +175,12 @@ controller_show(const struct controller *ctl)
                 "applied_generation", (json_int_t) s->applied_generation));
         }
     }
-    return json_pack("{s:I, s:s, s:o, s:o}",
+    return json_pack("{s:I, s:s, s:o, s:o, s:o}",
                      "generation", (json_int_t) ctl->generation,
                      "topology_file",
                      ctl->topology_file ? ctl->topology_file : "",
-                     "hosts", hosts, "unknown_agents", unknown);
+                     "hosts", hosts, "unknown_agents", unknown,
+                     "routers", ctl_show_routers__(ctl));
 }
 
 json_t *

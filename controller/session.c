@@ -132,6 +132,111 @@ ctl_flows_proto_free__(Anet__Flow *fls, Anet__Flow **ptrs, size_t n)
     free(ptrs);
 }
 
+/* The packet actions of 'ch' as protobuf, in 'pas' (n entries); strings
+ * live in 'strs' (freed by ctl_packet_actions_free__()). */
+struct ctl_pa_proto {
+    Anet__PacketAction *pas, **ptrs;
+    Anet__DhcpLease *leases;
+    Anet__StaticRoute *routes, **route_ptrs;
+    char **strs;
+    size_t n, n_strs, n_routes;
+};
+
+static char *
+ctl_pa_str__(struct ctl_pa_proto *pp, char *s)
+{
+    pp->strs[pp->n_strs++] = s;
+    return s;
+}
+
+static char *
+ctl_pa_ip__(struct ctl_pa_proto *pp, uint32_t ip, int plen)
+{
+    char b[IP4_STRLEN];
+    ip4_format(ip, b);
+    return ctl_pa_str__(pp, plen >= 0 ? xasprintf("%s/%d", b, plen)
+                                      : xstrdup(b));
+}
+
+static char *
+ctl_pa_mac__(struct ctl_pa_proto *pp, uint64_t mac)
+{
+    char b[ETH_ADDR_STRLEN];
+    eth_format(mac, b);
+    return ctl_pa_str__(pp, xstrdup(b));
+}
+
+static void
+ctl_packet_actions_to_proto__(const struct compiled_host *ch,
+                              struct ctl_pa_proto *pp)
+{
+    size_t n = ch->n_actions, n_routes = 0, n_strs = 0;
+    for (size_t i = 0; i < n; i++) {
+        n_routes += ch->actions[i].n_routes;
+        n_strs += 8 + ch->actions[i].n_dns + 2 * ch->actions[i].n_routes;
+    }
+    memset(pp, 0, sizeof *pp);
+    pp->pas = xcalloc(n + 1, sizeof *pp->pas);
+    pp->ptrs = xcalloc(n + 1, sizeof *pp->ptrs);
+    pp->leases = xcalloc(n + 1, sizeof *pp->leases);
+    pp->routes = xcalloc(n_routes + 1, sizeof *pp->routes);
+    pp->route_ptrs = xcalloc(n_routes + 1, sizeof *pp->route_ptrs);
+    pp->strs = xcalloc(n_strs + 1, sizeof *pp->strs);
+    pp->n = n;
+    for (size_t i = 0; i < n; i++) {
+        const struct compiled_packet_action *a = &ch->actions[i];
+        Anet__PacketAction *m = &pp->pas[i];
+        anet__packet_action__init(m);
+        pp->ptrs[i] = m;
+        m->id = a->id;
+        m->kind = (Anet__PacketAction__Kind) a->kind;
+        m->port = a->port ? a->port : "";
+        if (a->kind != COMPILE_PA_DHCP) {
+            m->router_ip = ctl_pa_ip__(pp, a->router_ip, -1);
+            m->router_mac = ctl_pa_mac__(pp, a->router_mac);
+            continue;
+        }
+        Anet__DhcpLease *l = &pp->leases[i];
+        anet__dhcp_lease__init(l);
+        m->lease = l;
+        l->ip = ctl_pa_ip__(pp, a->ip, (int) a->plen);
+        l->gateway = a->gateway ? ctl_pa_ip__(pp, a->gateway, -1) : "";
+        l->mtu = a->mtu;
+        l->lease_time = a->lease_time;
+        l->server_ip = ctl_pa_ip__(pp, a->server_ip, -1);
+        l->server_mac = ctl_pa_mac__(pp, a->server_mac);
+        l->n_dns = a->n_dns;
+        l->dns = (char **) &pp->strs[pp->n_strs];
+        for (size_t k = 0; k < a->n_dns; k++) {
+            ctl_pa_ip__(pp, a->dns[k], -1);
+        }
+        l->n_routes = a->n_routes;
+        l->routes = &pp->route_ptrs[pp->n_routes];
+        for (size_t k = 0; k < a->n_routes; k++) {
+            Anet__StaticRoute *sr = &pp->routes[pp->n_routes];
+            anet__static_route__init(sr);
+            sr->prefix = ctl_pa_ip__(pp, a->routes[k].prefix,
+                                     (int) a->routes[k].plen);
+            sr->next_hop = ctl_pa_ip__(pp, a->routes[k].next_hop, -1);
+            pp->route_ptrs[pp->n_routes++] = sr;
+        }
+    }
+}
+
+static void
+ctl_packet_actions_free__(struct ctl_pa_proto *pp)
+{
+    for (size_t i = 0; i < pp->n_strs; i++) {
+        free(pp->strs[i]);
+    }
+    free(pp->strs);
+    free(pp->pas);
+    free(pp->ptrs);
+    free(pp->leases);
+    free(pp->routes);
+    free(pp->route_ptrs);
+}
+
 /* Sends generation 'generation' of host 'ch' (its light view): the full
  * state when 'delta' is NULL ('flows' = every flow), else a delta from
  * delta->base ('flows' = added and modified flows). */
@@ -180,6 +285,12 @@ ctl_session_send_desired__(struct ctl_session *s,
         ds.n_removed_flows = delta->removed.n;
     }
 
+    /* Packet actions are always complete, in full states and deltas. */
+    struct ctl_pa_proto pp;
+    ctl_packet_actions_to_proto__(ch, &pp);
+    ds.packet_actions = pp.ptrs;
+    ds.n_packet_actions = pp.n;
+
     env.msg_case = ANET__ENVELOPE__MSG_DESIRED;
     env.desired = &ds;
     if (delta) {
@@ -200,6 +311,7 @@ ctl_session_send_desired__(struct ctl_session *s,
         s->full_generation = generation;
     }
     bool alive = ctl_session_send__(s, &env);
+    ctl_packet_actions_free__(&pp);
 
     ctl_flows_proto_free__(fls, ds.flows, flows->n);
     if (delta) {

@@ -2,7 +2,8 @@
  *
  * Property: for random sequences of changes (port add / remove / move /
  * switch change / ip or mac change, switch add / remove / VNI change, host
- * add / remove / tunnel ip change) applied one step at a time to one
+ * add / remove / tunnel ip change, router add / remove, router port add /
+ * remove, static route add / remove, DHCP settings change) applied one step at a time to one
  * struct compiler, after every step
  *   - every host's flows equal those of a full compile of the same topology
  *     (compile_topology(topo, prev) where 'prev' is the previous step's full
@@ -29,6 +30,7 @@
 #define N_HOSTS 5
 #define N_SWITCHES 4
 #define N_PORTS 16
+#define N_ROUTERS 3
 
 struct model {
     bool host_live[N_HOSTS];
@@ -41,6 +43,12 @@ struct model {
         unsigned int ip;                /* last octet, 0 = none */
         unsigned int mac;
     } port[N_PORTS];
+    struct {
+        bool live;
+        unsigned int sw_mask;           /* bit s: a port on ls<s> */
+        int route_sw;                   /* -1: no static route */
+    } rt[N_ROUTERS];
+    unsigned int lease[N_SWITCHES];     /* DHCP lease time / 60 */
 };
 
 static unsigned int
@@ -66,8 +74,26 @@ render(const struct model *m)
     OUT("switches:\n");
     for (int s = 0; s < N_SWITCHES; s++) {
         if (m->sw_live[s]) {
-            OUT("  - {name: ls%d, cidr: 10.%d.0.0/24, vni: %u}\n", s, s + 1,
-                m->sw_vni[s]);
+            OUT("  - {name: ls%d, cidr: 10.%d.0.0/24, vni: %u, "
+                "dhcp: {lease_time: %u}}\n", s, s + 1, m->sw_vni[s],
+                60 * (m->lease[s] + 1));
+        }
+    }
+    OUT("routers:\n");
+    for (int r = 0; r < N_ROUTERS; r++) {
+        if (!m->rt[r].live) {
+            continue;
+        }
+        OUT("  - name: r%d\n    ports:\n", r);
+        for (int s = 0; s < N_SWITCHES; s++) {
+            if (m->rt[r].sw_mask & (1u << s)) {
+                OUT("      - {switch: ls%d, ip: 10.%d.0.%d/24}\n", s, s + 1,
+                    200 + r);
+            }
+        }
+        if (m->rt[r].route_sw >= 0) {
+            OUT("    routes:\n      - {prefix: 10.%d.0.0/16, "
+                "next_hop: 10.%d.0.250}\n", 50 + r, m->rt[r].route_sw + 1);
         }
     }
     OUT("ports:\n");
@@ -115,9 +141,29 @@ mutate(struct model *mp, unsigned int seed_in, unsigned int *seedp)
 {
     struct model m = *mp;
     unsigned int seed = seed_in;
-    int h, s, p;
+    int h, s, p, r;
 
-    switch (rnd(&seed, 10)) {
+    switch (rnd(&seed, 14)) {
+    case 10: case 11:   /* add / remove a router, or toggle one's port */
+        r = (int) rnd(&seed, N_ROUTERS);
+        if (!m.rt[r].live) {
+            m.rt[r].live = true;
+            m.rt[r].sw_mask = 1u << rnd(&seed, N_SWITCHES);
+            m.rt[r].route_sw = -1;
+        } else if (rnd(&seed, 4) == 0) {
+            m.rt[r].live = false;
+        } else {
+            m.rt[r].sw_mask ^= 1u << rnd(&seed, N_SWITCHES);
+        }
+        break;
+    case 12:            /* add / remove a static route */
+        r = (int) rnd(&seed, N_ROUTERS);
+        m.rt[r].route_sw = m.rt[r].route_sw >= 0 ? -1
+                           : (int) rnd(&seed, N_SWITCHES);
+        break;
+    case 13:            /* DHCP settings: packet actions change alone */
+        m.lease[rnd(&seed, N_SWITCHES)] = rnd(&seed, 4);
+        break;
     case 0: case 1:     /* add a port */
         p = PICK_PORT(false);
         h = PICK_HOST(true);
@@ -257,6 +303,8 @@ load(const char *yaml)
     return topo_load_buffer("p.yaml", yaml, strlen(yaml), NULL);
 }
 
+static size_t n_routed;     /* ICMP packet actions seen, over all checks */
+
 static void
 check_equal(struct compiler *c, const struct compile_result *full)
 {
@@ -272,6 +320,22 @@ check_equal(struct compiler *c, const struct compile_result *full)
         }
         n += fs.n;
         flow_set_destroy(&fs);
+
+        struct compiled_packet_action *pa;
+        size_t n_pa;
+        assert_true(compiler_host_actions(c, full->hosts[i].name, &pa, &n_pa));
+        if (!compiled_packet_actions_equal(pa, n_pa, full->hosts[i].actions,
+                                           full->hosts[i].n_actions)) {
+            fail_msg("packet actions of %s differ from a full compile",
+                     full->hosts[i].name);
+        }
+        for (size_t k = 0; k < n_pa; k++) {
+            if (pa[k].kind != COMPILE_PA_DHCP) {
+                n_routed++;
+            }
+            compiled_packet_action_clear(&pa[k]);
+        }
+        free(pa);
     }
     assert_int_equal(compiler_n_flows(c), n);
 }
@@ -331,8 +395,10 @@ test_property(void **state)
         compiler_destroy(c);
     }
     printf("property: %zu steps applied (%zu refused by the loader), "
-           "%zu host deltas checked\n", steps, refused, changed);
-    assert_true(steps > 4000);
+           "%zu host deltas checked, %zu router packet actions\n", steps,
+           refused, changed, n_routed);
+    assert_true(n_routed > 1000);
+    assert_true(steps > 3000);
 }
 
 /* A single-port change in a big topology touches only the hosts of the

@@ -204,10 +204,30 @@ test_flows(void **state)
                                "actions=output:%u", d1, d1));
     expect_flow(hv1, xasprintf("table=70, priority=0 actions=drop"));
 
+    /* DHCP for web1 (it has an ip on a switch with a cidr): discover from
+     * 0.0.0.0 allowed, requests to the agent with its port number as id. */
+    expect_flow(hv1, xasprintf("table=10, priority=110,dl_src=0a:00:00:00:01:11,"
+                               "dl_type=0x800,nw_proto=17,nw_src=0.0.0.0,"
+                               "nw_dst=255.255.255.255,udp_src=68,udp_dst=67,"
+                               "reg14=0x%x actions=resubmit(,30)", w1));
+    expect_flow(hv1, xasprintf("table=30, priority=120,dl_type=0x800,"
+                               "nw_proto=17,udp_src=68,udp_dst=67,reg14=0x%x "
+                               "actions=controller(userdata=%04x)", w1, w1));
+    /* ARP suppression: every workload ip is answered in place. */
+    expect_flow(hv1, xasprintf("table=30, priority=110,metadata=0xc8,"
+                               "dl_type=0x806,arp_op=1,arp_tpa=10.2.0.13,"
+                               "reg13=0x0 actions=move:dl_src->dl_dst,"
+                               "set_field:0a:00:00:00:02:13->dl_src,"
+                               "set_field:2->arp_op,move:arp_sha->arp_tha,"
+                               "set_field:0a:00:00:00:02:13->arp_sha,"
+                               "move:arp_spa->arp_tpa,"
+                               "set_field:10.2.0.13->arp_spa,output:IN_PORT"));
+
     /* hv1: 4 defaults + 2 ports x (classify, output) + web1 2 port-sec +
      * db1 1 + 2 tunnel classify + L2 for web (2 ports) and db (3 ports) +
-     * 2 x 2 flood. */
-    assert_int_equal(hv1->flows.n, 4 + 4 + 3 + 2 + 5 + 4);
+     * 2 x 2 flood + web1's 2 DHCP flows + ARP answers for the 4 ports
+     * with an ip (web1, web2, db2, db3). */
+    assert_int_equal(hv1->flows.n, 4 + 4 + 3 + 2 + 5 + 4 + 2 + 4);
     /* hv3 has only db3: nothing of web at all. */
     const struct compiled_host *hv3 = host(r, "hv3");
     for (size_t i = 0; i < hv3->flows.n; i++) {
@@ -297,7 +317,10 @@ test_isolation(void **state)
                 const struct flow_field *m = flow_match_get(&f->match,
                                                             FF_METADATA);
                 if (!m) {
-                    assert_int_equal(f->n_actions, 0);
+                    /* The default drop, or DHCP to the agent. */
+                    assert_true(f->n_actions == 0
+                                || (f->n_actions == 1
+                                    && f->actions[0].type == FA_CONTROLLER));
                     continue;
                 }
                 vni = m->value;
@@ -339,8 +362,10 @@ test_isolation(void **state)
             for (size_t a = 0; a < f->n_actions; a++) {
                 const struct flow_action *act = &f->actions[a];
                 uint32_t port = 0;
+                /* output:IN_PORT (ARP answers) returns to the asker. */
                 if (act->type == FA_OUTPUT
-                    && act->arg != COMPILE_TUNNEL_OFPORT) {
+                    && act->arg != COMPILE_TUNNEL_OFPORT
+                    && act->arg != OFPP_IN_PORT) {
                     port = act->arg;
                 } else if (act->type == FA_SET_FIELD
                            && act->field == FF_REG15) {
@@ -434,7 +459,8 @@ check_diff(void *aux_, const struct flow *o, const struct flow *n)
     bool known = compile_provenance(n ? aux->r2 : aux->r1, f->cookie, &p);
     aux->n++;
     if (!known || (strcmp(p.object, "ports.web1")
-                   && strcmp(p.object, "switches.web"))) {
+                   && strcmp(p.object, "switches.web")
+                   && strcmp(p.object, "switches.web.dhcp"))) {
         char *s = flow_format(f);
         fprintf(stderr, "unexpected change: %s (%s)\n", s,
                 known ? p.object : "?");
