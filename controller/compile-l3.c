@@ -628,8 +628,11 @@ l3_gen_router__(const struct compiler *c, const struct crouter *r,
         flow_resubmit(&f, TBL_L3);
         compile_emit__(out, &f);
 
-        /* Pings to any of the router's addresses, answered in place from
-         * the ingress port's MAC. */
+        /* Pings to any of the router's addresses: the request becomes the
+         * reply (addresses swapped, fresh TTL) and is routed back to the
+         * sender like any packet the router sends, so that it also finds a
+         * sender several routers away.  in_port is cleared so that the
+         * final output may use the port the request came in on. */
         uint64_t echo = l3_cookie__(COMPILE_RT_ECHO, "%s:%s", r->name,
                                     sw->name);
         for (size_t t = 0; t < r->n_ports; t++) {
@@ -643,9 +646,11 @@ l3_gen_router__(const struct compiler *c, const struct crouter *r,
             l3_move__(&f, FF_IPV4_SRC, FF_IPV4_DST);
             flow_set_field(&f, FF_IPV4_SRC, r->ports[t].ip);
             flow_set_field(&f, FF_ICMP_TYPE, 0);
-            l3_move__(&f, FF_ETH_SRC, FF_ETH_DST);
-            flow_set_field(&f, FF_ETH_SRC, p->mac);
-            flow_output(&f, OFPP_IN_PORT);
+            /* 65: table 41 decrements the TTL of all it forwards, this
+             * router's own reply included, which so leaves with 64. */
+            flow_set_field(&f, FF_IP_TTL, 65);
+            flow_set_field(&f, FF_NXM_IN_PORT, 0);      /* "no port" */
+            flow_resubmit(&f, TBL_L3);
             compile_emit__(out, &f);
         }
 
@@ -858,6 +863,8 @@ compile_l3_host_actions(const struct compiler *c, uint32_t id,
                 a->kind = (uint8_t) kind;
                 a->router_ip = r->ports[k].ip;
                 a->router_mac = r->ports[k].mac;
+                a->router_metadata = COMPILE_ROUTER_DP | r->rid;
+                a->router_port_key = (uint32_t) k + 1;
             }
         }
     }
@@ -888,6 +895,7 @@ compile_l3_actions_hash(const struct compiled_packet_action *v, size_t n)
         h = l3_mix__(h, a->port ? compile_hash64(a->port) : 0);
         h = l3_mix__(h, (uint64_t) a->router_ip << 32 | a->ip);
         h = l3_mix__(h, a->router_mac);
+        h = l3_mix__(h, a->router_metadata << 16 ^ a->router_port_key);
         h = l3_mix__(h, (uint64_t) a->gateway << 32 | a->server_ip);
         h = l3_mix__(h, (uint64_t) a->plen << 48 | (uint64_t) a->mtu << 32
                         | a->lease_time);

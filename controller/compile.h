@@ -74,6 +74,8 @@ struct compiled_packet_action {
     char *port;                 /* DHCP: logical port; NULL otherwise */
     uint32_t router_ip;         /* ICMP errors: the router port's address */
     uint64_t router_mac;
+    uint64_t router_metadata;   /* ICMP errors: the router's datapath and */
+    uint32_t router_port_key;   /* port, to route the error back (table 40) */
     /* DHCP lease (host order). */
     uint32_t ip, gateway, server_ip;
     unsigned int plen, mtu;

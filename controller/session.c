@@ -194,6 +194,8 @@ ctl_packet_actions_to_proto__(const struct compiled_host *ch,
         if (a->kind != COMPILE_PA_DHCP) {
             m->router_ip = ctl_pa_ip__(pp, a->router_ip, -1);
             m->router_mac = ctl_pa_mac__(pp, a->router_mac);
+            m->router_metadata = a->router_metadata;
+            m->router_port_key = a->router_port_key;
             continue;
         }
         Anet__DhcpLease *l = &pp->leases[i];

@@ -62,7 +62,11 @@
     X(CT_STATE,   34, "ct_state",  0x0001, 105, 4, true)            \
     X(CT_ZONE,    35, "ct_zone",   0x0001, 106, 2, false)           \
     X(CT_MARK,    36, "ct_mark",   0x0001, 107, 4, true)            \
-    X(IP_TTL,     37, "nw_ttl",    0x0001, 29, 1, false)
+    X(IP_TTL,     37, "nw_ttl",    0x0001, 29, 1, false)            \
+    /* NXM_OF_IN_PORT: the 16-bit in_port; only for set_field, where 0 \
+     * means "no port" (OXM in_port refuses that) so that a packet may be \
+     * output back to the port it came in on. */                        \
+    X(NXM_IN_PORT, 38, "nxm_in_port", 0x0000, 0, 2, false)
 
 enum flow_field_id {
 #define FLOW_FIELD_ENUM__(E, ID, NAME, CLS, FLD, W, M) FF_##E = ID,

@@ -166,15 +166,15 @@ test_router_flows(void **state)
                                "dl_dst=0a:00:00:00:ff:02 actions="
                                "set_field:0x%x->metadata,set_field:0x1->reg14,"
                                "resubmit(,40)", md));
-    /* Table 40: ping to the app address from the web side, TTL checks,
-     * connected and static routes, no route. */
+    /* Table 40: ping to the app address from the web side (turned into
+     * the reply and routed back from the router), TTL checks, connected
+     * and static routes, no route. */
     expect_flow(hv1, xasprintf("table=40, priority=300,metadata=0x%x,"
                                "dl_type=0x800,nw_proto=1,nw_dst=10.2.0.1,"
                                "icmp_type=8,reg14=0x2 actions="
                                "move:nw_src->nw_dst,set_field:10.2.0.1->nw_src,"
-                               "set_field:0->icmp_type,move:dl_src->dl_dst,"
-                               "set_field:0a:00:00:00:ff:01->dl_src,"
-                               "output:IN_PORT", md));
+                               "set_field:0->icmp_type,set_field:65->nw_ttl,"
+                               "set_field:0x0->nxm_in_port,resubmit(,40)", md));
     for (unsigned int ttl = 0; ttl < 2; ttl++) {
         bool found = false;
         for (size_t i = 0; i < hv1->flows.n; i++) {
