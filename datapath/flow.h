@@ -99,6 +99,11 @@ uint64_t flow_field_full_mask(unsigned int id);
  *   CT          arg = zone, field = flags (1 = commit), value = recirc table
  *               (0xff = none)
  *   MOVE        field = source field, arg = destination field id
+ *   NAT         only right after a CT, which the codec nests it in
+ *               (ct(...,nat(...))): field = flags (1 = src, 2 = dst, 0 = no
+ *               arguments: apply the connection's existing translation),
+ *               arg = IPv4 address (host order), value = port_min << 16 |
+ *               port_max (0 = keep the port)
  */
 #define FLOW_ACTIONS(X)          \
     X(OUTPUT,     0, "output")    \
@@ -107,7 +112,8 @@ uint64_t flow_field_full_mask(unsigned int id);
     X(DEC_TTL,    3, "dec_ttl")   \
     X(CONTROLLER, 4, "controller") \
     X(CT,         5, "ct")        \
-    X(MOVE,       6, "move")
+    X(MOVE,       6, "move")      \
+    X(NAT,        7, "nat")
 
 enum flow_action_type {
 #define FLOW_ACTION_ENUM__(E, ID, NAME) FA_##E = ID,
