@@ -167,8 +167,8 @@ compile_delta_note__(struct compiler *c, const struct cflows *old,
     size_t i = 0, j = 0;
 
     if (old_host == new_host) {
-        qsort(c->rold, no, sizeof *c->rold, compile_rec_qsort_cmp__);
-        qsort(c->rnew, nn, sizeof *c->rnew, compile_rec_qsort_cmp__);
+        util_qsort(c->rold, no, sizeof *c->rold, compile_rec_qsort_cmp__);
+        util_qsort(c->rnew, nn, sizeof *c->rnew, compile_rec_qsort_cmp__);
         while (i < no && j < nn) {
             int cmp = crec_cmp(c->rold[i], c->rnew[j]);
             if (!cmp) {
@@ -255,7 +255,7 @@ compile_delta_finish__(struct compiler *c)
     size_t out = 0;
 
     if (c->n_drec) {
-        qsort_r(c->drec, c->n_drec, sizeof *c->drec, compile_drec_cmp__,
+        util_qsort_r(c->drec, c->n_drec, sizeof *c->drec, compile_drec_cmp__,
                 (void *) base);
     }
     for (size_t i = 0; i < c->n_drec;) {
@@ -640,8 +640,8 @@ compile_flush_switch__(struct compiler *c, uint32_t s)
     size_t nh = 0;
 
     if (np) {
-        memcpy(ports, sw->ports, np * sizeof *ports);
-        qsort_r(ports, np, sizeof *ports, compile_port_name_cmp__, c);
+        util_memcpy(ports, sw->ports, np * sizeof *ports);
+        util_qsort_r(ports, np, sizeof *ports, compile_port_name_cmp__, c);
     }
     c->stamp++;
     for (size_t i = 0; i < np; i++) {
@@ -651,7 +651,7 @@ compile_flush_switch__(struct compiler *c, uint32_t s)
             hosts[nh++] = c->ports[ports[i]].host;
         }
     }
-    qsort_r(hosts, nh, sizeof *hosts, compile_host_name_cmp__, c);
+    util_qsort_r(hosts, nh, sizeof *hosts, compile_host_name_cmp__, c);
 
     /* The blocks live on the hosts with ports on the switch, or on every
      * host of its router component (compile-l3.c).  Floods go to the
@@ -1133,7 +1133,7 @@ compiler_host_config(const struct compiler *c, const char *name,
         cp->mac = p->mac;
         cp->switch_name = xstrdup(c->switches[p->sw].name);
     }
-    qsort(out->ports, out->n_ports, sizeof *out->ports,
+    util_qsort(out->ports, out->n_ports, sizeof *out->ports,
           compile_cport_name_cmp__);
     flow_set_init(&out->flows);
     out->n_actions = compile_l3_host_actions(c, id, &out->actions);

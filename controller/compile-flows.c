@@ -194,7 +194,7 @@ cbuf_add_flow(struct cbuf *b, const struct flow *f)
         }
     }
     uint32_t klen = (uint32_t) (b->len - start - 6);
-    memcpy(b->p + b->len, &f->cookie, 8);
+    util_memcpy(b->p + b->len, &f->cookie, 8);
     b->len += 8;
     cbuf_varint__(b, f->n_actions);
     for (size_t i = 0; i < f->n_actions; i++) {
@@ -205,7 +205,7 @@ cbuf_add_flow(struct cbuf *b, const struct flow *f)
         cbuf_varint__(b, a->value);
     }
     uint32_t total = (uint32_t) (b->len - start);
-    memcpy(b->p + start, &total, 4);
+    util_memcpy(b->p + start, &total, 4);
     b->p[start + 4] = (uint8_t) klen;
     b->p[start + 5] = (uint8_t) (klen >> 8);
     b->n++;
@@ -217,7 +217,7 @@ cflows_set(struct cflows *c, const struct cbuf *b)
     free(c->buf);
     c->buf = b->len ? xmalloc(b->len) : NULL;
     if (b->len) {
-        memcpy(c->buf, b->p, b->len);
+        util_memcpy(c->buf, b->p, b->len);
     }
     c->len = (uint32_t) b->len;
     c->n = b->n;
@@ -256,7 +256,7 @@ crec_decode(const uint8_t *rec, struct flow_set *out)
         ff->mask = masked ? cflows_varint__(&p)
                           : flow_field_full_mask(ff->id);
     }
-    memcpy(&f.cookie, p, 8);
+    util_memcpy(&f.cookie, p, 8);
     p += 8;
     uint64_t na = cflows_varint__(&p);
     if (na) {
@@ -299,7 +299,7 @@ uint32_t
 crec_len(const uint8_t *rec)
 {
     uint32_t total;
-    memcpy(&total, rec, 4);
+    util_memcpy(&total, rec, 4);
     return total;
 }
 
@@ -339,7 +339,7 @@ void
 cbuf_append(struct cbuf *b, const void *p, size_t n)
 {
     cbuf_reserve__(b, n);
-    memcpy(b->p + b->len, p, n);
+    util_memcpy(b->p + b->len, p, n);
     b->len += n;
 }
 

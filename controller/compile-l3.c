@@ -103,7 +103,7 @@ compile_l3_switch_settings(struct compiler *c, uint32_t id,
     s->mtu = ts->mtu;
     s->dhcp = dhcp;
     s->n_dns = ts->dhcp.n_dns < 4 ? ts->dhcp.n_dns : 4;
-    memcpy(s->dns, ts->dhcp.dns, s->n_dns * sizeof *s->dns);
+    util_memcpy(s->dns, ts->dhcp.dns, s->n_dns * sizeof *s->dns);
     s->lease_time = ts->dhcp.lease_time ? ts->dhcp.lease_time : 3600;
     free(s->dhcp_routes);
     s->n_dhcp_routes = ts->dhcp.n_routes;
@@ -287,7 +287,7 @@ static uint32_t *
 xmemdup__(const uint32_t *v, size_t n)
 {
     uint32_t *d = xcalloc(n + 1, sizeof *d);
-    memcpy(d, v, n * sizeof *d);
+    util_memcpy(d, v, n * sizeof *d);
     return d;
 }
 
@@ -383,7 +383,7 @@ compile_l3_prepare(struct compiler *c)
                 }
             }
         }
-        qsort_r(hosts, n_hosts, sizeof *hosts, compile_host_name_cmp__, c);
+        util_qsort_r(hosts, n_hosts, sizeof *hosts, compile_host_name_cmp__, c);
         for (size_t j = 0; j < n_msw; j++) {
             struct cswitch *s = &c->switches[msw[j]];
             if (l3_find__(c, msw[j]) != root) {
@@ -558,8 +558,8 @@ l3_gen_neigh__(const struct compiler *c, const struct crouter *r, size_t k,
     uint64_t cookie = l3_cookie__(COMPILE_RT_NEIGH, "%s:%s", r->name,
                                   sw->name);
     uint32_t *ports = xcalloc(sw->n_ports + 1, sizeof *ports);
-    memcpy(ports, sw->ports, sw->n_ports * sizeof *ports);
-    qsort_r(ports, sw->n_ports, sizeof *ports, l3_port_name_cmp__,
+    util_memcpy(ports, sw->ports, sw->n_ports * sizeof *ports);
+    util_qsort_r(ports, sw->n_ports, sizeof *ports, l3_port_name_cmp__,
             (void *) c);
 
     struct l3_neigh { uint32_t ip; uint64_t mac; } *nb = NULL;
@@ -838,10 +838,10 @@ compile_l3_host_actions(const struct compiler *c, uint32_t id,
         a->mtu = sw->mtu;
         a->lease_time = sw->lease_time;
         a->n_dns = sw->n_dns;
-        memcpy(a->dns, sw->dns, sw->n_dns * sizeof *a->dns);
+        util_memcpy(a->dns, sw->dns, sw->n_dns * sizeof *a->dns);
         a->n_routes = sw->n_dhcp_routes;
         a->routes = xcalloc(a->n_routes + 1, sizeof *a->routes);
-        memcpy(a->routes, sw->dhcp_routes, a->n_routes * sizeof *a->routes);
+        util_memcpy(a->routes, sw->dhcp_routes, a->n_routes * sizeof *a->routes);
         a->server_ip = gw ? gw->ip : (sw->net & ip4_mask(sw->plen)) + 1;
         a->server_mac = gw ? gw->mac
                            : 0x0a5800000000ULL
@@ -869,7 +869,7 @@ compile_l3_host_actions(const struct compiler *c, uint32_t id,
         }
     }
     if (n) {
-        qsort(v, n, sizeof *v, l3_action_cmp__);
+        util_qsort(v, n, sizeof *v, l3_action_cmp__);
     }
     *out = v;
     return n;

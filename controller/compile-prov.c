@@ -96,7 +96,7 @@ compile_prov_cache__(struct compiler *c)
                 (uint32_t) i };
         }
     }
-    qsort(pc->index, pc->n_index, sizeof *pc->index, compile_prov_key_cmp__);
+    util_qsort(pc->index, pc->n_index, sizeof *pc->index, compile_prov_key_cmp__);
     c->prov = pc;
     return pc;
 }

@@ -55,7 +55,7 @@ compile_host_out__(const struct compiler *c, uint32_t id,
         cp->mac = p->mac;
         cp->switch_name = xstrdup(c->switches[p->sw].name);
     }
-    qsort(ch->ports, ch->n_ports, sizeof *ch->ports, compile_cport_cmp__);
+    util_qsort(ch->ports, ch->n_ports, sizeof *ch->ports, compile_cport_cmp__);
     flow_set_init(&ch->flows);
     compiler_host_flows(c, h->name, &ch->flows);
     compiler_host_actions(c, h->name, &ch->actions, &ch->n_actions);

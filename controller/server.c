@@ -54,7 +54,7 @@ controller_parse_endpoint(const char *s, struct sockaddr_in *sin)
     if (!colon || colon == s || (size_t) (colon - s) >= sizeof ip) {
         return -EINVAL;
     }
-    memcpy(ip, s, colon - s);
+    util_memcpy(ip, s, colon - s);
     ip[colon - s] = '\0';
     errno = 0;
     unsigned long port = strtoul(colon + 1, &end, 10);

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define CONTAINER_OF(ptr, type, member) \
@@ -31,6 +33,33 @@ void *xgrow(void *array, size_t *cap, size_t need, size_t elem);
  * cookies and stable MACs, so never change it). */
 uint32_t hash_str(const char *s);
 uint32_t hash_bytes(const void *p, size_t n, uint32_t basis);
+
+/* qsort()/qsort_r()/memcpy() that accept an empty (possibly NULL) array:
+ * the libc functions are declared nonnull, so passing NULL even with a count
+ * of 0 is undefined (and UBSan says so). */
+static inline void
+util_qsort(void *base, size_t n, size_t size,
+           int (*cmp)(const void *, const void *))
+{
+    if (n > 1) {
+        qsort(base, n, size, cmp);
+    }
+}
+
+static inline void
+util_qsort_r(void *base, size_t n, size_t size,
+             int (*cmp)(const void *, const void *, void *), void *aux)
+{
+    if (n > 1) {
+        qsort_r(base, n, size, cmp, aux);
+    }
+}
+
+static inline void *
+util_memcpy(void *dst, const void *src, size_t n)
+{
+    return n ? memcpy(dst, src, n) : dst;
+}
 
 /* Monotonic time in milliseconds. */
 long long time_msec(void);
