@@ -1,5 +1,6 @@
 /* pkt.c — see pkt.h. */
 #include "agent/pkt.h"
+#include "lib/packet.h"
 #include "agent/icmp.h"
 #include "datapath/ofp-msgs.h"
 #include "datapath/ofp-packet.h"
@@ -287,6 +288,15 @@ pkt_handle_packet_in__(struct pkt_path *pp, const struct ofp_msg *msg,
                                          .arg = PKT_ROUTER_L3_TABLE };
         n_acts = 3;
         in_port = OFPP_CONTROLLER;
+        /* The neighbour table decrements the TTL of everything it
+         * forwards, this router's own packets included; start one higher so
+         * that the error leaves the router with the usual 64. */
+        if (len >= PACKET_ETH_HLEN + PACKET_IP_HLEN) {
+            uint8_t *ip = frame + PACKET_ETH_HLEN;
+            ip[8] = 65;
+            packet_put_be16(ip + 10, 0);
+            packet_put_be16(ip + 10, packet_csum(ip, (size_t) (ip[0] & 0xf) * 4));
+        }
     }
     r = ofp_put_packet_out(out, pp->next_xid++, in_port, acts, n_acts,
                            frame, len);
