@@ -296,6 +296,32 @@ format_port__(struct strbuf__ *sb, uint32_t port)
     }
 }
 
+/* A nat as OVS prints it: "nat", "nat(src)", "nat(dst=10.1.0.11:80)",
+ * "nat(src=1.2.3.4:1000-2000)". */
+static void
+format_nat__(struct strbuf__ *sb, const struct flow_action *a)
+{
+    uint16_t pmin = a->value >> 16, pmax = a->value & 0xffff;
+
+    sb_printf__(sb, "nat");
+    if (!(a->field & 3)) {
+        return;
+    }
+    sb_printf__(sb, "(%s", a->field & 1 ? "src" : "dst");
+    if (a->arg) {
+        sb_printf__(sb, "=%" PRIu32 ".%" PRIu32 ".%" PRIu32 ".%" PRIu32,
+                    a->arg >> 24, (a->arg >> 16) & 0xff, (a->arg >> 8) & 0xff,
+                    a->arg & 0xff);
+        if (pmin) {
+            sb_printf__(sb, ":%u", pmin);
+        }
+        if (pmax && pmax != pmin) {
+            sb_printf__(sb, "-%u", pmax);
+        }
+    }
+    sb_printf__(sb, ")");
+}
+
 static void
 format_actions__(struct strbuf__ *sb, const struct flow *f)
 {
@@ -330,12 +356,22 @@ format_actions__(struct strbuf__ *sb, const struct flow *f)
             sb_printf__(sb, "controller(userdata=%04" PRIx64 ")", a->value);
             break;
         case FA_CT:
-            sb_printf__(sb, "ct(%szone=%" PRIu32, a->field & 1 ? "commit," : "",
-                        a->arg);
+            /* OVS's order: commit, table, zone, then the nested nat. */
+            sb_printf__(sb, "ct(%s", a->field & 1 ? "commit," : "");
             if (a->value != 0xff) {
-                sb_printf__(sb, ",table=%" PRIu64, a->value);
+                sb_printf__(sb, "table=%" PRIu64 ",", a->value);
+            }
+            sb_printf__(sb, "zone=%" PRIu32, a->arg);
+            if (i + 1 < f->n_actions && a[1].type == FA_NAT) {
+                sb_printf__(sb, ",");
+                format_nat__(sb, &a[1]);
+                i++;
             }
             sb_printf__(sb, ")");
+            break;
+        case FA_NAT:
+            /* Not nested in a ct: the codec refuses it, but show it. */
+            format_nat__(sb, a);
             break;
         case FA_MOVE:
             fi = flow_field_info(a->field);

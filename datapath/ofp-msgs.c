@@ -136,6 +136,7 @@ enum nx_action_subtype {
     NXAST_REG_MOVE = 6,
     NXAST_RESUBMIT_TABLE = 14,
     NXAST_CT = 35,
+    NXAST_NAT = 36,
     NXAST_CONTROLLER2 = 37,
 };
 
@@ -167,6 +168,34 @@ struct nx_action_conntrack {
     /* Nested actions follow. */
 } OFP_PACKED;
 static_assert(sizeof(struct nx_action_conntrack) == 24, "nx_action_conntrack");
+
+/* NXAST_NAT, only ever nested in an NXAST_CT.  The range values whose
+ * NX_NAT_RANGE_* bits are set follow in this order, big-endian: IPv4 min
+ * and max (4 bytes each), IPv6 min and max (16 each), L4 port min and max
+ * (2 each); then zero padding to a multiple of 8 bytes. */
+struct nx_action_nat {
+    struct nx_action_header nxh;
+    uint8_t pad[2];
+    ofp_be16 flags;           /* NX_NAT_F_* */
+    ofp_be16 range_present;   /* NX_NAT_RANGE_* */
+    /* Range values follow. */
+} OFP_PACKED;
+static_assert(sizeof(struct nx_action_nat) == 16, "nx_action_nat");
+enum nx_nat_flags {
+    NX_NAT_F_SRC = 1 << 0,
+    NX_NAT_F_DST = 1 << 1,
+    NX_NAT_F_PERSISTENT = 1 << 2,
+    NX_NAT_F_PROTO_HASH = 1 << 3,
+    NX_NAT_F_PROTO_RANDOM = 1 << 4,
+};
+enum nx_nat_range {
+    NX_NAT_RANGE_IPV4_MIN = 1 << 0,
+    NX_NAT_RANGE_IPV4_MAX = 1 << 1,
+    NX_NAT_RANGE_IPV6_MIN = 1 << 2,
+    NX_NAT_RANGE_IPV6_MAX = 1 << 3,
+    NX_NAT_RANGE_PROTO_MIN = 1 << 4,
+    NX_NAT_RANGE_PROTO_MAX = 1 << 5,
+};
 
 struct nx_action_controller2 {
     struct nx_action_header nxh;
@@ -648,8 +677,64 @@ put_prop16__(struct ofp_buf *b, uint16_t type, uint16_t len, uint16_t value)
     put_uint__(p + 4, value, 2);
 }
 
+/* FA_NAT's representable values, the same for encoding and decoding so that
+ * decoding stays canonical: flags 0 ("nat") takes no range; ports need an
+ * address; a port maximum needs a minimum not above it. */
+static bool
+nat_is_valid__(const struct flow_action *a)
+{
+    uint16_t pmin = a->value >> 16, pmax = a->value & 0xffff;
+
+    if (a->field > NX_NAT_F_DST || a->value > 0xffffffffu) {
+        return false;
+    }
+    if (!a->field) {
+        return !a->arg && !a->value;
+    }
+    if (!a->arg && a->value) {
+        return false;
+    }
+    return !pmax || (pmin && pmin <= pmax);
+}
+
+/* Appends an NXAST_NAT for 'a' (to nest in an NXAST_CT). */
 static int
-put_action__(struct ofp_buf *b, const struct flow_action *a)
+put_nat__(struct ofp_buf *b, const struct flow_action *a)
+{
+    if (!nat_is_valid__(a)) {
+        return -EINVAL;
+    }
+    uint16_t pmin = a->value >> 16, pmax = a->value & 0xffff;
+    uint16_t present = ((a->arg ? NX_NAT_RANGE_IPV4_MIN : 0)
+                        | (pmin ? NX_NAT_RANGE_PROTO_MIN : 0)
+                        | (pmax ? NX_NAT_RANGE_PROTO_MAX : 0));
+    size_t len = round_up8__(sizeof(struct nx_action_nat)
+                             + (a->arg ? 4 : 0) + (pmin ? 2 : 0)
+                             + (pmax ? 2 : 0));
+    struct nx_action_nat *nat = put_nx_action__(b, len, NXAST_NAT);
+    nat->flags = htons(a->field);
+    nat->range_present = htons(present);
+    uint8_t *v = (uint8_t *) (nat + 1);
+    if (a->arg) {
+        put_uint__(v, a->arg, 4);
+        v += 4;
+    }
+    if (pmin) {
+        put_uint__(v, pmin, 2);
+        v += 2;
+    }
+    if (pmax) {
+        put_uint__(v, pmax, 2);
+    }
+    return 0;
+}
+
+/* Appends the wire form of 'a'.  'next' is the action after it (NULL at the
+ * end): a ct nests a following nat.  Returns the number of actions consumed
+ * (1 or 2) or -EINVAL. */
+static int
+put_action__(struct ofp_buf *b, const struct flow_action *a,
+             const struct flow_action *next)
 {
     const struct flow_field_info *fi, *di;
 
@@ -660,7 +745,7 @@ put_action__(struct ofp_buf *b, const struct flow_action *a)
         o->len = htons(sizeof *o);
         o->port = htonl(a->arg);
         o->max_len = htons(a->arg == OFPP_CONTROLLER ? 0xffff : 0);
-        return 0;
+        return 1;
     }
     case FA_SET_FIELD: {
         fi = flow_field_info(a->field);
@@ -675,7 +760,7 @@ put_action__(struct ofp_buf *b, const struct flow_action *a)
         sf->oxm = htonl(OXM_HEADER(fi->oxm_class, fi->oxm_field, 0,
                                    fi->width));
         put_uint__((uint8_t *) (sf + 1), a->value, fi->width);
-        return 0;
+        return 1;
     }
     case FA_RESUBMIT: {
         if (a->arg > 0xff) {
@@ -685,13 +770,13 @@ put_action__(struct ofp_buf *b, const struct flow_action *a)
             = put_nx_action__(b, sizeof *r, NXAST_RESUBMIT_TABLE);
         r->in_port = htons(OFPP10_IN_PORT);
         r->table = a->arg;
-        return 0;
+        return 1;
     }
     case FA_DEC_TTL: {
         struct ofp_action_dec_nw_ttl *d = ofp_buf_put_zeros(b, sizeof *d);
         d->type = htons(OFPAT_DEC_NW_TTL);
         d->len = htons(sizeof *d);
-        return 0;
+        return 1;
     }
     case FA_CONTROLLER: {
         /* NXAST_CONTROLLER2 with max_len (only when not the default, as OVS
@@ -705,19 +790,31 @@ put_action__(struct ofp_buf *b, const struct flow_action *a)
         put_prop16__(b, NXAC2PT_USERDATA, 6, a->value);
         ((struct nx_action_header *) (b->data + ofs))->len
             = htons(b->size - ofs);
-        return 0;
+        return 1;
     }
     case FA_CT: {
         if (a->arg > 0xffff || a->value > 0xff) {
             return -EINVAL;
         }
+        size_t ofs = b->size;
         struct nx_action_conntrack *ct
             = put_nx_action__(b, sizeof *ct, NXAST_CT);
         ct->flags = htons(a->field);
         ct->zone = htons(a->arg);
         ct->recirc_table = a->value;
-        return 0;
+        if (next && next->type == FA_NAT) {
+            int error = put_nat__(b, next);
+            if (error) {
+                return error;
+            }
+            ((struct nx_action_header *) (b->data + ofs))->len
+                = htons(b->size - ofs);
+            return 2;
+        }
+        return 1;
     }
+    case FA_NAT:
+        return -EINVAL;         /* only nested in the preceding ct */
     case FA_MOVE: {
         fi = flow_field_info(a->field);
         di = a->arg <= 0xff ? flow_field_info(a->arg) : NULL;
@@ -733,7 +830,7 @@ put_action__(struct ofp_buf *b, const struct flow_action *a)
                                    fi->width));
         cf->dst = htonl(OXM_HEADER(di->oxm_class, di->oxm_field, 0,
                                    di->width));
-        return 0;
+        return 1;
     }
     default:
         return -EINVAL;
@@ -744,12 +841,15 @@ int
 ofp_put_actions(struct ofp_buf *b, const struct flow *f)
 {
     size_t ofs = b->size;
-    for (size_t i = 0; i < f->n_actions; i++) {
-        int error = put_action__(b, &f->actions[i]);
-        if (error) {
+    for (size_t i = 0; i < f->n_actions;) {
+        const struct flow_action *next
+            = i + 1 < f->n_actions ? &f->actions[i + 1] : NULL;
+        int n = put_action__(b, &f->actions[i], next);
+        if (n < 0) {
             b->size = ofs;
-            return error;
+            return n;
         }
+        i += n;
     }
     return 0;
 }
@@ -765,10 +865,65 @@ field_by_header__(uint32_t h)
     return field_by_oxm__(OXM_CLASS(h), OXM_FIELD(h), OXM_LENGTH(h));
 }
 
-/* Decodes one Nicira action into '*out'.  Returns 0, or -EOPNOTSUPP when it
- * has no representation. */
+/* Decodes an NXAST_NAT nested in a ct ('len' bytes at 'p') into the FA_NAT
+ * '*out'.  Returns 0, or -EOPNOTSUPP for anything FA_NAT cannot hold
+ * (persistent/hash/random, IPv4 or IPv6 ranges, trailing actions) or that
+ * would not encode back to the same bytes. */
 static int
-decode_nx_action__(const uint8_t *p, size_t len, struct flow_action *out)
+decode_nat__(const uint8_t *p, size_t len, struct flow_action *out)
+{
+    if (len < sizeof(struct nx_action_nat)
+        || get_be16__(p) != OFPAT_EXPERIMENTER || get_be16__(p + 2) != len || get_be32__(p + 4) != NX_VENDOR_ID
+        || get_be16__(p + 8) != NXAST_NAT) {
+        return -EOPNOTSUPP;
+    }
+    const struct nx_action_nat *nat = (const void *) p;
+    uint16_t flags = ntohs(nat->flags), present = ntohs(nat->range_present);
+    if (flags > NX_NAT_F_DST || flags == (NX_NAT_F_SRC | NX_NAT_F_DST)
+        || present & ~(NX_NAT_RANGE_IPV4_MIN | NX_NAT_RANGE_PROTO_MIN
+                       | NX_NAT_RANGE_PROTO_MAX)) {
+        return -EOPNOTSUPP;
+    }
+    size_t need = sizeof *nat
+                  + (present & NX_NAT_RANGE_IPV4_MIN ? 4 : 0)
+                  + (present & NX_NAT_RANGE_PROTO_MIN ? 2 : 0)
+                  + (present & NX_NAT_RANGE_PROTO_MAX ? 2 : 0);
+    if (round_up8__(need) != len) {
+        return -EOPNOTSUPP;
+    }
+    const uint8_t *v = p + sizeof *nat;
+    uint32_t addr = 0;
+    uint16_t pmin = 0, pmax = 0;
+    if (present & NX_NAT_RANGE_IPV4_MIN) {
+        addr = get_be32__(v);
+        v += 4;
+    }
+    if (present & NX_NAT_RANGE_PROTO_MIN) {
+        pmin = get_be16__(v);
+        v += 2;
+    }
+    if (present & NX_NAT_RANGE_PROTO_MAX) {
+        pmax = get_be16__(v);
+    }
+    /* A present zero would come back absent: not canonical. */
+    if ((present & NX_NAT_RANGE_IPV4_MIN && !addr)
+        || (present & NX_NAT_RANGE_PROTO_MIN && !pmin)
+        || (present & NX_NAT_RANGE_PROTO_MAX && !pmax)) {
+        return -EOPNOTSUPP;
+    }
+    memset(out, 0, sizeof *out);
+    out->type = FA_NAT;
+    out->field = flags;
+    out->arg = addr;
+    out->value = (uint32_t) pmin << 16 | pmax;
+    return nat_is_valid__(out) ? 0 : -EOPNOTSUPP;
+}
+
+/* Decodes one Nicira action into 'out' (room for two: a ct with a nested
+ * nat becomes FA_CT then FA_NAT).  Returns the number of actions, or
+ * -EOPNOTSUPP when it has no representation. */
+static int
+decode_nx_action__(const uint8_t *p, size_t len, struct flow_action out[2])
 {
     if (len < sizeof(struct nx_action_header)
         || get_be32__(p + 4) != NX_VENDOR_ID) {
@@ -787,11 +942,11 @@ decode_nx_action__(const uint8_t *p, size_t len, struct flow_action *out)
         }
         out->type = FA_RESUBMIT;
         out->arg = subtype == NXAST_RESUBMIT ? 0xff : r->table;
-        return 0;
+        return 1;
     }
     case NXAST_CT: {
-        if (len != sizeof(struct nx_action_conntrack)) {
-            return -EOPNOTSUPP;    /* nested actions (nat, ...) */
+        if (len < sizeof(struct nx_action_conntrack)) {
+            return -EOPNOTSUPP;
         }
         const struct nx_action_conntrack *ct = (const void *) p;
         if (ct->zone_src || ct->alg || ntohs(ct->flags) > 0xff) {
@@ -801,7 +956,12 @@ decode_nx_action__(const uint8_t *p, size_t len, struct flow_action *out)
         out->field = ntohs(ct->flags);
         out->arg = ntohs(ct->zone);
         out->value = ct->recirc_table;
-        return 0;
+        if (len == sizeof *ct) {
+            return 1;
+        }
+        /* The only nested action anet represents is one nat. */
+        return decode_nat__(p + sizeof *ct, len - sizeof *ct, out + 1)
+               ? -EOPNOTSUPP : 2;
     }
     case NXAST_CONTROLLER2: {
         out->type = FA_CONTROLLER;
@@ -824,7 +984,7 @@ decode_nx_action__(const uint8_t *p, size_t len, struct flow_action *out)
             }
             ofs += round_up8__(plen);
         }
-        return have_userdata ? 0 : -EOPNOTSUPP;
+        return have_userdata ? 1 : -EOPNOTSUPP;
     }
     case NXAST_REG_MOVE: {
         if (len < sizeof(struct nx_action_reg_move) + 8) {
@@ -842,17 +1002,19 @@ decode_nx_action__(const uint8_t *p, size_t len, struct flow_action *out)
         out->type = FA_MOVE;
         out->field = src;
         out->arg = dst;
-        return 0;
+        return 1;
     }
     default:
         return -EOPNOTSUPP;
     }
 }
 
+/* Decodes one action into 'out' (room for two, see decode_nx_action__()).
+ * Returns the number of actions, or -EOPNOTSUPP. */
 static int
-decode_action__(const uint8_t *p, size_t len, struct flow_action *out)
+decode_action__(const uint8_t *p, size_t len, struct flow_action out[2])
 {
-    memset(out, 0, sizeof *out);
+    memset(out, 0, 2 * sizeof *out);
     switch (get_be16__(p)) {
     case OFPAT_OUTPUT:
         if (len != sizeof(struct ofp_action_output)) {
@@ -860,10 +1022,10 @@ decode_action__(const uint8_t *p, size_t len, struct flow_action *out)
         }
         out->type = FA_OUTPUT;
         out->arg = get_be32__(p + 4);
-        return 0;
+        return 1;
     case OFPAT_DEC_NW_TTL:
         out->type = FA_DEC_TTL;
-        return 0;
+        return 1;
     case OFPAT_SET_FIELD: {
         if (len < sizeof(struct ofp_action_set_field)) {
             return -EOPNOTSUPP;
@@ -876,7 +1038,7 @@ decode_action__(const uint8_t *p, size_t len, struct flow_action *out)
         out->type = FA_SET_FIELD;
         out->field = id;
         out->value = get_uint__(p + 8, OXM_LENGTH(h));
-        return 0;
+        return 1;
     }
     case OFPAT_COPY_FIELD: {
         if (len < sizeof(struct ofp_action_copy_field)) {
@@ -893,7 +1055,7 @@ decode_action__(const uint8_t *p, size_t len, struct flow_action *out)
         out->type = FA_MOVE;
         out->field = src;
         out->arg = dst;
-        return 0;
+        return 1;
     }
     case OFPAT_EXPERIMENTER:
         return decode_nx_action__(p, len, out);
@@ -926,12 +1088,12 @@ ofp_decode_actions(const void *p_, size_t size, struct flow *f)
         if (len < 8 || len % 8 || len > size) {
             return -EBADMSG;
         }
-        struct flow_action a;
-        if (!unsupported && !decode_action__(p, len, &a)) {
-            flow_add_action(f, a.type, a.field, a.arg, a.value);
-        } else {
-            unsupported = true;
+        struct flow_action a[2];
+        int n = unsupported ? -EOPNOTSUPP : decode_action__(p, len, a);
+        for (int i = 0; i < n; i++) {
+            flow_add_action(f, a[i].type, a[i].field, a[i].arg, a[i].value);
         }
+        unsupported |= n < 0;
         p += len;
         size -= len;
     }

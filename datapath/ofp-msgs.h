@@ -19,6 +19,11 @@
  *     two-byte userdata property so OVS never turns it into output:CONTROLLER
  *     and the round trip stays exact; max_len 0xffff is implied, as in OVS.
  *   - resubmit may come back as NXAST_RESUBMIT (table 255 = current table).
+ *   - an FA_NAT is nested in the preceding FA_CT's NXAST_CT as an NXAST_NAT
+ *     (ct(...,nat(...))); such a ct decodes back to FA_CT then FA_NAT.  A
+ *     nat without a ct before it cannot be encoded (-EINVAL), and a ct
+ *     nesting anything else (ct_mark, a nat range anet does not produce)
+ *     decodes as the placeholder below.
  * An action the codec cannot represent makes the whole decoded action list a
  * single placeholder action of type FA_N_TYPES; a match field it cannot
  * represent makes ofp_decode_match() return -EOPNOTSUPP after filling in the

@@ -44,6 +44,7 @@ have_ovs_ofctl(void)
 
 struct case__ {
     const char *expect[4];        /* substrings of the ofp-print output */
+    bool same_actions;            /* flow_format_actions() spells them too */
 };
 
 /* Builds the representative flows; returns how many. */
@@ -57,9 +58,11 @@ make_flows(struct flow *fl, struct case__ *cs)
     flow_match_set(&fl[n].match, FF_METADATA, 5, 0);
     flow_match_set(&fl[n].match, FF_ETH_DST, 0x0a0000000001ULL, 0);
     flow_output(&fl[n], 3);
-    cs[n] = (struct case__) { { "ADD table:30 priority=100",
-                                "metadata=0x5,dl_dst=0a:00:00:00:00:01",
-                                "cookie:0xabc", "actions=output:3" } };
+    cs[n] = (struct case__) {
+        .expect = { "ADD table:30 priority=100",
+                    "metadata=0x5,dl_dst=0a:00:00:00:00:01",
+                    "cookie:0xabc", "actions=output:3" },
+    };
     n++;
 
     /* reg14 with a mask, tun_id and tun_dst set_field, resubmit */
@@ -68,10 +71,12 @@ make_flows(struct flow *fl, struct case__ *cs)
     flow_set_field(&fl[n], FF_TUN_ID, 0x1234);
     flow_set_field(&fl[n], FF_TUN_DST, 0x0ac80001);
     flow_resubmit(&fl[n], 40);
-    cs[n] = (struct case__) { { "reg14=0x5/0xff",
-                                "set_field:0x1234->tun_id",
-                                "set_field:10.200.0.1->tun_dst",
-                                "resubmit(,40)" } };
+    cs[n] = (struct case__) {
+        .expect = { "reg14=0x5/0xff",
+                    "set_field:0x1234->tun_id",
+                    "set_field:10.200.0.1->tun_dst",
+                    "resubmit(,40)" },
+    };
     n++;
 
     /* tcp + dec_ttl + ct(commit, zone 5, table 20) */
@@ -82,9 +87,11 @@ make_flows(struct flow *fl, struct case__ *cs)
     flow_match_set(&fl[n].match, FF_TCP_DST, 80, 0);
     flow_add_action(&fl[n], FA_DEC_TTL, 0, 0, 0);
     flow_add_action(&fl[n], FA_CT, 1, 5, 20);
-    cs[n] = (struct case__) { { "tcp,nw_dst=10.0.0.0/24,tp_dst=80",
-                                "dec_ttl", "ct(commit,table=20,zone=5)",
-                                "priority=1000" } };
+    cs[n] = (struct case__) {
+        .expect = { "tcp,nw_dst=10.0.0.0/24,tp_dst=80",
+                    "dec_ttl", "ct(commit,table=20,zone=5)",
+                    "priority=1000" },
+    };
     n++;
 
     /* arp fields, controller with userdata, move */
@@ -96,19 +103,23 @@ make_flows(struct flow *fl, struct case__ *cs)
     flow_add_action(&fl[n], FA_MOVE, FF_REG14, FF_REG15, 0);
     flow_add_action(&fl[n], FA_CONTROLLER, 0, 0xffff, 7);
     flow_output(&fl[n], OFPP_IN_PORT);
-    cs[n] = (struct case__) { { "arp,arp_tpa=10.0.0.1,arp_op=1,"
-                                "arp_sha=0a:00:00:00:00:02",
-                                "move:NXM_NX_REG14[]->NXM_NX_REG15[]",
-                                "controller(userdata=00.07)",
-                                "IN_PORT" } };
+    cs[n] = (struct case__) {
+        .expect = { "arp,arp_tpa=10.0.0.1,arp_op=1,"
+                    "arp_sha=0a:00:00:00:00:02",
+                    "move:NXM_NX_REG14[]->NXM_NX_REG15[]",
+                    "controller(userdata=00.07)",
+                    "IN_PORT" },
+    };
     n++;
 
     /* an empty action list is a drop */
     flow_init(&fl[n], 0, 1, 0);
     flow_match_set(&fl[n].match, FF_IN_PORT, 7, 0);
     flow_match_set(&fl[n].match, FF_CT_STATE, 0x21, 0x21);
-    cs[n] = (struct case__) { { "in_port=7", "ct_state=+new+trk",
-                                "actions=drop", NULL } };
+    cs[n] = (struct case__) {
+        .expect = { "in_port=7", "ct_state=+new+trk",
+                    "actions=drop", NULL },
+    };
     n++;
 
     /* output to the controller, vlan, ct_mark */
@@ -117,9 +128,62 @@ make_flows(struct flow *fl, struct case__ *cs)
     flow_match_set(&fl[n].match, FF_CT_MARK, 3, 0);
     flow_output(&fl[n], OFPP_CONTROLLER);
     flow_set_field(&fl[n], FF_REG0, 9);
-    cs[n] = (struct case__) { { "dl_vlan=5", "ct_mark=0x3",
-                                "actions=CONTROLLER:65535",
-                                "set_field:0x9->reg0" } };
+    cs[n] = (struct case__) {
+        .expect = { "dl_vlan=5", "ct_mark=0x3",
+                    "actions=CONTROLLER:65535",
+                    "set_field:0x9->reg0" },
+    };
+    n++;
+
+    /* ct with a nested nat, in each shape anet uses: source NAT to an
+     * address, destination NAT to address:port with recirculation, plain
+     * "nat" (apply the existing translation), and a port range. */
+    flow_init(&fl[n], 50, 10, 4);
+    flow_match_set(&fl[n].match, FF_ETH_TYPE, 0x0800, 0);
+    flow_add_action(&fl[n], FA_CT, 1, 7, 0xff);
+    flow_add_action(&fl[n], FA_NAT, 1, 0xcb00710a, 0);    /* 203.0.113.10 */
+    flow_output(&fl[n], 2);
+    cs[n] = (struct case__) {
+        .expect = { "ADD table:50 priority=10,ip",
+                    "actions=ct(commit,zone=7,"
+                    "nat(src=203.0.113.10)),output:2" },
+        .same_actions = true,
+    };
+    n++;
+
+    flow_init(&fl[n], 51, 11, 5);
+    flow_match_set(&fl[n].match, FF_ETH_TYPE, 0x0800, 0);
+    flow_add_action(&fl[n], FA_CT, 1, 7, 40);
+    flow_add_action(&fl[n], FA_NAT, 2, 0x0a01000b, 80u << 16); /* 10.1.0.11 */
+    cs[n] = (struct case__) {
+        .expect = { "actions=ct(commit,table=40,zone=7,"
+                    "nat(dst=10.1.0.11:80))" },
+        .same_actions = true,
+    };
+    n++;
+
+    flow_init(&fl[n], 52, 12, 6);
+    flow_match_set(&fl[n].match, FF_ETH_TYPE, 0x0800, 0);
+    flow_add_action(&fl[n], FA_CT, 0, 7, 40);
+    flow_add_action(&fl[n], FA_NAT, 0, 0, 0);
+    cs[n] = (struct case__) {
+        .expect = { "actions=ct(table=40,zone=7,nat)" },
+        .same_actions = true,
+    };
+    n++;
+
+    flow_init(&fl[n], 53, 13, 7);
+    flow_match_set(&fl[n].match, FF_ETH_TYPE, 0x0800, 0);
+    flow_set_field(&fl[n], FF_REG0, 1);
+    flow_add_action(&fl[n], FA_CT, 1, 7, 0xff);
+    flow_add_action(&fl[n], FA_NAT, 1, 0x01020304, 1000u << 16 | 2000);
+    flow_add_action(&fl[n], FA_CT, 0, 8, 0xff);     /* a ct without nat */
+    cs[n] = (struct case__) {
+        .expect = { "actions=set_field:0x1->reg0,"
+                    "ct(commit,zone=7,"
+                    "nat(src=1.2.3.4:1000-2000)),ct(zone=8)" },
+        .same_actions = true,
+    };
     n++;
     return n;
 }
@@ -130,8 +194,8 @@ test_flow_mod_vs_ovs_ofctl(void **state)
     if (!have_ovs_ofctl()) {
         skip();
     }
-    struct flow fl[8];
-    struct case__ cs[8];
+    struct flow fl[12];
+    struct case__ cs[12];
     int n = make_flows(fl, cs);
     for (int i = 0; i < n; i++) {
         struct ofp_buf b;
@@ -143,6 +207,17 @@ test_flow_mod_vs_ovs_ofctl(void **state)
             if (!strstr(out, cs[i].expect[k])) {
                 fail_msg("flow %d: '%s' not in: %s", i, cs[i].expect[k], out);
             }
+        }
+        if (cs[i].same_actions) {
+            /* flow_format() prints the actions exactly as OVS does. */
+            char *acts = flow_format_actions(&fl[i]);
+            char *want = malloc(strlen(acts) + 16);
+            sprintf(want, "actions=%s\n", acts);
+            if (!strstr(out, want)) {
+                fail_msg("flow %d: '%s' not in: %s", i, want, out);
+            }
+            free(want);
+            free(acts);
         }
         free(out);
         ofp_buf_destroy(&b);
@@ -199,8 +274,8 @@ test_other_messages_vs_ovs_ofctl(void **state)
 static void
 test_round_trip(void **state)
 {
-    struct flow fl[8];
-    struct case__ cs[8];
+    struct flow fl[12];
+    struct case__ cs[12];
     int n = make_flows(fl, cs);
     for (int i = 0; i < n; i++) {
         struct ofp_buf b, b2;
@@ -430,7 +505,132 @@ test_encode_errors(void **state)
     assert_int_equal(ofp_put_flow_mod(&b, 1, &f, OFPFC_ADD), -E2BIG);
     assert_int_equal(b.size, 0);
     flow_destroy(&f);
+
+    /* A nat must follow a ct, and hold what NXAST_NAT can say. */
+    static const struct {
+        bool ct_before;
+        uint8_t field;
+        uint32_t addr;
+        uint32_t ports;
+    } bad_nat[] = {
+        { false, 1, 0x01020304, 0 },          /* no ct before it */
+        { true, 3, 0x01020304, 0 },           /* both src and dst */
+        { true, 0, 0x01020304, 0 },           /* plain nat with an address */
+        { true, 1, 0, 80u << 16 },            /* a port without an address */
+        { true, 1, 0x01020304, 80 },          /* a port max without a min */
+        { true, 1, 0x01020304, 2000u << 16 | 1000 },  /* max < min */
+    };
+    for (size_t i = 0; i < sizeof bad_nat / sizeof *bad_nat; i++) {
+        flow_init(&f, 0, 0, 0);
+        flow_output(&f, 1);
+        if (bad_nat[i].ct_before) {
+            flow_add_action(&f, FA_CT, 1, 7, 0xff);
+        }
+        flow_add_action(&f, FA_NAT, bad_nat[i].field, bad_nat[i].addr,
+                        bad_nat[i].ports);
+        assert_int_equal(ofp_put_flow_mod(&b, 1, &f, OFPFC_ADD), -EINVAL);
+        assert_int_equal(b.size, 0);
+        flow_destroy(&f);
+    }
+    /* A second nat after a ct's nat is not nested in anything. */
+    flow_init(&f, 0, 0, 0);
+    flow_add_action(&f, FA_CT, 1, 7, 0xff);
+    flow_add_action(&f, FA_NAT, 1, 0x01020304, 0);
+    flow_add_action(&f, FA_NAT, 2, 0x01020304, 0);
+    assert_int_equal(ofp_put_flow_mod(&b, 1, &f, OFPFC_ADD), -EINVAL);
+    assert_int_equal(b.size, 0);
+    flow_destroy(&f);
     ofp_buf_destroy(&b);
+}
+
+/* Encodes 'f''s actions into 'acts' and returns their length. */
+static size_t
+encode_actions(const struct flow *f, uint8_t *acts, size_t size)
+{
+    struct ofp_buf b;
+    ofp_buf_init(&b);
+    assert_int_equal(ofp_put_actions(&b, f), 0);
+    assert_true(b.size <= size);
+    memcpy(acts, b.data, b.size);
+    size_t n = b.size;
+    ofp_buf_destroy(&b);
+    return n;
+}
+
+/* Decodes 'size' bytes of actions; returns the first action's type and
+ * stores the count in '*n'. */
+static unsigned int
+decode_first(const uint8_t *acts, size_t size, size_t *n)
+{
+    struct flow f;
+    flow_init(&f, 0, 0, 0);
+    assert_int_equal(ofp_decode_actions(acts, size, &f), 0);
+    *n = f.n_actions;
+    unsigned int type = f.n_actions ? f.actions[0].type : FA_N_TYPES;
+    flow_destroy(&f);
+    return type;
+}
+
+static void
+test_ct_nat_wire(void **state)
+{
+    struct flow f;
+    uint8_t acts[64];
+    size_t len, n;
+
+    /* ct(commit,zone=7,nat(src=1.2.3.4:1000-2000)): a 24-byte NXAST_CT whose
+     * length covers the nested 24-byte NXAST_NAT (16 + 4 + 2 + 2). */
+    flow_init(&f, 0, 0, 0);
+    flow_add_action(&f, FA_CT, 1, 7, 0xff);
+    flow_add_action(&f, FA_NAT, 1, 0x01020304, 1000u << 16 | 2000);
+    len = encode_actions(&f, acts, sizeof acts);
+    flow_destroy(&f);
+    static const uint8_t want[48] = {
+        0xff, 0xff, 0x00, 0x30, 0x00, 0x00, 0x23, 0x20, 0x00, 35,
+        0x00, 0x01, 0, 0, 0, 0, 0x00, 0x07, 0xff, 0, 0, 0, 0, 0,
+        0xff, 0xff, 0x00, 0x18, 0x00, 0x00, 0x23, 0x20, 0x00, 36, 0, 0,
+        0x00, 0x01, 0x00, 0x31, 1, 2, 3, 4, 0x03, 0xe8, 0x07, 0xd0,
+    };
+    assert_int_equal(len, sizeof want);
+    assert_memory_equal(acts, want, sizeof want);
+    assert_int_equal(decode_first(acts, len, &n), FA_CT);
+    assert_int_equal(n, 2);
+
+    /* Plain "nat": a 16-byte NXAST_NAT with no flags and no range. */
+    flow_init(&f, 0, 0, 0);
+    flow_add_action(&f, FA_CT, 0, 7, 40);
+    flow_add_action(&f, FA_NAT, 0, 0, 0);
+    len = encode_actions(&f, acts, sizeof acts);
+    flow_destroy(&f);
+    assert_int_equal(len, 40);
+    assert_int_equal(acts[24 + 3], 16);
+    assert_int_equal(acts[24 + 13] | acts[24 + 15], 0);
+
+    /* Nested content anet does not represent makes the list a placeholder:
+     * a persistent flag, an address range, and a trailing nested action. */
+    memcpy(acts, want, sizeof want);
+    acts[24 + 13] |= 4;                       /* NX_NAT_F_PERSISTENT */
+    assert_int_equal(decode_first(acts, sizeof want, &n), FA_N_TYPES);
+    assert_int_equal(n, 1);
+    memcpy(acts, want, sizeof want);
+    acts[24 + 15] |= 2;                       /* NX_NAT_RANGE_IPV4_MAX */
+    assert_int_equal(decode_first(acts, sizeof want, &n), FA_N_TYPES);
+    memcpy(acts, want, sizeof want);
+    acts[24 + 15] = 0;                        /* no range, but 24 bytes */
+    assert_int_equal(decode_first(acts, sizeof want, &n), FA_N_TYPES);
+    memcpy(acts, want, sizeof want);
+    acts[3] = 0x38;                           /* a dec_ttl after the nat */
+    static const uint8_t dec_ttl[8] = { 0x00, 0x18, 0x00, 0x08 };
+    memcpy(acts + 48, dec_ttl, 8);
+    assert_int_equal(decode_first(acts, 56, &n), FA_N_TYPES);
+    /* The same dec_ttl outside the ct is fine. */
+    memcpy(acts, want, sizeof want);
+    assert_int_equal(decode_first(acts, 56, &n), FA_CT);
+    assert_int_equal(n, 3);
+    /* A nested length that disagrees with the ct's is refused too. */
+    memcpy(acts, want, sizeof want);
+    acts[24 + 3] = 0x10;
+    assert_int_equal(decode_first(acts, sizeof want, &n), FA_N_TYPES);
 }
 
 int
@@ -444,6 +644,7 @@ main(void)
         cmocka_unit_test(test_unknown_action_placeholder),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_encode_errors),
+        cmocka_unit_test(test_ct_nat_wire),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
