@@ -29,6 +29,19 @@
 # lease is exactly the configured address, gateway and MTU.  The expected
 # reachability matrix follows the routers' tables (lab_expect_reach), and
 # collapses to "same switch" when there are no routers.
+#
+# External networks (show JSON "external_networks"): for each, an "outside"
+# namespace anet-LAB-x-NAME plays the provider network's router: a veth
+# whose hypervisor end is the network's iface (e.g. ext0) in the gateway
+# host's namespace (the agent attaches it to br-int; the lab does not touch
+# OVS) and whose outside end eth0 carries gateway_ip/plen and gateway_mac.
+# The outside has only its connected route: router gateway IPs and floating
+# IPs are on-link, the internal networks are not routed, so it reaches them
+# only through floating IPs, port forwards and replies.  lab_matrix adds an
+# "outside" section: a workload is expected to reach an external network's
+# gateway_ip when the router of its switch (its default gateway) has its
+# gateway on that network and NATs the workload (its switch in the router's
+# "snat", or a floating IP for the port).
 
 LAB_REPO=${LAB_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 LAB_SCHEMA=/usr/share/openvswitch/vswitch.ovsschema
@@ -80,6 +93,7 @@ lab_ovs_env() {
 
 lab_host_ns() { echo "$LAB_NS-$1"; }
 lab_wl_ns() { echo "$LAB_NS-w-$1"; }
+lab_ext_ns() { echo "$LAB_NS-x-$1"; }
 
 # ---------------------------------------------------------------- teardown
 
@@ -324,6 +338,11 @@ lab_destroy_host() {
     ns=$(lab_host_ns "$h")
     d=$LAB_RUN/$h
     lab_stop_agent "$h"
+    # Outside namespaces plumbed into this host lose their veth with it.
+    for p in "$LAB_RUN"/externals/*; do
+        [ -f "$p" ] && [ "$(cut -d'|' -f1 "$p")" = "$h" ] \
+            && lab_unplumb_external "$(basename "$p")"
+    done
     lab_kill_pidfile "$d/ovs-vswitchd.pid"
     lab_kill_pidfile "$d/ovsdb-server.pid"
     for p in $(cat "$d"/*.pid 2>/dev/null || true); do lab_wait_dead "$p"; done
@@ -398,6 +417,56 @@ lab_unplumb_port() {
     fi
 }
 
+# ---------------------------------------------------------------- outside
+
+# lab_plumb_external NAME HOST IFACE ADDR MAC MTU: the outside namespace of
+# external network NAME (created afresh) and its veth: IFACE in HOST's
+# namespace, eth0 (ADDR = gateway_ip/plen, MAC = gateway_mac) outside.  Only
+# the connected route: no route to the internal networks.
+lab_plumb_external() {
+    local x=$1 h=$2 ifc=$3 addr=$4 mac=$5 mtu=$6 xns hns
+    xns=$(lab_ext_ns "$x")
+    hns=$(lab_host_ns "$h")
+    [ "$mtu" -gt 0 ] 2>/dev/null || mtu=1400
+    ip netns add "$xns"
+    echo "$xns" >>"$LAB_RUN/namespaces"
+    ip -n "$xns" link set lo up
+    ip netns exec "$xns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+        net.ipv6.conf.default.disable_ipv6=1 >/dev/null 2>&1 || true
+    ip link add "$ifc" netns "$hns" mtu "$mtu" type veth \
+        peer name eth0 netns "$xns" mtu "$mtu"
+    [ -n "$mac" ] && ip -n "$xns" link set eth0 address "$mac"
+    ip -n "$xns" addr add "$addr" dev eth0
+    ip netns exec "$hns" ethtool -K "$ifc" tx off >/dev/null
+    ip netns exec "$xns" ethtool -K eth0 tx off >/dev/null
+    ip -n "$hns" link set "$ifc" up
+    ip -n "$xns" link set eth0 up
+    mkdir -p "$LAB_RUN/externals"
+    printf '%s|%s|%s|%s|%s\n' "$h" "$ifc" "$addr" "$mac" "$mtu" \
+        >"$LAB_RUN/externals/$x"
+}
+
+# lab_unplumb_external NAME: the veth (both ends) and the outside namespace,
+# with anything still running in it.
+lab_unplumb_external() {
+    local x=$1 rec h ifc xns pid
+    rec=$LAB_RUN/externals/$x
+    [ -f "$rec" ] || return 0
+    IFS='|' read -r h ifc _ <"$rec"
+    ip -n "$(lab_host_ns "$h")" link delete "$ifc" 2>/dev/null || true
+    xns=$(lab_ext_ns "$x")
+    for pid in $(ip netns pids "$xns" 2>/dev/null || true); do
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+    ip netns delete "$xns" 2>/dev/null || true
+    sed -i "/^$xns\$/d" "$LAB_RUN/namespaces"
+    rm -f "$rec"
+}
+
+# lab_ext_gw_ip NAME: the outside's address (gateway_ip, no prefix), from
+# the lab's record.
+lab_ext_gw_ip() { cut -d'|' -f3 "$LAB_RUN/externals/$1" | cut -d/ -f1; }
+
 # ---------------------------------------------------------------- topology
 
 # Hosts as "name|underlay_iface" lines, from show JSON on stdin.
@@ -419,6 +488,17 @@ lab_jq_ports() {
         | join("|")'
 }
 
+# External networks as "name|host|iface|gateway_ip/plen|gateway_mac|mtu"
+# lines, from show JSON on stdin (none when "external_networks" is absent).
+lab_jq_externals() {
+    jq -r '(.external_networks // [])[] |
+        [.name, .host, (.iface // "ext0"),
+         ((.gateway_ip // "") + "/" + ((.cidr // "/24") | split("/")[1])),
+         (.gateway_mac // ""),
+         ((if (.mtu // 0) > 0 then .mtu else 1400 end) | tostring)]
+        | join("|")'
+}
+
 # lab_apply FILE: anetctl apply, failing the lab on refusal.
 lab_apply() {
     local out
@@ -432,7 +512,7 @@ lab_apply() {
 # lab_reconcile: makes namespaces/veths match the controller's show JSON
 # (new hosts, removed hosts, new/moved/changed/removed ports).
 lab_reconcile() {
-    local json h ul p ph ifc mac ip mtu sw rec want
+    local json h ul p ph ifc mac ip mtu sw rec want x xh addr
     json=$(lab_show_json) || lab_die "anetctl show failed"
     mkdir -p "$LAB_RUN/hosts" "$LAB_RUN/ports"
     # What the lab was built from: lab_matrix's expectation reads it (also
@@ -460,6 +540,28 @@ lab_reconcile() {
             lab_unplumb_port "$p" keep
         fi
     done
+    # External networks that went away or changed (host, iface, address,
+    # MAC, MTU): their outside namespace goes, to be created again below.
+    for rec in "$LAB_RUN"/externals/*; do
+        [ -f "$rec" ] || continue
+        x=$(basename "$rec")
+        want=$(lab_jq_externals <<<"$json" | awk -F'|' -v x="$x" '$1 == x' \
+               | cut -d'|' -f2-)
+        if [ "$want" != "$(cat "$rec")" ]; then
+            lab_log "external network $x: $([ -z "$want" ] && echo removed || echo changed)"
+            lab_unplumb_external "$x"
+        fi
+    done
+    while IFS='|' read -r x xh ifc addr mac mtu; do
+        [ -n "$x" ] || continue
+        [ -f "$LAB_RUN/externals/$x" ] && continue
+        if [ ! -f "$LAB_RUN/hosts/$xh" ]; then
+            lab_log "warning: external network $x: gateway host '$xh' is not in the lab; no outside namespace"
+            continue
+        fi
+        lab_log "external network $x: outside namespace $(lab_ext_ns "$x") ($addr, $mac) on $xh as $ifc"
+        lab_plumb_external "$x" "$xh" "$ifc" "$addr" "$mac" "$mtu"
+    done < <(lab_jq_externals <<<"$json")
     while IFS='|' read -r p ph ifc mac ip mtu sw mode gw; do
         [ -n "$p" ] || continue
         [ -f "$LAB_RUN/ports/$p" ] && continue
@@ -693,10 +795,101 @@ lab_expect_hops() {
     fi
 }
 
-# lab_matrix: pings every ordered pair of workloads with an IP (in
+# The outside model (a jq program over show JSON): "PORT NETWORK" for every
+# workload with an IP whose default gateway (the first router with a port
+# on its switch, as lab_jq_ports) has a gateway on external network NETWORK
+# and translates the workload's traffic: its switch is in the router's
+# "snat" (switch names, or objects with "switch"), or the router has a
+# floating IP for the port.  Routers without "gateway" add nothing.
+LAB_JQ_OUTSIDE='
+. as $j | ($j.routers // []) as $rs
+| $j.hosts[]?.ports[]? | select((.ip // "") != "") | . as $p
+| ([$rs[] | select(any(.ports[]?; .switch == $p.switch))] | first) as $r
+| select($r != null and ($r.gateway // null) != null)
+| select(any(($r.snat // [])[]; (if type == "object" then .switch else . end) == $p.switch)
+         or any(($r.floating_ips // [])[]; .port == $p.name))
+| "\($p.name) \($r.gateway.network)"
+'
+
+# lab_expect_outside [SHOW_JSON_FILE]: "PORT NETWORK" lines per
+# LAB_JQ_OUTSIDE, from the show JSON the lab was last reconciled with.
+lab_expect_outside() {
+    local f=${1:-$LAB_RUN/show.json}
+    [ -s "$f" ] || return 0
+    jq -r "$LAB_JQ_OUTSIDE" "$f"
+}
+
+# lab_matrix: the east-west matrix, then (when the lab has external
+# networks) the outside one.  Returns 1 if either differs from expected.
+lab_matrix() {
+    local rc=0
+    lab_matrix_east_west || rc=1
+    if ls "$LAB_RUN"/externals/* >/dev/null 2>&1; then
+        echo
+        lab_matrix_outside || rc=1
+    fi
+    return $rc
+}
+
+# lab_matrix_outside: pings every outside (its gateway_ip) from every
+# workload with an IP (in parallel; 3 pings, so that ARP on the outside
+# and a first conntrack entry may cost one), prints expected
+# (lab_expect_outside) vs observed, returns 1 on any difference.
+lab_matrix_outside() {
+    local tmp names=() xs=() n m i j rec expect rc=0 pids=() cell row got
+    local ok=0 okexp=0 leak=0 isoexp=0
+    tmp=$(mktemp -d)
+    expect=$(lab_expect_outside)
+    for rec in "$LAB_RUN"/ports/*; do
+        [ -f "$rec" ] || continue
+        [ -n "$(cut -d'|' -f4 "$rec")" ] || continue
+        names+=("$(basename "$rec")")
+    done
+    for rec in "$LAB_RUN"/externals/*; do
+        [ -f "$rec" ] && xs+=("$(basename "$rec")")
+    done
+    n=${#names[@]}
+    m=${#xs[@]}
+    for ((i = 0; i < n; i++)); do
+        for ((j = 0; j < m; j++)); do
+            ip netns exec "$(lab_wl_ns "${names[$i]}")" \
+                ping -q -n -c 3 -i 0.3 -W 1 "$(lab_ext_gw_ip "${xs[$j]}")" \
+                >"$tmp/$i-$j" 2>&1 &
+            pids+=($!)
+        done
+    done
+    [ ${#pids[@]} -gt 0 ] && wait "${pids[@]}" || true
+    printf '%-12s' "to outside:"
+    for ((j = 0; j < m; j++)); do printf ' %-10s' "${xs[$j]:0:10}"; done
+    echo
+    for ((i = 0; i < n; i++)); do
+        row=$(printf '%-12s' "${names[$i]:0:12}")
+        for ((j = 0; j < m; j++)); do
+            got=0
+            grep -Eq ' [1-9][0-9]* (packets )?received' "$tmp/$i-$j" && got=1
+            if grep -qx -- "${names[$i]} ${xs[$j]}" <<<"$expect"; then
+                okexp=$((okexp + 1))
+                if [ $got = 1 ]; then ok=$((ok + 1)); cell=ok; else cell=FAIL; rc=1; fi
+            else
+                isoexp=$((isoexp + 1))
+                if [ $got = 1 ]; then leak=$((leak + 1)); cell=LEAK; rc=1; else cell=--; fi
+            fi
+            row+=$(printf ' %-10s' "$cell")
+        done
+        echo "$row"
+    done
+    rm -rf "$tmp"
+    echo "(ok = reaches the outside's gateway_ip as expected: router gateway + snat or floating IP; -- = no way out, as expected)"
+    local verdict=OK
+    [ $rc = 0 ] || verdict=MISMATCH
+    echo "outside: $ok/$okexp expected workload->outside pairs reachable, $leak/$isoexp unexpected ones reachable — $verdict"
+    return $rc
+}
+
+# lab_matrix_east_west: pings every ordered pair of workloads with an IP (in
 # parallel), prints expected vs observed, returns 1 on any difference.
 # Expected reachable: same switch, or routed both ways (lab_expect_reach).
-lab_matrix() {
+lab_matrix_east_west() {
     local tmp names=() ips=() sws=() n i j ok=0 okexp=0 leak=0 isoexp=0
     local rec h ifc mac ip mtu sw row cell rc=0 pids=() routed
     tmp=$(mktemp -d)

@@ -206,3 +206,100 @@ e2e_router_ip() {
     lab_show_json | jq -r --arg r "$1" --arg s "$2" \
         '(.routers // [])[] | select(.name == $r) | .ports[] | select(.switch == $s) | .ip | split("/")[0]'
 }
+
+# ---------------------------------------------------------------- outside
+# (helpers of the external gateway / NAT tests; they take namespaces, so
+# they work for workloads, lab_wl_ns PORT, and outsides, lab_ext_ns NETWORK)
+
+# e2e_ns_ping NS IP [COUNT]: replies to pings from namespace NS.
+e2e_ns_ping() {
+    local out
+    out=$(ip netns exec "$1" ping -n -q -c "${3:-3}" -i 0.3 -W 1 "$2" 2>&1 || true)
+    sed -n 's/.* \([0-9][0-9]*\) \(packets \)\{0,1\}received.*/\1/p' <<<"$out" | head -n1
+}
+
+# e2e_retry TRIES CMD...: runs CMD up to TRIES times, 1 s apart, until it
+# succeeds (ARP, conntrack and the agent attaching an iface may each cost
+# the first try).
+e2e_retry() {
+    local n=$1 i
+    shift
+    for ((i = 1; i <= n; i++)); do
+        "$@" && return 0
+        [ $i -lt $n ] && sleep 1
+    done
+    return 1
+}
+
+# e2e_listen NS PORT FILE [SECONDS]: a one-shot busybox nc TCP listener in
+# NS (in the background, killed after SECONDS, default 30), whatever it
+# receives in FILE; returns once the socket listens (at most ~3 s).
+e2e_listen() {
+    local ns=$1 port=$2 f=$3 i
+    : >"$f"
+    timeout "${4:-30}" ip netns exec "$ns" busybox nc -l -p "$port" >"$f" 2>&1 </dev/null &
+    for i in $(seq 30); do
+        ip netns exec "$ns" ss -Hltn "sport = :$port" 2>/dev/null | grep -q . && return 0
+        sleep 0.1
+    done
+    echo "    (listener on port $port in $ns did not come up)"
+    return 1
+}
+
+# e2e_tcp_send NS IP PORT MSG [SECONDS]: connects from NS to IP:PORT (bash
+# /dev/tcp: succeeds only once the three-way handshake completed), sends
+# MSG and a newline, closes.  Fails on refusal or after SECONDS (default 4).
+e2e_tcp_send() {
+    timeout "${5:-4}" ip netns exec "$1" bash -c \
+        'exec 3<>"/dev/tcp/$1/$2" && printf "%s\n" "$3" >&3 && exec 3>&-' \
+        _ "$2" "$3" "$4" 2>/dev/null
+}
+
+# e2e_tcp_connects NS IP PORT [SECONDS]: true when a TCP connection from NS
+# to IP:PORT is established within SECONDS (default 4).
+e2e_tcp_connects() {
+    timeout "${4:-4}" ip netns exec "$1" bash -c 'exec 3<>"/dev/tcp/$1/$2"' \
+        _ "$2" "$3" 2>/dev/null
+}
+
+# e2e_got FILE TEXT [SECONDS]: waits (default 3 s) until FILE contains TEXT.
+e2e_got() {
+    local i
+    for i in $(seq $(( ${3:-3} * 10 ))); do
+        grep -qF -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# e2e_capture NS FILTER FILE [SECONDS]: starts tcpdump -n -c1 on NS's eth0
+# in the background (killed after SECONDS, default 10), the first matching
+# packet's line going to FILE; returns once tcpdump listens.  Read the
+# result with e2e_capture_wait FILE.
+e2e_capture() {
+    local ns=$1 filter=$2 f=$3 i
+    : >"$f"
+    : >"$f.err"
+    timeout "${4:-10}" ip netns exec "$ns" tcpdump -n -l -c 1 -i eth0 "$filter" \
+        >"$f" 2>"$f.err" &
+    for i in $(seq 50); do
+        grep -q 'listening on' "$f.err" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "    (tcpdump in $ns did not start: $(head -c 200 "$f.err"))"
+    return 1
+}
+
+# e2e_capture_wait FILE [SECONDS]: waits (default 3 s) for the captured
+# packet and prints its source address (without port), empty if none.
+e2e_capture_wait() {
+    local i
+    for i in $(seq $(( ${2:-3} * 10 ))); do
+        [ -s "$1" ] && break
+        sleep 0.1
+    done
+    # "HH:MM:SS.us IP SRC[.PORT] > DST[.PORT]: ..." (ICMP has no port).
+    awk '$2 == "IP" { s = $3
+                      if (split(s, a, ".") == 5) s = a[1] "." a[2] "." a[3] "." a[4]
+                      print s; exit }' "$1"
+}
