@@ -37,7 +37,8 @@ enum topo_vtype__ {
     X(TK_HOSTS, "hosts", false, "", TOPO_V_LIST)           \
     X(TK_SWITCHES, "switches", false, "", TOPO_V_LIST)     \
     X(TK_PORTS, "ports", false, "", TOPO_V_LIST)           \
-    X(TK_ROUTERS, "routers", false, "", TOPO_V_LIST)
+    X(TK_ROUTERS, "routers", false, "", TOPO_V_LIST)       \
+    X(TK_EXTERNALS, "external_networks", false, "", TOPO_V_LIST)
 #define TOPO_HOST_KEYS(X)                                  \
     X(HK_NAME, "name", true, "name: hv1", TOPO_V_SCALAR)   \
     X(HK_TUNNEL_IP, "tunnel_ip", true, "tunnel_ip: 10.200.0.11/24", \
@@ -139,11 +140,50 @@ struct topo_raw_rport__ {
     uint64_t mac;               /* given or from the base; 0 = derive */
 };
 
+struct topo_raw_ext__ {
+    struct topo_raw__ o;
+    uint32_t net;
+    unsigned int plen;
+    bool has_cidr;              /* present and valid */
+    uint32_t gw_ip;             /* 0 = none or invalid */
+    uint64_t gw_mac;            /* 0 = none or invalid */
+    long host;                  /* raw host index, -1 = unresolved */
+    uint32_t vni;               /* 0 = none given (or invalid) */
+};
+
+/* A router's gateway: (o.node == NULL: none given). */
+struct topo_raw_gw__ {
+    struct topo_raw__ o;
+    long net;                   /* raw external index, -1 = unresolved */
+    uint32_t ip;                /* 0 = none or invalid */
+    uint64_t mac;               /* 0 = none, invalid: derive */
+};
+
+struct topo_raw_fip__ {
+    struct topo_raw__ o;
+    uint32_t ip;                /* 0 = invalid */
+    long port;                  /* raw port index, -1 = unresolved */
+};
+
+struct topo_raw_fwd__ {
+    struct topo_raw__ o;
+    uint32_t ip;                /* 0 = invalid */
+    uint8_t proto;              /* 0 = invalid */
+    uint16_t port, to_port;     /* 0 = invalid */
+    long to;                    /* raw port index, -1 = unresolved */
+};
+
 struct topo_raw_router__ {
     struct topo_raw__ o;
     uint64_t base_mac;          /* 0 = none or invalid */
     struct topo_raw_rport__ *ports;     size_t n_ports;
     struct topo_raw_route__ *routes;    size_t n_routes;
+    struct topo_raw_gw__ gw;
+    long *snat;                 /* raw switch indexes, -1 = unresolved */
+    yaml_node_t **snat_nodes;
+    size_t n_snat;
+    struct topo_raw_fip__ *fips;        size_t n_fips;
+    struct topo_raw_fwd__ *fwds;        size_t n_fwds;
 };
 
 struct topo_ctx__ {
@@ -154,6 +194,8 @@ struct topo_ctx__ {
     struct topo_raw_switch__ *switches; size_t n_switches;
     struct topo_raw_port__ *ports;      size_t n_ports;
     struct topo_raw_router__ *routers;  size_t n_routers;
+    struct topo_raw_ext__ *externals;   size_t n_externals;
+    struct topo_raw__ **ev;             size_t nev;  /* sorted, unique */
 };
 
 /* --- errors (topo.c) --- */
@@ -253,5 +295,59 @@ void topo_build_routers__(struct topo_ctx__ *, struct topo *t,
                           const size_t *sinv);
 void topo_routers_free__(struct topo *);
 void topo_ctx_routers_destroy__(struct topo_ctx__ *);
+
+/* --- external networks and router gateways (topo-gateway.c) --- */
+
+/* Router keys (topo-router.c parses them; the last four, the gateway part,
+ * are topo-gateway.c's). */
+#define TOPO_ROUTER_KEYS(X)                                \
+    X(RK_NAME, "name", true, "name: r1", TOPO_V_SCALAR)    \
+    X(RK_MAC, "mac", false, "", TOPO_V_SCALAR)             \
+    X(RK_PORTS, "ports", true, "ports: [{switch: web, ip: 10.1.0.1/24}]", \
+      TOPO_V_LIST)                                         \
+    X(RK_ROUTES, "routes", false, "", TOPO_V_LIST)         \
+    X(RK_GATEWAY, "gateway", false, "", TOPO_V_MAP)        \
+    X(RK_SNAT, "snat", false, "", TOPO_V_LIST)             \
+    X(RK_FIPS, "floating_ips", false, "", TOPO_V_LIST)     \
+    X(RK_FORWARDS, "port_forwards", false, "", TOPO_V_LIST)
+enum { TOPO_ROUTER_KEYS(TOPO_KEY_ENUM__) RK_N };
+
+/* Steps 1+2 for external_networks: (after the ports were checked). */
+void topo_parse_externals__(struct topo_ctx__ *, yaml_node_t *list);
+void topo_check_externals__(struct topo_ctx__ *, struct topo_raw__ **hv,
+                            size_t nhv);
+/* Step 1 for router 'r''s gateway, snat, floating_ips and port_forwards
+ * ('val' holds the router's value nodes of those keys, from RK_GATEWAY
+ * on). */
+void topo_parse_gateway__(struct topo_ctx__ *, struct topo_raw_router__ *r,
+                          yaml_node_t *const val[4]);
+/* Step 2 for one router's gateway part (after its ports were checked),
+ * then across all routers. */
+void topo_check_gateway__(struct topo_ctx__ *, struct topo_raw_router__ *r,
+                          struct topo_raw__ **sv, size_t nsv);
+void topo_check_gateways__(struct topo_ctx__ *);
+/* True when next hop 'ip' is on router 'r''s external network. */
+bool topo_gateway_connected__(const struct topo_ctx__ *,
+                              const struct topo_raw_router__ *r, uint32_t ip);
+/* The number of MACs gateways and external networks fix or derive, and
+ * adding the fixed ones to 'set'. */
+size_t topo_gateway_mac_count__(const struct topo_ctx__ *);
+void topo_gateway_fixed_macs__(const struct topo_ctx__ *,
+                               struct topo_u64set__ *set);
+/* Step 3: adds every given external VNI to 'set' (before the switches
+ * derive theirs), then builds t->externals deriving the others. */
+void topo_external_vnis__(const struct topo_ctx__ *, struct topo_u64set__ *);
+void topo_build_externals__(struct topo_ctx__ *, struct topo *t,
+                            const size_t *hinv, struct topo_u64set__ *vnis);
+/* Step 3: the gateway part of router 'tr' (built from raw 'r'; its ports
+ * and static routes are built); 'macs' holds every MAC taken so far. */
+void topo_build_gateway__(struct topo_ctx__ *, struct topo *t,
+                          const struct topo_raw_router__ *r,
+                          struct topo_router *tr, const size_t *sinv,
+                          struct topo_u64set__ *macs);
+void topo_gateway_free__(struct topo_router *);
+void topo_externals_free__(struct topo *);
+void topo_ctx_gateway_destroy__(struct topo_raw_router__ *r);
+void topo_ctx_externals_destroy__(struct topo_ctx__ *);
 
 #endif

@@ -39,12 +39,6 @@ LOG_MODULE(topo_router);
     X(QK_PREFIX, "prefix", true, "prefix: 10.9.0.0/16", TOPO_V_SCALAR) \
     X(QK_NEXT_HOP, "next_hop", true, "next_hop: 192.168.100.2", \
       TOPO_V_SCALAR)
-#define TOPO_ROUTER_KEYS(X)                                \
-    X(RK_NAME, "name", true, "name: r1", TOPO_V_SCALAR)    \
-    X(RK_MAC, "mac", false, "", TOPO_V_SCALAR)             \
-    X(RK_PORTS, "ports", true, "ports: [{switch: web, ip: 10.1.0.1/24}]", \
-      TOPO_V_LIST)                                         \
-    X(RK_ROUTES, "routes", false, "", TOPO_V_LIST)
 #define TOPO_RPORT_KEYS(X)                                 \
     X(YK_SWITCH, "switch", true, "switch: web", TOPO_V_SCALAR) \
     X(YK_IP, "ip", true, "ip: 10.1.0.1/24", TOPO_V_SCALAR) \
@@ -52,7 +46,6 @@ LOG_MODULE(topo_router);
 
 enum { TOPO_DHCP_KEYS(TOPO_KEY_ENUM__) DK_N };
 enum { TOPO_ROUTE_KEYS(TOPO_KEY_ENUM__) QK_N };
-enum { TOPO_ROUTER_KEYS(TOPO_KEY_ENUM__) RK_N };
 enum { TOPO_RPORT_KEYS(TOPO_KEY_ENUM__) YK_N };
 static const struct topo_keydef__ topo_dhcp_keys__[] = {
     TOPO_DHCP_KEYS(TOPO_KEY_DEF__)
@@ -264,7 +257,7 @@ topo_build_dhcp__(const struct topo *t, const struct topo_raw_switch__ *r,
 {
     const struct topo_raw_dhcp__ *d = &r->dhcp;
     dhcp->enabled = d->enabled && r->has_cidr;
-    memcpy(dhcp->dns, d->dns, sizeof dhcp->dns);
+    util_memcpy(dhcp->dns, d->dns, sizeof dhcp->dns);
     dhcp->n_dns = d->n_dns;
     dhcp->lease_time = d->lease_time;
     dhcp->n_routes = d->n_routes;
@@ -315,6 +308,7 @@ topo_parse_routers__(struct topo_ctx__ *ctx, yaml_node_t *list)
         free(lpath);
         r->routes = topo_parse_routes__(ctx, r->o.val[RK_ROUTES], r->o.path,
                                         &r->n_routes);
+        topo_parse_gateway__(ctx, r, &r->o.val[RK_GATEWAY]);
     }
 }
 
@@ -426,7 +420,7 @@ topo_rport_order__(struct topo_raw_router__ *r)
     for (size_t i = 0; i < r->n_ports; i++) {
         order[i] = i;
     }
-    qsort_r(order, r->n_ports, sizeof *order, topo_rport_order_cmp__, r);
+    util_qsort_r(order, r->n_ports, sizeof *order, topo_rport_order_cmp__, r);
     return order;
 }
 
@@ -498,6 +492,7 @@ topo_check_router__(struct topo_ctx__ *ctx, struct topo_raw_router__ *r,
         }
     }
 
+    topo_check_gateway__(ctx, r, sv, nsv);
     for (size_t j = 0; j < r->n_routes; j++) {
         struct topo_raw_route__ *q = &r->routes[j];
         for (size_t i = 0; i < j && q->prefix_ok; i++) {
@@ -513,7 +508,8 @@ topo_check_router__(struct topo_ctx__ *ctx, struct topo_raw_router__ *r,
                 break;
             }
         }
-        if (!q->next_hop_ok || !ports_ok) {
+        if (!q->next_hop_ok || !ports_ok
+            || (r->gw.o.node && (r->gw.net < 0 || !r->gw.ip))) {
             continue;   /* Unresolved ports: the check would be guesswork. */
         }
         const struct topo_raw_rport__ *on = NULL, *own = NULL;
@@ -527,7 +523,15 @@ topo_check_router__(struct topo_ctx__ *ctx, struct topo_raw_router__ *r,
             }
         }
         ip4_format(q->next_hop, a);
-        if (own) {
+        if (!own && r->gw.ip && q->next_hop == r->gw.ip) {
+            topo_err_field__(ctx, &q->o, QK_NEXT_HOP, topo_route_keys__,
+                             "next hop %s is router %s's own gateway "
+                             "address; use the address of the neighbour "
+                             "that forwards this prefix", a,
+                             r->o.name ? r->o.name : r->o.path);
+        } else if (!on && topo_gateway_connected__(ctx, r, q->next_hop)) {
+            continue;           /* On the external network: connected. */
+        } else if (own) {
             topo_err_field__(ctx, &q->o, QK_NEXT_HOP, topo_route_keys__,
                              "next hop %s is router %s's own address (its "
                              "port on switch %s); use the address of the "
@@ -633,7 +637,7 @@ topo_check_routers__(struct topo_ctx__ *ctx, struct topo_raw__ **sv,
                 ((uint64_t) p->sw << 32) | p->ip, NULL, i };
         }
     }
-    qsort(wip, nw, sizeof *wip, topo_u64_cmp__);
+    util_qsort(wip, nw, sizeof *wip, topo_u64_cmp__);
 
     struct topo_dupkey__ *kip = xcalloc(nrp + 1, sizeof *kip);
     struct topo_dupkey__ *kmac = xcalloc(nrp + ctx->n_ports + 1, sizeof *kmac);
@@ -675,6 +679,7 @@ topo_check_routers__(struct topo_ctx__ *ctx, struct topo_raw__ **sv,
     }
     topo_find_dups__(ctx, kip, nip, topo_report_dup_rport_ip__);
     topo_find_dups__(ctx, kmac, nmac, topo_report_dup_rmac__);
+    topo_check_gateways__(ctx);
     free(wip);
     free(kip);
     free(kmac);
@@ -724,14 +729,15 @@ topo_build_routers__(struct topo_ctx__ *ctx, struct topo *t,
     for (size_t i = 0; i < n; i++) {
         v[i] = &ctx->routers[i];
     }
-    qsort(v, n, sizeof *v, topo_router_name_cmp__);
+    util_qsort(v, n, sizeof *v, topo_router_name_cmp__);
 
     /* Derived MACs avoid every workload MAC and every fixed router MAC. */
-    topo_u64set_init__(&set, t->n_ports + nrp);
+    topo_u64set_init__(&set, t->n_ports + nrp + topo_gateway_mac_count__(ctx));
     for (size_t i = 0; i < t->n_ports; i++) {
         topo_u64set_add__(&set, t->ports[i].mac);
     }
     topo_router_fixed_macs__(ctx, &set);
+    topo_gateway_fixed_macs__(ctx, &set);
 
     t->n_routers = n;
     t->routers = xcalloc(n + 1, sizeof *t->routers);
@@ -775,6 +781,7 @@ topo_build_routers__(struct topo_ctx__ *ctx, struct topo *t,
                 q->prefix, q->plen, q->next_hop, topo_mark__(t, q->o.node)
             };
         }
+        topo_build_gateway__(ctx, t, r, tr, sinv, &set);
     }
     LOG_DBG("%s: %zu routers, %zu router ports", ctx->file, n, nrp);
     free(set.v);
@@ -788,6 +795,7 @@ topo_routers_free__(struct topo *t)
         free(t->routers[i].name);
         free(t->routers[i].ports);
         free(t->routers[i].routes);
+        topo_gateway_free__(&t->routers[i]);
     }
     free(t->routers);
 }
@@ -808,6 +816,7 @@ topo_ctx_routers_destroy__(struct topo_ctx__ *ctx)
         }
         free(r->ports);
         topo_free_routes__(r->routes, r->n_routes);
+        topo_ctx_gateway_destroy__(r);
     }
     free(ctx->routers);
 }

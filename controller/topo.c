@@ -381,8 +381,8 @@ topo_parse_root__(struct topo_ctx__ *ctx, yaml_node_t *lists[TK_N])
     if (root->type != YAML_MAPPING_NODE) {
         topo_err__(ctx, root, "",
                    "wrong node type: the topology must be a mapping with "
-                   "the sections hosts:, switches:, ports: and routers:, "
-                   "not %s",
+                   "the sections hosts:, switches:, ports:, routers: and "
+                   "external_networks:, not %s",
                    topo_node_type_name__(root));
         return;
     }
@@ -404,7 +404,8 @@ topo_parse_root__(struct topo_ctx__ *ctx, yaml_node_t *lists[TK_N])
         }
         if (ki == TK_N) {
             topo_err__(ctx, k, ks, "unknown top-level key '%s'; valid "
-                       "sections are: hosts, switches, ports, routers", ks);
+                       "sections are: hosts, switches, ports, routers, "
+                       "external_networks", ks);
         } else if (key_node[ki]) {
             topo_err__(ctx, k, ks, "duplicate section '%s' (first given at "
                        "line %lu); merge the two lists", ks,
@@ -459,7 +460,7 @@ topo_check_names__(struct topo_ctx__ *ctx, void *objs, size_t n, size_t stride,
         o->name = s;
         v[nv++] = o;
     }
-    qsort(v, nv, sizeof *v, topo_raw_name_cmp__);
+    util_qsort(v, nv, sizeof *v, topo_raw_name_cmp__);
     size_t out = 0;
     for (size_t i = 0; i < nv; i++) {
         if (out && !strcmp(v[out - 1]->name, v[i]->name)) {
@@ -516,7 +517,7 @@ void
 topo_find_dups__(struct topo_ctx__ *ctx, struct topo_dupkey__ *k, size_t n,
                  void (*report)(struct topo_ctx__ *, size_t first, size_t dup))
 {
-    qsort(k, n, sizeof *k, topo_dupkey_cmp__);
+    util_qsort(k, n, sizeof *k, topo_dupkey_cmp__);
     size_t first = 0;
     for (size_t i = 1; i < n; i++) {
         bool same = k[i].key == k[first].key
@@ -881,7 +882,8 @@ topo_build__(struct topo_ctx__ *ctx, struct topo_raw__ **hv,
     /* Switches; derived VNIs avoid every given one and each other. */
     t->n_switches = ctx->n_switches;
     t->switches = xcalloc(t->n_switches + 1, sizeof *t->switches);
-    topo_u64set_init__(&set, t->n_switches);
+    topo_u64set_init__(&set, t->n_switches + ctx->n_externals);
+    topo_external_vnis__(ctx, &set);
     for (size_t i = 0; i < t->n_switches; i++) {
         const struct topo_raw_switch__ *r = (const void *) sv[i];
         if (r->vni) {
@@ -907,14 +909,17 @@ topo_build__(struct topo_ctx__ *ctx, struct topo_raw__ **hv,
         topo_build_dhcp__(t, r, &s->dhcp);
         s->mark = topo_mark__(t, r->o.node);
     }
+    topo_build_externals__(ctx, t, hinv, &set);
     free(set.v);
 
     /* Ports; derived MACs (0a:xx:xx:xx:xx:xx) avoid given ones, the
      * routers' included. */
     t->n_ports = ctx->n_ports;
     t->ports = xcalloc(t->n_ports + 1, sizeof *t->ports);
-    topo_u64set_init__(&set, t->n_ports + topo_router_port_count__(ctx));
+    topo_u64set_init__(&set, t->n_ports + topo_router_port_count__(ctx)
+                             + topo_gateway_mac_count__(ctx));
     topo_router_fixed_macs__(ctx, &set);
+    topo_gateway_fixed_macs__(ctx, &set);
     for (size_t i = 0; i < t->n_ports; i++) {
         const struct topo_raw_port__ *r = (const void *) pv[i];
         if (r->mac) {
@@ -963,6 +968,7 @@ topo_ctx_destroy__(struct topo_ctx__ *ctx)
         free(ctx->ports[i].o.path);
     }
     topo_ctx_routers_destroy__(ctx);
+    topo_ctx_externals_destroy__(ctx);
     free(ctx->hosts);
     free(ctx->switches);
     free(ctx->ports);
@@ -1019,6 +1025,7 @@ topo_load_doc__(struct topo_ctx__ *ctx)
                                      topo_port_keys__, PK_N, ctx->ports,
                                      sizeof *ctx->ports);
     topo_parse_routers__(ctx, lists[TK_ROUTERS]);
+    topo_parse_externals__(ctx, lists[TK_EXTERNALS]);
 
     size_t nhv, nsv, npv;
     struct topo_raw__ **hv = topo_check_names__(ctx, ctx->hosts, ctx->n_hosts,
@@ -1036,6 +1043,7 @@ topo_load_doc__(struct topo_ctx__ *ctx)
     topo_check_switches__(ctx);
     topo_check_dhcp__(ctx);
     topo_check_ports__(ctx, hv, nhv, sv, nsv);
+    topo_check_externals__(ctx, hv, nhv);
     topo_check_routers__(ctx, sv, nsv);
 
     if (!ctx->errs.n) {
@@ -1101,14 +1109,14 @@ topo_load_buffer(const char *name, const char *yaml, size_t len,
     yaml_parser_delete(&parser);
 
     if (ctx.errs.n) {
-        qsort(ctx.errs.errs, ctx.errs.n, sizeof *ctx.errs.errs,
+        util_qsort(ctx.errs.errs, ctx.errs.n, sizeof *ctx.errs.errs,
               topo_error_cmp__);
         LOG_DBG("%s: %zu errors", name, ctx.errs.n);
     }
     if (errs && ctx.errs.n) {
         errs->errs = xrealloc(errs->errs,
                               (errs->n + ctx.errs.n + 1) * sizeof *errs->errs);
-        memcpy(errs->errs + errs->n, ctx.errs.errs,
+        util_memcpy(errs->errs + errs->n, ctx.errs.errs,
                ctx.errs.n * sizeof *ctx.errs.errs);
         errs->n += ctx.errs.n;
         free(ctx.errs.errs);
@@ -1174,6 +1182,7 @@ topo_destroy(struct topo *t)
         free(t->ports[i].iface);
     }
     topo_routers_free__(t);
+    topo_externals_free__(t);
     free(t->hosts);
     free(t->switches);
     free(t->ports);
@@ -1222,4 +1231,10 @@ const struct topo_router *
 topo_find_router(const struct topo *t, const char *name)
 {
     TOPO_BSEARCH__(t->routers, t->n_routers, name);
+}
+
+const struct topo_external *
+topo_find_external(const struct topo *t, const char *name)
+{
+    TOPO_BSEARCH__(t->externals, t->n_externals, name);
 }

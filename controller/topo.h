@@ -13,9 +13,12 @@
  * Strings and arrays belong to the topo and are freed by topo_destroy().
  * Routers (topo-router.c) are a top-level section of their own; their
  * ports refer to switches by index and carry resolved addresses, and every
- * switch carries its DHCP settings.  Security groups, firewalls, load
- * balancers, external networks and NAT will be new sections later; until
- * then unknown keys are errors so that typos never pass silently.
+ * switch carries its DHCP settings.  External networks (topo-gateway.c)
+ * are provider networks reached through one gateway host; a router may
+ * have a gateway on one of them, with SNAT, floating IPs and port
+ * forwards.  Security groups, firewalls and load balancers will be new
+ * sections later; until then unknown keys are errors so that typos never
+ * pass silently.
  *
  * Thread-safety: a loaded topo is immutable and may be read from anywhere.
  */
@@ -96,14 +99,61 @@ struct topo_router_port {
     struct topo_mark mark;
 };
 
+/* A provider network reached through one gateway host: a logical switch
+ * (its VNI shares the switches' VNI space) whose only port is the localnet
+ * interface 'iface' on host 'host'. */
+struct topo_external {
+    char *name;
+    uint32_t net;               /* host order, no host bits set */
+    unsigned int plen;
+    uint32_t gateway_ip;        /* the provider's router on that network */
+    uint64_t gateway_mac;       /* its MAC (a static neighbour) */
+    size_t host;                /* index into topo.hosts */
+    char *iface;                /* the localnet interface on that host */
+    uint32_t vni;               /* given, or derived stably from the name */
+    struct topo_mark mark;
+};
+
+/* One-to-one NAT: outside address 'ip' <-> workload port 'port'. */
+struct topo_fip {
+    uint32_t ip;
+    size_t port;                /* index into topo.ports */
+    struct topo_mark mark;
+};
+
+/* Destination NAT: ip:port (protocol 'proto', 6 = TCP, 17 = UDP) from the
+ * outside goes to workload port 'to', port 'to_port'. */
+struct topo_port_forward {
+    uint32_t ip;                /* == the router's gw_ip */
+    uint8_t proto;
+    uint16_t port;
+    size_t to;                  /* index into topo.ports */
+    uint16_t to_port;
+    struct topo_mark mark;
+};
+
 /* A distributed logical router.  Connected routes (one per port) are
  * implicit; 'routes' are the static ones, in file order (no two with the
- * same prefix/plen, every next hop on a connected network). */
+ * same prefix/plen, every next hop on a connected network or on the
+ * router's external network).  A router with a gateway and no 0.0.0.0/0
+ * route gets one appended: 0.0.0.0/0 via the external network's
+ * gateway_ip, marked with gw_mark. */
 struct topo_router {
     char *name;
     struct topo_router_port *ports;  size_t n_ports;  /* sorted by switch name */
     struct topo_route *routes;       size_t n_routes;
     struct topo_mark mark;
+
+    /* External gateway (valid when has_gateway). */
+    bool has_gateway;
+    size_t gw_net;              /* index into topo.externals */
+    uint32_t gw_ip;
+    uint64_t gw_mac;            /* given, or derived from "router:network" */
+    struct topo_mark gw_mark;
+    size_t *snat; size_t n_snat;                    /* switch indexes, sorted */
+    struct topo_fip *fips; size_t n_fips;           /* sorted by ip */
+    struct topo_port_forward *forwards; size_t n_forwards;
+                                        /* sorted by (ip, proto, port) */
 };
 
 struct topo {
@@ -112,6 +162,7 @@ struct topo {
     struct topo_switch *switches; size_t n_switches; /* sorted by name */
     struct topo_port *ports;     size_t n_ports;     /* sorted by name */
     struct topo_router *routers; size_t n_routers;   /* sorted by name */
+    struct topo_external *externals; size_t n_externals; /* sorted by name */
 };
 
 struct topo_error {
@@ -144,6 +195,8 @@ const struct topo_host *topo_find_host(const struct topo *, const char *);
 const struct topo_switch *topo_find_switch(const struct topo *, const char *);
 const struct topo_port *topo_find_port(const struct topo *, const char *);
 const struct topo_router *topo_find_router(const struct topo *, const char *);
+const struct topo_external *topo_find_external(const struct topo *,
+                                               const char *);
 
 /* The first router port (in router name order) on switch index 'sw', e.g.
  * the gateway a DHCP lease announces; NULL when no router has a port there.
