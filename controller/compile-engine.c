@@ -372,6 +372,7 @@ compiler_destroy(struct compiler *c)
     cmap_destroy(&c->port_map);
     cmap_destroy(&c->host_map);
     cmap_destroy(&c->switch_map);
+    cmap_destroy(&c->ext_map);
     free(c->file);
     free(c);
 }
@@ -558,6 +559,46 @@ compile_switch_id__(struct compiler *c, const struct topo_switch *ts)
     return id;
 }
 
+/* An external network is a switch of its own kind, named in 'ext_map'
+ * (its name may equal a switch's).  Its only port is the localnet port. */
+static uint32_t
+compile_external_id__(struct compiler *c, const struct topo_external *te)
+{
+    uint32_t id = cmap_find(&c->ext_map, te->name);
+    struct cswitch *s;
+
+    if (id == CE_NONE) {
+        c->switches = xgrow(c->switches, &c->cap_switches,
+                            c->n_switches + 1, sizeof *c->switches);
+        id = (uint32_t) c->n_switches++;
+        s = &c->switches[id];
+        memset(s, 0, sizeof *s);
+        s->name = xstrdup(te->name);
+        s->vni = te->vni;
+        s->net = te->net;
+        s->plen = te->plen;
+        s->lease_time = 3600;
+        s->external = true;
+        s->live = true;
+        cmap_insert(&c->ext_map, s->name, id);
+    } else {
+        s = &c->switches[id];
+        if (s->vni != te->vni || s->net != te->net || s->plen != te->plen) {
+            s->vni = te->vni;
+            s->net = te->net;
+            s->plen = te->plen;
+            compile_dirty_switch__(c, id);
+            for (size_t i = 0; i < s->n_ports; i++) {
+                compile_dirty_port__(c, s->ports[i]);
+            }
+        }
+    }
+    s->line = te->mark.line;
+    s->col = te->mark.col;
+    s->seen = true;
+    return id;
+}
+
 static uint32_t
 compile_new_port__(struct compiler *c, const struct topo_port *tp)
 {
@@ -697,8 +738,12 @@ compile_flush_switch__(struct compiler *c, uint32_t s)
             old_host = CE_NONE;
             compile_owner_add__(c, span[i], s);
         }
-        compile_gen_switch_block(c, sw, span[i], ports, np, hosts, nh,
-                                 &c->scratch);
+        if (sw->external) {
+            compile_gw_switch_block(c, sw, span[i], &c->scratch);
+        } else {
+            compile_gen_switch_block(c, sw, span[i], ports, np, hosts, nh,
+                                     &c->scratch);
+        }
         compile_replace__(c, &b->fl, old_host, &c->scratch, span[i]);
     }
     free(ports);
@@ -713,7 +758,11 @@ compile_flush__(struct compiler *c)
         struct cport *cp = &c->ports[c->dirty_ports[i]];
         cp->dirty = false;
         if (cp->live) {
-            compile_gen_port(c, cp, &c->scratch);
+            if (cp->localnet) {
+                compile_gw_gen_port(c, cp, &c->scratch);
+            } else {
+                compile_gen_port(c, cp, &c->scratch);
+            }
             compile_replace__(c, &cp->fl, cp->fl_host, &c->scratch, cp->host);
             cp->fl_host = cp->host;
         } else {
@@ -925,6 +974,7 @@ compiler_apply(struct compiler *c, const struct topo *t,
     long long start = time_msec();
     uint32_t *host_ids = xmalloc((t->n_hosts + 1) * sizeof *host_ids);
     uint32_t *sw_ids = xmalloc((t->n_switches + 1) * sizeof *sw_ids);
+    uint32_t *ext_ids = xmalloc((t->n_externals + 1) * sizeof *ext_ids);
 
     compile_begin__(c, delta);
     for (size_t i = 0; i < c->n_hosts; i++) {
@@ -945,12 +995,29 @@ compiler_apply(struct compiler *c, const struct topo *t,
     for (size_t i = 0; i < t->n_switches; i++) {
         sw_ids[i] = compile_switch_id__(c, &t->switches[i]);
     }
+    for (size_t i = 0; i < t->n_externals; i++) {
+        ext_ids[i] = compile_external_id__(c, &t->externals[i]);
+    }
 
     /* Ports, in name order.  Ports that leave a host free their number
      * before any port new to a host takes one (at commit). */
     for (size_t i = 0; i < t->n_ports; i++) {
         const struct topo_port *tp = &t->ports[i];
         compile_port_upsert__(c, tp, host_ids[tp->host], sw_ids[tp->sw]);
+    }
+    /* Each external network's localnet port: bound like a workload port
+     * on the gateway host; its ip and MAC are the provider router's (the
+     * routers' next hop on that network). */
+    for (size_t i = 0; i < t->n_externals; i++) {
+        const struct topo_external *te = &t->externals[i];
+        char *name = xasprintf(COMPILE_LOCALNET_PREFIX "%s", te->name);
+        struct topo_port lp = {
+            .name = name, .iface = te->iface, .host = te->host,
+            .ip = te->gateway_ip, .mac = te->gateway_mac, .mark = te->mark,
+        };
+        compile_port_upsert__(c, &lp, host_ids[te->host], ext_ids[i]);
+        c->ports[cmap_find(&c->port_map, name)].localnet = true;
+        free(name);
     }
     for (size_t i = 0; i < c->n_ports; i++) {
         if (c->ports[i].live && !c->ports[i].seen) {
@@ -975,7 +1042,7 @@ compiler_apply(struct compiler *c, const struct topo *t,
         }
     }
     for (size_t i = 0; i < t->n_routers; i++) {
-        compile_l3_router_upsert(c, t, &t->routers[i], sw_ids);
+        compile_l3_router_upsert(c, t, &t->routers[i], sw_ids, ext_ids);
     }
 
     /* Hosts and switches that are gone have no ports left. */
@@ -996,7 +1063,7 @@ compiler_apply(struct compiler *c, const struct topo *t,
     for (size_t i = 0; i < c->n_switches; i++) {
         struct cswitch *s = &c->switches[i];
         if (s->live && !s->seen) {
-            cmap_remove(&c->switch_map, s->name);
+            cmap_remove(s->external ? &c->ext_map : &c->switch_map, s->name);
             s->live = false;
             c->n_dead++;
         }
@@ -1004,6 +1071,7 @@ compiler_apply(struct compiler *c, const struct topo *t,
     compile_commit__(c, seed);
     free(host_ids);
     free(sw_ids);
+    free(ext_ids);
     LOG_DBG("applied %zu hosts, %zu switches, %zu ports in %lld ms: "
             "%zu flows", t->n_hosts, t->n_switches, t->n_ports,
             time_msec() - start, c->n_flows);
@@ -1130,7 +1198,7 @@ compiler_host_config(const struct compiler *c, const char *name,
         cp->name = xstrdup(p->name);
         cp->iface = xstrdup(p->iface);
         cp->ofport = p->ofport;
-        cp->mac = p->mac;
+        cp->mac = p->localnet ? 0 : p->mac;
         cp->switch_name = xstrdup(c->switches[p->sw].name);
     }
     util_qsort(out->ports, out->n_ports, sizeof *out->ports,

@@ -128,10 +128,46 @@ l3_router_dirty_switches__(struct compiler *c, const struct crouter *r)
     }
 }
 
+/* The ports a router should have: its switch ports in order, then its
+ * gateway port on the external network (if any). */
+struct l3_want {
+    uint32_t sw, ip;
+    unsigned int plen;
+    uint64_t mac;
+    const char *sw_name;
+    uint32_t line, col;
+};
+
+static size_t
+l3_wanted_ports__(const struct topo *t, const struct topo_router *tr,
+                  const uint32_t *sw_ids, const uint32_t *ext_ids,
+                  struct l3_want **out)
+{
+    struct l3_want *w = xcalloc(tr->n_ports + 2, sizeof *w);
+    size_t n = 0;
+    for (size_t i = 0; i < tr->n_ports; i++) {
+        const struct topo_router_port *tp = &tr->ports[i];
+        w[n++] = (struct l3_want) { sw_ids[tp->sw], tp->ip, tp->plen, tp->mac,
+                                    t->switches[tp->sw].name, tp->mark.line,
+                                    tp->mark.col };
+    }
+    if (tr->has_gateway) {
+        const struct topo_external *te = &t->externals[tr->gw_net];
+        w[n++] = (struct l3_want) { ext_ids[tr->gw_net], tr->gw_ip, te->plen,
+                                    tr->gw_mac, te->name, tr->gw_mark.line,
+                                    tr->gw_mark.col };
+    }
+    *out = w;
+    return n;
+}
+
 void
 compile_l3_router_upsert(struct compiler *c, const struct topo *t,
-                         const struct topo_router *tr, const uint32_t *sw_ids)
+                         const struct topo_router *tr, const uint32_t *sw_ids,
+                         const uint32_t *ext_ids)
 {
+    struct l3_want *want;
+    size_t n_want = l3_wanted_ports__(t, tr, sw_ids, ext_ids, &want);
     uint32_t id = cmap_find(&c->router_map, tr->name);
     struct crouter *r;
 
@@ -143,6 +179,7 @@ compile_l3_router_upsert(struct compiler *c, const struct topo *t,
         memset(r, 0, sizeof *r);
         r->name = xstrdup(tr->name);
         r->live = true;
+        r->gw_sw = CE_NONE;
         uint32_t rid = (uint32_t) compile_hash64(tr->name) & 0xffffff;
         for (bool clash = true; clash;) {
             clash = false;
@@ -164,11 +201,11 @@ compile_l3_router_upsert(struct compiler *c, const struct topo *t,
     r->line = tr->mark.line;
     r->col = tr->mark.col;
 
-    bool same = r->n_ports == tr->n_ports && r->n_routes == tr->n_routes;
-    for (size_t i = 0; same && i < tr->n_ports; i++) {
-        const struct topo_router_port *tp = &tr->ports[i];
+    bool same = r->n_ports == n_want && r->n_routes == tr->n_routes;
+    for (size_t i = 0; same && i < n_want; i++) {
+        const struct l3_want *tp = &want[i];
         const struct crouter_port *p = &r->ports[i];
-        same = p->sw == sw_ids[tp->sw] && p->ip == tp->ip
+        same = p->sw == tp->sw && p->ip == tp->ip
                && p->plen == tp->plen && p->mac == tp->mac;
     }
     for (size_t i = 0; same && i < tr->n_routes; i++) {
@@ -180,11 +217,11 @@ compile_l3_router_upsert(struct compiler *c, const struct topo *t,
     if (!same) {
         /* Ports that stay on a switch keep their slot; slots of ports gone
          * are freed before new ones are taken. */
-        struct crouter_port *np = xcalloc(tr->n_ports + 1, sizeof *np);
-        for (size_t i = 0; i < tr->n_ports; i++) {
+        struct crouter_port *np = xcalloc(n_want + 1, sizeof *np);
+        for (size_t i = 0; i < n_want; i++) {
             np[i].slot = CE_NONE;
             for (size_t k = 0; k < r->n_ports; k++) {
-                if (r->ports[k].sw == sw_ids[tr->ports[i].sw]
+                if (r->ports[k].sw == want[i].sw
                     && r->ports[k].slot != CE_NONE) {
                     np[i].slot = r->ports[k].slot;
                     r->ports[k].slot = CE_NONE;
@@ -197,20 +234,19 @@ compile_l3_router_upsert(struct compiler *c, const struct topo *t,
             }
         }
         l3_router_dirty_switches__(c, r);
-        for (size_t i = 0; i < tr->n_ports; i++) {
-            const struct topo_router_port *tp = &tr->ports[i];
-            np[i].sw = sw_ids[tp->sw];
+        for (size_t i = 0; i < n_want; i++) {
+            const struct l3_want *tp = &want[i];
+            np[i].sw = tp->sw;
             np[i].ip = tp->ip;
             np[i].plen = tp->plen;
             np[i].mac = tp->mac;
             if (np[i].slot == CE_NONE) {
-                np[i].slot = l3_slot_alloc__(c, tr->name,
-                                             t->switches[tp->sw].name);
+                np[i].slot = l3_slot_alloc__(c, tr->name, tp->sw_name);
             }
         }
         free(r->ports);
         r->ports = np;
-        r->n_ports = tr->n_ports;
+        r->n_ports = n_want;
         free(r->routes);
         r->n_routes = tr->n_routes;
         r->routes = xcalloc(tr->n_routes + 1, sizeof *r->routes);
@@ -222,10 +258,12 @@ compile_l3_router_upsert(struct compiler *c, const struct topo *t,
         l3_router_dirty_switches__(c, r);
         l3_dirty_router__(c, id);
     }
-    for (size_t i = 0; i < tr->n_ports; i++) {
-        r->ports[i].line = tr->ports[i].mark.line;
-        r->ports[i].col = tr->ports[i].mark.col;
+    for (size_t i = 0; i < n_want; i++) {
+        r->ports[i].line = want[i].line;
+        r->ports[i].col = want[i].col;
     }
+    free(want);
+    compile_gw_router_upsert(c, t, tr, id, ext_ids);
     for (size_t i = 0; i < tr->n_routes; i++) {
         r->routes[i].line = tr->routes[i].mark.line;
         r->routes[i].col = tr->routes[i].mark.col;
@@ -251,6 +289,7 @@ l3_router_free__(struct crouter *r)
     free(r->name);
     free(r->ports);
     free(r->routes);
+    compile_gw_router_free(r);
     for (size_t j = 0; j < r->n_blocks; j++) {
         cflows_clear(&r->blocks[j].fl);
     }
@@ -1003,7 +1042,9 @@ compile_l3_prov(struct compiler *c, uint64_t cookie, char **object,
             char *name = xasprintf("%s:%s", rt->name, sw);
             bool hit = l3_hash_is__(cookie, name);
             if (hit) {
-                *object = xasprintf("routers.%s.ports[%s]", rt->name, sw);
+                *object = c->switches[rt->ports[k].sw].external
+                          ? xasprintf("routers.%s.gateway", rt->name)
+                          : xasprintf("routers.%s.ports[%s]", rt->name, sw);
                 *rule = xasprintf(l3_rule_texts__[r], name);
                 *line = rt->ports[k].line;
                 *col = rt->ports[k].col;

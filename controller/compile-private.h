@@ -31,6 +31,29 @@ enum compile_kind {
     COMPILE_KIND_SWITCH = 3,
     COMPILE_KIND_PORT = 4,
     COMPILE_KIND_ROUTER = 5,
+    COMPILE_KIND_GATEWAY = 6,
+};
+/* Gateway rules (compile-gw.c).  Their cookies hash the provenance path
+ * itself: "external_networks.internet", "routers.r1.gateway",
+ * "routers.r1.snat[web]", "routers.r1.floating_ips[0]",
+ * "routers.r1.port_forwards[0]". */
+enum {
+    COMPILE_GW_LOCALNET_IN = 1,     /* network: classify from the localnet */
+    COMPILE_GW_LOCALNET_OUT = 2,    /* network: table 70 to the localnet */
+    COMPILE_GW_TUNNEL_IN = 3,       /* network: tunnel classify (gw host) */
+    COMPILE_GW_TO_OUTSIDE = 4,      /* network: L2 to the provider router */
+    COMPILE_GW_OUT_DONE = 5,        /* network: table 46 -> localnet */
+    COMPILE_GW_OUT_REPLY = 6,       /* network: table 47 replies leave */
+    COMPILE_GW_OWN = 7,             /* gateway: the router's own packets */
+    COMPILE_GW_UNPRIV = 8,          /* gateway: un-NAT replies only */
+    COMPILE_GW_UNNAT = 9,           /* gateway: inbound to gw ip: un-NAT */
+    COMPILE_GW_DROP_NEW = 10,       /* gateway: no new connection inward */
+    COMPILE_GW_SNAT = 11,           /* snat: source NAT of a switch */
+    COMPILE_GW_FIP_OUT = 12,        /* floating ip: source NAT */
+    COMPILE_GW_FIP_IN = 13,         /* floating ip: destination NAT */
+    COMPILE_GW_FIP_ARP = 14,        /* floating ip: ARP answer */
+    COMPILE_GW_FWD_IN = 15,         /* port forward: destination NAT */
+    COMPILE_GW_FWD_ARP = 16,        /* port forward: ARP answer (own ip) */
 };
 /* Router rules (compile-l3.c).  Cookies of router rules name the router
  * ("r1"), a router port ("r1:web" = routers.r1.ports[web]), a route
@@ -111,6 +134,9 @@ struct cport {
     uint32_t fl_host;           /* where 'fl' is installed, CE_NONE if not */
     struct cflows fl;           /* classify, port security, output */
     bool live, dirty, seen, pending;
+    bool localnet;              /* an external network's localnet port
+                                 * ("localnet:NET", ip/mac = the provider
+                                 * router's) */
 };
 
 struct chost {
@@ -157,6 +183,8 @@ struct cswitch {
     struct cswitch_block *blocks;  size_t n_blocks, cap_blocks;
     uint32_t stamp;             /* scratch for set membership */
     bool live, seen, dirty;
+    bool external;              /* an external network (in ext_map): its
+                                 * only port is the localnet port */
 };
 
 struct crouter_port {
@@ -174,15 +202,44 @@ struct crouter_route {
     uint32_t line, col;
 };
 
+/* Gateway data of a router, resolved against the topology (compile-gw.c):
+ * snat switches with their cidr, floating ips and port forwards with the
+ * address of their workload. */
+struct crouter_snat {
+    uint32_t sw, net;
+    unsigned int plen;
+};
+
+struct crouter_fip {
+    uint32_t ip, inner;
+    uint32_t line, col;
+};
+
+struct crouter_fwd {
+    uint32_t ip, inner;
+    uint8_t proto;
+    uint16_t port, to_port;
+    uint32_t line, col;
+};
+
 struct crouter {
     char *name;
     uint32_t rid;               /* 24-bit datapath id */
     uint32_t line, col;
-    struct crouter_port *ports;    size_t n_ports;   /* by switch name */
+    struct crouter_port *ports;    size_t n_ports;   /* by switch name, then
+                                                      * the gateway port */
     struct crouter_route *routes;  size_t n_routes;
     struct cswitch_block *blocks;  size_t n_blocks, cap_blocks;
     uint32_t *span;  size_t n_span;                  /* hosts, by name */
     bool live, seen, dirty;
+
+    /* Gateway (gw_sw == CE_NONE: none).  The gateway port is the last
+     * entry of 'ports', key gw_key. */
+    uint32_t gw_sw, gw_key;
+    uint32_t gw_line, gw_col;
+    struct crouter_snat *snat;  size_t n_snat;
+    struct crouter_fip *fips;   size_t n_fips;
+    struct crouter_fwd *fwds;   size_t n_fwds;
 };
 
 /* A host's extra owners: blocks of switches and routers on it. */
@@ -192,6 +249,7 @@ struct compiler {
     char *file;
     struct crouter *routers;  size_t n_routers, cap_routers;
     struct cmap router_map;
+    struct cmap ext_map;        /* external networks -> cswitch id */
     uint32_t *dirty_rt;       size_t n_dirty_rt, cap_dirty_rt;
     uint32_t *spanned_sw;     size_t n_spanned_sw, cap_spanned_sw;
     uint8_t slot_taken[COMPILE_PA_SLOTS / 8];
@@ -289,7 +347,8 @@ void compile_emit__(struct cbuf *, struct flow *);
  * DHCP and ARP answers, packet actions. */
 void compile_l3_router_upsert(struct compiler *, const struct topo *,
                               const struct topo_router *,
-                              const uint32_t *sw_ids);
+                              const uint32_t *sw_ids,
+                              const uint32_t *ext_ids);
 void compile_l3_router_remove(struct compiler *, uint32_t r);
 void compile_l3_switch_settings(struct compiler *, uint32_t s,
                                 const struct topo_switch *);
@@ -308,6 +367,23 @@ uint64_t compile_l3_actions_hash(const struct compiled_packet_action *,
                                  size_t n);
 
 bool compile_l3_prov(struct compiler *, uint64_t cookie, char **object,
+                     char **rule, uint32_t *line, uint32_t *col);
+
+/* Gateways (compile-gw.c): external networks, their localnet port, NAT on
+ * the gateway host.  compile_gw_router_upsert() resolves a router's
+ * gateway data ('ext_ids': cswitch ids of topo.externals) and dirties the
+ * external networks it changes; compile_gw_router_free() frees it. */
+#define COMPILE_LOCALNET_PREFIX "localnet:"
+void compile_gw_router_upsert(struct compiler *, const struct topo *,
+                              const struct topo_router *, uint32_t r,
+                              const uint32_t *ext_ids);
+void compile_gw_router_free(struct crouter *);
+void compile_gw_gen_port(const struct compiler *, const struct cport *,
+                         struct cbuf *out);
+void compile_gw_switch_block(const struct compiler *, const struct cswitch *,
+                             uint32_t host, struct cbuf *out);
+uint16_t compile_gw_zone(const struct crouter *);
+bool compile_gw_prov(struct compiler *, uint64_t cookie, char **object,
                      char **rule, uint32_t *line, uint32_t *col);
 
 /* Provenance. */

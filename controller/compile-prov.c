@@ -43,6 +43,7 @@ static const char *const compile_kind_names__[] = {
     [COMPILE_KIND_SWITCH] = "switch",
     [COMPILE_KIND_PORT] = "port",
     [COMPILE_KIND_ROUTER] = "router",
+    [COMPILE_KIND_GATEWAY] = "gateway",
 };
 
 void
@@ -89,7 +90,7 @@ compile_prov_cache__(struct compiler *c)
         }
     }
     for (size_t i = 0; i < c->n_switches; i++) {
-        if (c->switches[i].live) {
+        if (c->switches[i].live && !c->switches[i].external) {
             pc->index[pc->n_index++] = (struct compile_prov_key) {
                 (uint64_t) COMPILE_KIND_SWITCH << 48
                 | (compile_hash64(c->switches[i].name) & 0xffffffffffffULL),
@@ -160,6 +161,14 @@ compile_prov_make__(struct compiler *c, uint64_t cookie,
     }
     if (kind == COMPILE_KIND_ROUTER) {
         if (!compile_l3_prov(c, cookie, &e->object, &e->rule, &e->line,
+                             &e->col)) {
+            return false;
+        }
+        e->kind = compile_kind_names__[kind];
+        return true;
+    }
+    if (kind == COMPILE_KIND_GATEWAY) {
+        if (!compile_gw_prov(c, cookie, &e->object, &e->rule, &e->line,
                              &e->col)) {
             return false;
         }

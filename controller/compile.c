@@ -52,7 +52,7 @@ compile_host_out__(const struct compiler *c, uint32_t id,
         cp->name = xstrdup(p->name);
         cp->iface = xstrdup(p->iface);
         cp->ofport = p->ofport;
-        cp->mac = p->mac;
+        cp->mac = p->localnet ? 0 : p->mac;   /* the provider's, not ours */
         cp->switch_name = xstrdup(c->switches[p->sw].name);
     }
     util_qsort(ch->ports, ch->n_ports, sizeof *ch->ports, compile_cport_cmp__);

@@ -34,6 +34,9 @@ enum compile_table {
     TBL_L2 = 30,
     TBL_L3 = 40,
     TBL_NEIGH = 41,
+    TBL_NAT_OUT = 45,           /* gateway host: source NAT towards the outside */
+    TBL_NAT_OUT_DONE = 46,      /* gateway host: out through the localnet port */
+    TBL_NAT_OUT_REPLY = 47,     /* gateway host: only replies may leave */
     TBL_SERVICE = 50,
     TBL_ACL_OUT = 60,
     TBL_OUTPUT = 70,

@@ -92,9 +92,12 @@ ctl_show_ports__(const struct controller *ctl, const struct compiled_host *ch,
             ip4_format(tp->ip, ip);
             snprintf(cidr, sizeof cidr, "%s/%u", ip, sw ? sw->plen : 32);
         }
+        /* A port that is no topology port is an external network's
+         * localnet port (the provider interface on its gateway host). */
         json_array_append_new(ports, json_pack(
-            "{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:b, s:b}",
-            "name", cp->name, "switch", cp->switch_name ? cp->switch_name : "",
+            "{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:b, s:b}",
+            "name", cp->name, "kind", tp ? "workload" : "localnet",
+            "switch", cp->switch_name ? cp->switch_name : "",
             "ip", cidr, "mac", mac, "iface", cp->iface,
             "ofport", (int) cp->ofport, "mtu", sw ? (int) sw->mtu : 0,
             "up", ctl_port_up__(s, cp->iface),
@@ -131,11 +134,64 @@ ctl_show_routers__(const struct controller *ctl)
                 "{s:s, s:s}", "prefix", prefix, "next_hop", nh));
             free(prefix);
         }
-        json_array_append_new(routers, json_pack(
-            "{s:s, s:o, s:o}", "name", r->name, "ports", ports,
-            "routes", routes));
+        json_t *jr = json_pack("{s:s, s:o, s:o}", "name", r->name,
+                               "ports", ports, "routes", routes);
+        if (r->has_gateway) {
+            const struct topo_external *te = &ctl->topo->externals[r->gw_net];
+            json_t *fips = json_array(), *fwds = json_array();
+            ip4_format(r->gw_ip, ip);
+            eth_format(r->gw_mac, mac);
+            json_object_set_new(jr, "gateway", json_pack(
+                "{s:s, s:s, s:s}", "network", te->name, "ip", ip,
+                "mac", mac));
+            for (size_t k = 0; k < r->n_fips; k++) {
+                ip4_format(r->fips[k].ip, ip);
+                json_array_append_new(fips, json_pack(
+                    "{s:s, s:s}", "ip", ip,
+                    "port", ctl->topo->ports[r->fips[k].port].name));
+            }
+            for (size_t k = 0; k < r->n_forwards; k++) {
+                const struct topo_port_forward *w = &r->forwards[k];
+                ip4_format(w->ip, ip);
+                json_array_append_new(fwds, json_pack(
+                    "{s:s, s:s, s:i, s:s, s:i}", "protocol",
+                    w->proto == 17 ? "udp" : "tcp", "ip", ip,
+                    "port", (int) w->port, "to", ctl->topo->ports[w->to].name,
+                    "to_port", (int) w->to_port));
+            }
+            json_t *snat = json_array();
+            for (size_t k = 0; k < r->n_snat; k++) {
+                json_array_append_new(snat, json_string(
+                    ctl->topo->switches[r->snat[k]].name));
+            }
+            json_object_set_new(jr, "snat", snat);
+            json_object_set_new(jr, "floating_ips", fips);
+            json_object_set_new(jr, "port_forwards", fwds);
+        }
+        json_array_append_new(routers, jr);
     }
     return routers;
+}
+
+/* The external networks of the running topology. */
+static json_t *
+ctl_show_externals__(const struct controller *ctl)
+{
+    json_t *nets = json_array();
+    for (size_t i = 0; ctl->topo && i < ctl->topo->n_externals; i++) {
+        const struct topo_external *e = &ctl->topo->externals[i];
+        char net[IP4_STRLEN], gw[IP4_STRLEN], mac[ETH_ADDR_STRLEN];
+        ip4_format(e->net, net);
+        ip4_format(e->gateway_ip, gw);
+        eth_format(e->gateway_mac, mac);
+        char *cidr = xasprintf("%s/%u", net, e->plen);
+        json_array_append_new(nets, json_pack(
+            "{s:s, s:s, s:s, s:s, s:s, s:s}", "name", e->name, "cidr", cidr,
+            "gateway_ip", gw, "gateway_mac", mac,
+            "host", ctl->topo->hosts[e->host].name, "iface", e->iface));
+        free(cidr);
+    }
+    return nets;
 }
 
 json_t *
@@ -175,12 +231,13 @@ controller_show(const struct controller *ctl)
                 "applied_generation", (json_int_t) s->applied_generation));
         }
     }
-    return json_pack("{s:I, s:s, s:o, s:o, s:o}",
+    return json_pack("{s:I, s:s, s:o, s:o, s:o, s:o}",
                      "generation", (json_int_t) ctl->generation,
                      "topology_file",
                      ctl->topology_file ? ctl->topology_file : "",
                      "hosts", hosts, "unknown_agents", unknown,
-                     "routers", ctl_show_routers__(ctl));
+                     "routers", ctl_show_routers__(ctl),
+                     "external_networks", ctl_show_externals__(ctl));
 }
 
 json_t *

@@ -480,6 +480,7 @@ lab_jq_hosts() {
 # "static"; gw is the IP of the first router port on the port's switch.
 lab_jq_ports() {
     jq -r --arg dhcp "${LAB_DHCP:-0}" '(.routers // []) as $r | .hosts[] as $h | $h.ports[] |
+        select((.kind // "workload") == "workload") |
         (.switch // "") as $sw |
         [.name, $h.name, (.iface // .name), (.mac // ""), (.ip // ""),
          ((if (.mtu // 0) > 0 then .mtu else 1400 end) | tostring), $sw,

@@ -1,0 +1,413 @@
+/* test-compile-gw.c — external networks, router gateways and NAT in the
+ * pipeline (docs/pipeline.md, "External networks and NAT").
+ *
+ * Exact flows on the gateway host (localnet classify/output, the NAT
+ * stages 45-47, inbound DNAT / un-NAT / drop in table 40, ARP answers for
+ * the gateway ip and the floating ip); the tunnel to the gateway host from
+ * another host; the localnet port bound on the gateway host only; a
+ * topology without gateway unchanged; incremental changes of snat, fips
+ * and forwards recompute only the gateway host's block; provenance.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "controller/compile.h"
+#include "controller/topo.h"
+#include "lib/util.h"
+
+#define GW_YAML_HEAD \
+    "hosts:\n" \
+    "  - {name: hv1, tunnel_ip: 10.200.0.11/24}\n" \
+    "  - {name: hv2, tunnel_ip: 10.200.0.12/24}\n" \
+    "switches:\n" \
+    "  - {name: app, cidr: 10.2.0.0/24, vni: 200}\n" \
+    "  - {name: web, cidr: 10.1.0.0/24, vni: 100}\n" \
+    "external_networks:\n" \
+    "  - {name: internet, cidr: 203.0.113.0/24, gateway_ip: 203.0.113.1,\n" \
+    "     gateway_mac: '0a:00:00:00:00:fe', host: hv1, iface: ext0," \
+    " vni: 900}\n" \
+    "ports:\n" \
+    "  - {name: app1, host: hv2, switch: app, ip: 10.2.0.11," \
+    " mac: '0a:00:00:00:02:11'}\n" \
+    "  - {name: web1, host: hv2, switch: web, ip: 10.1.0.11," \
+    " mac: '0a:00:00:00:01:11'}\n" \
+    "routers:\n" \
+    "  - name: r1\n" \
+    "    ports:\n" \
+    "      - {switch: app, ip: 10.2.0.1/24, mac: '0a:00:00:00:ff:02'}\n" \
+    "      - {switch: web, ip: 10.1.0.1/24, mac: '0a:00:00:00:ff:01'}\n" \
+    "    gateway: {network: internet, ip: 203.0.113.10," \
+    " mac: '0a:00:00:00:ff:0e'}\n"
+
+static const char gw_yaml[] = GW_YAML_HEAD
+    "    snat: [web]\n"
+    "    floating_ips:\n"
+    "      - {ip: 203.0.113.20, port: app1}\n"
+    "    port_forwards:\n"
+    "      - {protocol: tcp, port: 8080, to: web1, to_port: 80}\n";
+
+static struct topo *
+load_buf(const char *yaml)
+{
+    struct topo_errors errs;
+    topo_errors_init(&errs);
+    struct topo *t = topo_load_buffer("gw.yaml", yaml, strlen(yaml), &errs);
+    for (size_t i = 0; i < errs.n; i++) {
+        char *s = topo_error_format(&errs.errs[i]);
+        fprintf(stderr, "%s\n", s);
+        free(s);
+    }
+    topo_errors_destroy(&errs);
+    assert_non_null(t);
+    return t;
+}
+
+static const struct compiled_host *
+host(const struct compile_result *r, const char *name)
+{
+    const struct compiled_host *h = compile_find_host(r, name);
+    assert_non_null(h);
+    return h;
+}
+
+static const struct compiled_port *
+find_port(const struct compiled_host *h, const char *port)
+{
+    for (size_t i = 0; i < h->n_ports; i++) {
+        if (!strcmp(h->ports[i].name, port)) {
+            return &h->ports[i];
+        }
+    }
+    return NULL;
+}
+
+static bool
+has_flow(const struct compiled_host *h, const char *want)
+{
+    for (size_t i = 0; i < h->flows.n; i++) {
+        char *s = flow_format(&h->flows.flows[i]);
+        const char *p = strstr(s, "table=");
+        bool eq = p && !strcmp(p, want);
+        free(s);
+        if (eq) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void
+expect_flow(const struct compiled_host *h, char *want)
+{
+    if (!has_flow(h, want)) {
+        for (size_t i = 0; i < h->flows.n; i++) {
+            char *s = flow_format(&h->flows.flows[i]);
+            fprintf(stderr, "  %s\n", s);
+            free(s);
+        }
+        fail_msg("%s lacks: %s", h->name, want);
+    }
+    free(want);
+}
+
+static size_t
+count_table(const struct compiled_host *h, unsigned int table)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < h->flows.n; i++) {
+        n += h->flows.flows[i].table == table;
+    }
+    return n;
+}
+
+static uint32_t
+router_md(const char *name)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (const char *s = name; *s; s++) {
+        h ^= (uint8_t) *s;
+        h *= 1099511628211ULL;
+    }
+    return 0x1000000u | (uint32_t) (h & 0xffffff);
+}
+
+static unsigned int
+zone_of(const char *router)
+{
+    return 1 + (router_md(router) & 0x7fff);
+}
+
+static void
+test_gateway_host_flows(void **state)
+{
+    (void) state;
+    struct topo *t = load_buf(gw_yaml);
+    struct compile_result *r = compile_topology(t, NULL);
+    const struct compiled_host *h1 = host(r, "hv1");
+    uint32_t md = router_md("r1");
+    unsigned int z = zone_of("r1");
+
+    /* The localnet port is bound on hv1 only, without a MAC of its own. */
+    const struct compiled_port *lp = find_port(h1, "localnet:internet");
+    assert_non_null(lp);
+    assert_string_equal(lp->iface, "ext0");
+    assert_string_equal(lp->switch_name, "internet");
+    assert_int_equal(lp->mac, 0);
+    assert_true(lp->ofport >= 1 && lp->ofport <= 3999);
+    assert_null(find_port(host(r, "hv2"), "localnet:internet"));
+    uint32_t o = lp->ofport;
+
+    /* Localnet: no port security, straight into the external switch. */
+    expect_flow(h1, xasprintf("table=0, priority=100,in_port=%u actions="
+                              "set_field:0x384->metadata,set_field:%#x->reg14,"
+                              "resubmit(,30)", o, o));
+    expect_flow(h1, xasprintf("table=70, priority=100,reg15=%#x actions="
+                              "output:%u", o, o));
+    expect_flow(h1, xasprintf("table=0, priority=100,in_port=4000,"
+                              "tun_id=0x384 actions=set_field:0x384->metadata,"
+                              "set_field:0x1->reg13,resubmit(,30)"));
+    /* To the provider router: through the NAT stages. */
+    expect_flow(h1, xasprintf("table=30, priority=100,metadata=0x384,"
+                              "dl_dst=0a:00:00:00:00:fe actions="
+                              "resubmit(,45)"));
+    /* Egress NAT (table 45). */
+    expect_flow(h1, xasprintf("table=45, priority=300,metadata=0x384,"
+                              "dl_src=0a:00:00:00:ff:0e,dl_type=0x800,"
+                              "nw_src=10.2.0.11 actions=ct(commit,table=46,"
+                              "zone=%u,nat(src=203.0.113.20))", z));
+    expect_flow(h1, xasprintf("table=45, priority=250,metadata=0x384,"
+                              "dl_src=0a:00:00:00:ff:0e,dl_type=0x800,"
+                              "nw_src=203.0.113.10 actions=resubmit(,46)"));
+    expect_flow(h1, xasprintf("table=45, priority=200,metadata=0x384,"
+                              "dl_src=0a:00:00:00:ff:0e,dl_type=0x800,"
+                              "nw_src=10.1.0.0/255.255.255.0 actions="
+                              "ct(commit,table=46,zone=%u,"
+                              "nat(src=203.0.113.10))", z));
+    expect_flow(h1, xasprintf("table=45, priority=100,metadata=0x384,"
+                              "dl_src=0a:00:00:00:ff:0e,dl_type=0x800 "
+                              "actions=ct(table=47,zone=%u,nat)", z));
+    /* app is not snat'ed: no flow for its subnet. */
+    assert_int_equal(count_table(h1, TBL_NAT_OUT), 4);
+    expect_flow(h1, xasprintf("table=46, priority=100,metadata=0x384 "
+                              "actions=set_field:%#x->reg15,resubmit(,70)",
+                              o));
+    expect_flow(h1, xasprintf("table=47, priority=100,metadata=0x384,"
+                              "ct_state=0x22/0x22 actions=resubmit(,46)"));
+    expect_flow(h1, xasprintf("table=47, priority=100,metadata=0x384,"
+                              "ct_state=0x24/0x24 actions=resubmit(,46)"));
+    assert_int_equal(count_table(h1, TBL_NAT_OUT_REPLY), 2);
+
+    /* Ingress (table 40, gateway port key 3). */
+    expect_flow(h1, xasprintf("table=40, priority=410,metadata=%#x,"
+                              "dl_type=0x800,nw_proto=6,nw_dst=203.0.113.10,"
+                              "tcp_dst=8080,reg14=0x3,ct_state=0x0/0x20 "
+                              "actions=ct(commit,table=40,zone=%u,"
+                              "nat(dst=10.1.0.11:80))", md, z));
+    expect_flow(h1, xasprintf("table=40, priority=400,metadata=%#x,"
+                              "dl_type=0x800,nw_dst=203.0.113.20,reg14=0x3,"
+                              "ct_state=0x0/0x20 actions=ct(commit,table=40,"
+                              "zone=%u,nat(dst=10.2.0.11))", md, z));
+    expect_flow(h1, xasprintf("table=40, priority=390,metadata=%#x,"
+                              "dl_type=0x800,nw_dst=203.0.113.10,reg14=0x3,"
+                              "ct_state=0x0/0x20 actions=ct(table=40,"
+                              "zone=%u,nat)", md, z));
+    /* Nothing else from the outside gets in: not even a packet addressed
+     * to an internal address through the gateway port's MAC. */
+    expect_flow(h1, xasprintf("table=40, priority=380,metadata=%#x,"
+                              "dl_type=0x800,reg14=0x3,ct_state=0x0/0x20 "
+                              "actions=drop", md));
+    expect_flow(h1, xasprintf("table=40, priority=260,metadata=%#x,"
+                              "dl_type=0x800,nw_dst=203.0.113.10,reg14=0x3,"
+                              "ct_state=0x21/0x21 actions=drop", md));
+    expect_flow(h1, xasprintf("table=40, priority=260,metadata=%#x,"
+                              "dl_type=0x800,nw_dst=203.0.113.10,reg14=0x3,"
+                              "ct_state=0x30/0x30 actions=drop", md));
+
+    /* ARP answers for the gateway ip and the floating ip, with the
+     * gateway port's MAC. */
+    static const char *const ips[] = { "203.0.113.10", "203.0.113.20" };
+    for (size_t i = 0; i < 2; i++) {
+        expect_flow(h1, xasprintf(
+            "table=30, priority=110,metadata=0x384,dl_type=0x806,arp_op=1,"
+            "arp_tpa=%s,reg13=0x0 actions=move:dl_src->dl_dst,"
+            "set_field:0a:00:00:00:ff:0e->dl_src,set_field:2->arp_op,"
+            "move:arp_sha->arp_tha,set_field:0a:00:00:00:ff:0e->arp_sha,"
+            "move:arp_spa->arp_tpa,set_field:%s->arp_spa,output:IN_PORT",
+            ips[i], ips[i]));
+    }
+    /* The implicit default route and the provider router as next hop. */
+    expect_flow(h1, xasprintf("table=40, priority=100,metadata=%#x,"
+                              "dl_type=0x800 actions=set_field:0xcb007101->"
+                              "reg0,set_field:0x3->reg15,resubmit(,41)", md));
+    expect_flow(h1, xasprintf("table=41, priority=100,metadata=%#x,"
+                              "dl_type=0x800,reg0=0xcb007101,reg15=0x3 "
+                              "actions=dec_ttl,set_field:0a:00:00:00:ff:0e->"
+                              "dl_src,set_field:0a:00:00:00:00:fe->dl_dst,"
+                              "set_field:0x384->metadata,set_field:0x0->"
+                              "reg13,set_field:0x0->reg14,resubmit(,30)",
+                              md));
+    compile_result_destroy(r);
+    topo_destroy(t);
+}
+
+static void
+test_other_host_tunnels(void **state)
+{
+    (void) state;
+    struct topo *t = load_buf(gw_yaml);
+    struct compile_result *r = compile_topology(t, NULL);
+    const struct compiled_host *h2 = host(r, "hv2");
+
+    expect_flow(h2, xasprintf("table=30, priority=100,metadata=0x384,"
+                              "dl_dst=0a:00:00:00:00:fe,reg13=0x0 actions="
+                              "set_field:0x384->tun_id,set_field:10.200.0.11"
+                              "->tun_dst,output:4000"));
+    /* No NAT, no localnet, no external tunnel classify there. */
+    assert_int_equal(count_table(h2, TBL_NAT_OUT), 0);
+    assert_int_equal(count_table(h2, TBL_NAT_OUT_DONE), 0);
+    assert_int_equal(count_table(h2, TBL_NAT_OUT_REPLY), 0);
+    for (size_t i = 0; i < h2->flows.n; i++) {
+        const struct flow *f = &h2->flows.flows[i];
+        const struct flow_field *ct = flow_match_get(&f->match, FF_CT_STATE);
+        assert_null(ct);
+        const struct flow_field *tun = flow_match_get(&f->match, FF_TUN_ID);
+        assert_true(!tun || tun->value != 900);
+    }
+    /* The router (with its gateway port) is on hv2 too: routing happens
+     * on the source host. */
+    expect_flow(h2, xasprintf("table=40, priority=100,metadata=%#x,"
+                              "dl_type=0x800 actions=set_field:0xcb007101->"
+                              "reg0,set_field:0x3->reg15,resubmit(,41)",
+                              router_md("r1")));
+    compile_result_destroy(r);
+    topo_destroy(t);
+}
+
+/* Without gateways the flows are exactly those of the same topology
+ * compiled with the external network removed. */
+static void
+test_no_gateway_unchanged(void **state)
+{
+    (void) state;
+    static const char plain[] =
+        "hosts:\n"
+        "  - {name: hv1, tunnel_ip: 10.200.0.11/24}\n"
+        "switches:\n"
+        "  - {name: web, cidr: 10.1.0.0/24, vni: 100}\n"
+        "routers:\n"
+        "  - name: r1\n"
+        "    ports:\n"
+        "      - {switch: web, ip: 10.1.0.1/24}\n"
+        "ports:\n"
+        "  - {name: web1, host: hv1, switch: web, ip: 10.1.0.11}\n";
+    struct topo *t = load_buf(plain);
+    struct compile_result *r = compile_topology(t, NULL);
+    const struct compiled_host *h = host(r, "hv1");
+    assert_int_equal(h->n_ports, 1);
+    for (size_t i = 0; i < h->flows.n; i++) {
+        assert_true(h->flows.flows[i].table < TBL_NAT_OUT
+                    || h->flows.flows[i].table == TBL_OUTPUT);
+        assert_true(h->flows.flows[i].cookie >> 56 != 6);
+    }
+    compile_result_destroy(r);
+    topo_destroy(t);
+}
+
+/* Changing a floating ip touches only the gateway host, and the engine
+ * equals a full compile. */
+static void
+test_incremental(void **state)
+{
+    (void) state;
+    static const char changed[] = GW_YAML_HEAD
+        "    snat: [web, app]\n"
+        "    floating_ips:\n"
+        "      - {ip: 203.0.113.21, port: app1}\n";
+    struct topo *a = load_buf(gw_yaml), *b = load_buf(changed);
+    struct compiler *c = compiler_create();
+    struct compile_delta d;
+
+    compiler_apply(c, a, NULL, NULL);
+    compile_delta_init(&d);
+    compiler_apply(c, b, NULL, &d);
+    assert_int_equal(d.n_hosts, 1);
+    assert_string_equal(d.hosts[0].name, "hv1");
+    assert_false(d.hosts[0].config_changed);
+    assert_true(d.hosts[0].added.n > 0 && d.hosts[0].removed.n > 0);
+
+    struct compile_result *full = compile_topology(b, NULL);
+    for (size_t i = 0; i < full->n_hosts; i++) {
+        struct flow_set fs;
+        flow_set_init(&fs);
+        assert_true(compiler_host_flows(c, full->hosts[i].name, &fs));
+        assert_true(flow_set_equal(&fs, &full->hosts[i].flows));
+        flow_set_destroy(&fs);
+    }
+    compile_delta_destroy(&d);
+
+    /* And back: the engine again equals a full compile. */
+    struct topo *a2 = load_buf(gw_yaml);
+    compile_delta_init(&d);
+    compiler_apply(c, a2, NULL, &d);
+    struct compile_result *fa = compile_topology(a2, NULL);
+    for (size_t i = 0; i < fa->n_hosts; i++) {
+        struct flow_set fs;
+        flow_set_init(&fs);
+        assert_true(compiler_host_flows(c, fa->hosts[i].name, &fs));
+        assert_true(flow_set_equal(&fs, &fa->hosts[i].flows));
+        flow_set_destroy(&fs);
+    }
+    compile_delta_destroy(&d);
+    compile_result_destroy(fa);
+    compile_result_destroy(full);
+    compiler_destroy(c);
+    topo_destroy(a);
+    topo_destroy(a2);
+    topo_destroy(b);
+}
+
+static void
+test_provenance(void **state)
+{
+    (void) state;
+    struct topo *t = load_buf(gw_yaml);
+    struct compile_result *r = compile_topology(t, NULL);
+    const struct compiled_host *h1 = host(r, "hv1");
+    bool seen_fip = false, seen_fwd = false, seen_net = false,
+         seen_snat = false;
+    for (size_t i = 0; i < h1->flows.n; i++) {
+        struct compile_provenance p;
+        assert_true(compile_provenance(r, h1->flows.flows[i].cookie, &p));
+        seen_fip |= !strcmp(p.object, "routers.r1.floating_ips[0]");
+        seen_fwd |= !strcmp(p.object, "routers.r1.port_forwards[0]");
+        seen_net |= !strcmp(p.object, "external_networks.internet");
+        seen_snat |= !strcmp(p.object, "routers.r1.snat[web]");
+        if (!strcmp(p.object, "routers.r1.port_forwards[0]")) {
+            assert_string_equal(p.rule,
+                                "nat: tcp 203.0.113.10:8080 -> 10.1.0.11:80");
+            assert_int_equal(p.line, 23);
+        }
+    }
+    assert_true(seen_fip && seen_fwd && seen_net && seen_snat);
+    compile_result_destroy(r);
+    topo_destroy(t);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gateway_host_flows),
+        cmocka_unit_test(test_other_host_tunnels),
+        cmocka_unit_test(test_no_gateway_unchanged),
+        cmocka_unit_test(test_incremental),
+        cmocka_unit_test(test_provenance),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
