@@ -20,9 +20,8 @@
 #     app1:80 (payload arrives; the source is the outside's address),
 #   - (5) the east-west matrix is unchanged (every pair, through r1), and
 #     the lab's outside matrix (every workload NATed) holds.
-# In tests/e2e/wip/ until the product does NAT.
 d=$(dirname "$0")
-. "$d/../lib.sh"
+. "$d/lib.sh"
 e2e_init e2e-gateway
 topo=$E2E_TOPO/three-tier-gateway.yaml
 [ -f "$topo" ] || e2e_abort "missing $topo"
