@@ -107,8 +107,9 @@ struct agent_dp_config {
     const char *underlay_bridge; /* "br-phy" */
 };
 
-/* Called by a back-end when the status of a bound port changed on its own
- * (an interface appeared or disappeared), so that the core can report it. */
+/* Called by a back-end when something the core reports changed on its own:
+ * the status of a bound port (an interface appeared or disappeared), or the
+ * learned neighbours (pkt.h, ARP_LEARN).  The core sends a heartbeat. */
 typedef void agent_dp_ports_changed_cb(void *aux);
 
 struct agent_dp;
@@ -138,6 +139,9 @@ struct agent_dp_class {
     /* Fills 'out' (desired->n_ports entries) with the ports' status. */
     void (*port_status)(struct agent_dp *, const struct agent_desired *,
                         struct agent_port_status *out);
+    /* The neighbours the packet path learned ('*n' entries), reported in
+     * every Heartbeat and ApplyResult.  Valid until the loop runs again. */
+    const struct pkt_neighbor *(*neighbors)(struct agent_dp *, size_t *n);
 };
 
 struct agent_dp {
@@ -155,5 +159,10 @@ const struct agent_dp_class *agent_dp_class_find(const char *name);
  * it saw.  For tests and simulations. */
 const struct agent_desired *agent_dp_null_state(const struct agent_dp *);
 unsigned int agent_dp_null_n_applies(const struct agent_dp *);
+/* The null back-end's packet path: it has no switch connection, but it
+ * follows the applied packet actions and learns neighbours like the real
+ * one, so that tests and simulations feed it packet-ins with
+ * pkt_path_handle_msg().  NULL when 'dp' is not a null back-end. */
+struct pkt_path *agent_dp_null_pkt_path(struct agent_dp *);
 
 #endif

@@ -211,8 +211,10 @@ agent_packet_action_from_proto__(const Anet__PacketAction *m,
     a->id = m->id;
     a->kind = m->kind;
     a->port = xstrdup(str_or_empty__(m->port));
+    a->network = xstrdup(str_or_empty__(m->network));
     a->router_metadata = m->router_metadata;
     a->router_port_key = m->router_port_key;
+    a->network_vni = m->network_vni;
     if (m->id > 0xffff) {
         *error = xasprintf("packet action %u: id exceeds 16 bits", m->id);
         return false;
@@ -223,6 +225,14 @@ agent_packet_action_from_proto__(const Anet__PacketAction *m,
         *error = xasprintf("packet action %u: bad router address '%s' / "
                            "'%s'", m->id, str_or_empty__(m->router_ip),
                            str_or_empty__(m->router_mac));
+        return false;
+    }
+    if ((a->kind == PKT_ARP_RESOLVE || a->kind == PKT_ARP_LEARN)
+        && (!agent_ip_from_proto__(m->target_ip, false, &a->target_ip)
+            || !a->network[0])) {
+        *error = xasprintf("packet action %u: ARP needs a target address "
+                           "and a network (got '%s' on '%s')", m->id,
+                           str_or_empty__(m->target_ip), a->network);
         return false;
     }
     if (a->kind != PKT_DHCP) {
@@ -439,6 +449,52 @@ agent_ports_msg_destroy__(struct agent_ports_msg *m)
     free(m->ptrs);
 }
 
+/* The learned neighbours, as protobuf messages. */
+struct agent_neighbors_msg {
+    size_t n;
+    Anet__Neighbor *nb;
+    Anet__Neighbor **ptrs;
+    char (*ip)[IP4_STRLEN];
+    char (*mac)[ETH_ADDR_STRLEN];
+};
+
+static void
+agent_neighbors_msg_init__(struct agent *a, struct agent_neighbors_msg *m)
+{
+    size_t n = 0;
+    const struct pkt_neighbor *nbs = a->dp->class->neighbors(a->dp, &n);
+
+    memset(m, 0, sizeof *m);
+    if (!n) {
+        return;
+    }
+    m->n = n;
+    m->nb = xcalloc(n, sizeof *m->nb);
+    m->ptrs = xcalloc(n, sizeof *m->ptrs);
+    m->ip = xcalloc(n, sizeof *m->ip);
+    m->mac = xcalloc(n, sizeof *m->mac);
+    for (size_t i = 0; i < n; i++) {
+        anet__neighbor__init(&m->nb[i]);
+        ip4_format(nbs[i].ip, m->ip[i]);
+        eth_format(nbs[i].mac, m->mac[i]);
+        /* The network names live in the packet path, which outlives the
+         * send. */
+        m->nb[i].network = nbs[i].network;
+        m->nb[i].ip = m->ip[i];
+        m->nb[i].mac = m->mac[i];
+        m->ptrs[i] = &m->nb[i];
+    }
+}
+
+static void
+agent_neighbors_msg_destroy__(struct agent_neighbors_msg *m)
+{
+    free(m->nb);
+    free(m->ptrs);
+    free(m->ip);
+    free(m->mac);
+}
+
 static void
 agent_send_hello__(struct agent *a)
 {
@@ -458,18 +514,23 @@ agent_send_heartbeat__(struct agent *a)
     Anet__Envelope env = ANET__ENVELOPE__INIT;
     Anet__Heartbeat hb = ANET__HEARTBEAT__INIT;
     struct agent_ports_msg pm;
+    struct agent_neighbors_msg nm;
 
     if (a->state != AGENT_CONNECTED) {
         return;
     }
     agent_ports_msg_init__(a, &pm);
+    agent_neighbors_msg_init__(a, &nm);
     hb.seq = ++a->hb_seq;
     hb.n_ports = pm.n;
     hb.ports = pm.ptrs;
+    hb.n_neighbors = nm.n;
+    hb.neighbors = nm.ptrs;
     env.msg_case = ANET__ENVELOPE__MSG_HEARTBEAT;
     env.heartbeat = &hb;
     agent_send__(a, &env);
     agent_ports_msg_destroy__(&pm);
+    agent_neighbors_msg_destroy__(&nm);
 }
 
 static void
@@ -480,11 +541,13 @@ agent_send_result__(struct agent *a, uint64_t generation, bool ok,
     Anet__Envelope env = ANET__ENVELOPE__INIT;
     Anet__ApplyResult res = ANET__APPLY_RESULT__INIT;
     struct agent_ports_msg pm;
+    struct agent_neighbors_msg nm;
 
     if (a->state != AGENT_CONNECTED) {
         return;
     }
     agent_ports_msg_init__(a, &pm);
+    agent_neighbors_msg_init__(a, &nm);
     res.generation = generation;
     res.ok = ok;
     res.error = (char *) (error ? error : "");
@@ -496,10 +559,13 @@ agent_send_result__(struct agent *a, uint64_t generation, bool ok,
     }
     res.n_ports = pm.n;
     res.ports = pm.ptrs;
+    res.n_neighbors = nm.n;
+    res.neighbors = nm.ptrs;
     env.msg_case = ANET__ENVELOPE__MSG_RESULT;
     env.result = &res;
     agent_send__(a, &env);
     agent_ports_msg_destroy__(&pm);
+    agent_neighbors_msg_destroy__(&nm);
 }
 
 /* ---- applying --------------------------------------------------------- */
@@ -719,9 +785,10 @@ out:
     agent_desired_destroy(hdr);
 }
 
-/* Called by the back-end when a bound port appeared or disappeared.  The
- * status goes out at once; OVS numbers a new port a moment later, so a
- * second heartbeat follows shortly to report it up. */
+/* Called by the back-end when a bound port appeared or disappeared, or a
+ * neighbour was learned.  The news goes out at once; OVS numbers a new
+ * port a moment later, so a second heartbeat follows shortly to report it
+ * up. */
 static void
 agent_ports_changed__(void *aux)
 {

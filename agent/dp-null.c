@@ -13,6 +13,7 @@ struct dp_null {
     struct agent_dp up;
     struct agent_desired *state;     /* deep copy of the last apply */
     unsigned int n_applies;
+    struct pkt_path *pkt;            /* no connection; fed by tests */
 };
 
 static struct dp_null *
@@ -27,6 +28,8 @@ dp_null_create(struct event_base *base, const struct agent_dp_config *cfg,
 {
     struct dp_null *n = xzalloc(sizeof *n);
     n->up.class = &agent_dp_null_class;
+    n->pkt = pkt_path_create(base, NULL);
+    pkt_path_set_neighbor_cb(n->pkt, cb, aux);
     *dpp = &n->up;
     return 0;
 }
@@ -36,6 +39,7 @@ dp_null_destroy(struct agent_dp *dp)
 {
     if (dp) {
         struct dp_null *n = dp_null_cast__(dp);
+        pkt_path_destroy(n->pkt);
         agent_desired_destroy(n->state);
         free(n);
     }
@@ -107,6 +111,8 @@ dp_null_apply(struct agent_dp *dp, const struct agent_desired *d,
         agent_desired_destroy(n->state);
         n->state = agent_desired_clone(d);
     }
+    pkt_path_set_actions(n->pkt, n->state->packet_actions,
+                         n->state->n_packet_actions);
     n->n_applies++;
     return 0;
 }
@@ -129,6 +135,12 @@ dp_null_port_status(struct agent_dp *dp, const struct agent_desired *d,
     }
 }
 
+static const struct pkt_neighbor *
+dp_null_neighbors(struct agent_dp *dp, size_t *n)
+{
+    return pkt_path_neighbors(dp_null_cast__(dp)->pkt, n);
+}
+
 const struct agent_dp_class agent_dp_null_class = {
     .name = "null",
     .create = dp_null_create,
@@ -137,6 +149,7 @@ const struct agent_dp_class agent_dp_null_class = {
     .apply = dp_null_apply,
     .reconcile = dp_null_reconcile,
     .port_status = dp_null_port_status,
+    .neighbors = dp_null_neighbors,
 };
 
 const struct agent_desired *
@@ -151,4 +164,11 @@ agent_dp_null_n_applies(const struct agent_dp *dp)
 {
     return dp && dp->class == &agent_dp_null_class
            ? dp_null_cast__(dp)->n_applies : 0;
+}
+
+struct pkt_path *
+agent_dp_null_pkt_path(struct agent_dp *dp)
+{
+    return dp && dp->class == &agent_dp_null_class
+           ? dp_null_cast__(dp)->pkt : NULL;
 }

@@ -25,7 +25,9 @@
  * OpenFlow connection to the bridge that answers DHCP and sends ICMP errors
  * for the packets the pipeline hands to the agent.  It connects on its own
  * (with backoff) and follows the packet actions of the state last handed
- * to apply() or reconcile().
+ * to apply() or reconcile().  The neighbours it learns by ARP are reported
+ * through the ports-changed callback (the core then sends a heartbeat that
+ * carries them) and read with the neighbors op.
  */
 #include "agent/agent-dp.h"
 #include "agent/link.h"
@@ -313,6 +315,7 @@ dp_ovs_create(struct event_base *base, const struct agent_dp_config *cfg,
     o->ports_changed = cb;
     o->aux = aux;
     o->pkt = pkt_path_create(base, o->of_target);
+    pkt_path_set_neighbor_cb(o->pkt, cb, aux);
     o->watch = link_watch_create(base, dp_ovs_link_cb__, o);
     if (!o->watch) {
         LOG_WARN("cannot watch links (%s); checking them on each reconcile "
@@ -550,6 +553,12 @@ dp_ovs_port_status(struct agent_dp *dp, const struct agent_desired *d,
     }
 }
 
+static const struct pkt_neighbor *
+dp_ovs_neighbors(struct agent_dp *dp, size_t *n)
+{
+    return pkt_path_neighbors(dp_ovs_cast__(dp)->pkt, n);
+}
+
 const struct agent_dp_class agent_dp_ovs_class = {
     .name = "ovs",
     .create = dp_ovs_create,
@@ -558,4 +567,5 @@ const struct agent_dp_class agent_dp_ovs_class = {
     .apply = dp_ovs_apply,
     .reconcile = dp_ovs_reconcile,
     .port_status = dp_ovs_port_status,
+    .neighbors = dp_ovs_neighbors,
 };

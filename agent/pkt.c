@@ -1,7 +1,9 @@
 /* pkt.c — see pkt.h. */
 #include "agent/pkt.h"
 #include "lib/packet.h"
+#include "agent/arp.h"
 #include "agent/icmp.h"
+#include "lib/addr.h"
 #include "datapath/ofp-msgs.h"
 #include "datapath/ofp-packet.h"
 #include "lib/log.h"
@@ -52,6 +54,11 @@ struct pkt_path {
     struct pkt_bucket kind_bucket[PKT_N_KINDS];
     struct pkt_bucket global_bucket;
     struct pkt_stats stats;
+
+    struct pkt_neighbor *neighbors;
+    size_t n_neighbors, allocated_neighbors;
+    pkt_neighbors_changed_cb *neighbor_cb;
+    void *neighbor_aux;
 };
 
 static const char *const pkt_kind_names__[] = {
@@ -71,6 +78,7 @@ pkt_action_copy(struct pkt_action *dst, const struct pkt_action *src)
 {
     *dst = *src;
     dst->port = xstrdup(src->port ? src->port : "");
+    dst->network = xstrdup(src->network ? src->network : "");
 }
 
 void
@@ -78,7 +86,9 @@ pkt_action_clear(struct pkt_action *a)
 {
     if (a) {
         free(a->port);
+        free(a->network);
         a->port = NULL;
+        a->network = NULL;
     }
 }
 
@@ -131,6 +141,9 @@ pkt_path_set_limits(struct pkt_path *pp, unsigned int kind_rate,
     for (size_t i = 0; i < PKT_N_KINDS; i++) {
         pkt_bucket_init__(&pp->kind_bucket[i], kind_rate, kind_burst);
     }
+    pkt_bucket_init__(&pp->kind_bucket[PKT_ARP_RESOLVE],
+                      MIN(kind_rate, PKT_ARP_RESOLVE_RATE),
+                      MIN(kind_burst, PKT_ARP_RESOLVE_BURST));
     pkt_bucket_init__(&pp->global_bucket, global_rate, global_burst);
 }
 
@@ -208,6 +221,104 @@ pkt_build_reply__(const struct pkt_action *a, const struct ofp_packet_in *pin,
     }
 }
 
+/* ARP_LEARN: records the sender of an ARP reply to the router's gateway
+ * port when it is the address the action waits for. */
+static void
+pkt_learn__(struct pkt_path *pp, const struct pkt_action *a,
+            const struct ofp_packet_in *pin)
+{
+    struct arp_packet arp;
+    const char *network = a->network ? a->network : "";
+    char ipbuf[IP4_STRLEN], macbuf[ETH_ADDR_STRLEN];
+
+    if (arp_parse(pin->packet, pin->packet_len, &arp)) {
+        pp->stats.malformed++;
+        LOG_INFO_RL("arp-learn action %u: not an Ethernet/IPv4 ARP packet",
+                    a->id);
+        return;
+    }
+    if (arp.op != ARP_OP_REPLY || arp.spa != a->target_ip
+        || eth_is_multicast(arp.sha) || !arp.sha) {
+        pp->stats.ignored++;
+        return;
+    }
+    pp->stats.per_kind[PKT_ARP_LEARN]++;
+
+    struct pkt_neighbor *nb = NULL;
+    for (size_t i = 0; i < pp->n_neighbors; i++) {
+        if (pp->neighbors[i].ip == arp.spa
+            && !strcmp(pp->neighbors[i].network, network)) {
+            nb = &pp->neighbors[i];
+            break;
+        }
+    }
+    if (nb && nb->mac == arp.sha) {
+        return;
+    }
+    eth_format(arp.sha, macbuf);
+    ip4_format(arp.spa, ipbuf);
+    if (!nb) {
+        if (pp->n_neighbors >= PKT_MAX_NEIGHBORS) {
+            LOG_WARN_RL("neighbour table full; not learning %s at %s on %s",
+                        ipbuf, macbuf, network);
+            return;
+        }
+        if (pp->n_neighbors == pp->allocated_neighbors) {
+            pp->neighbors = xgrow(pp->neighbors, &pp->allocated_neighbors,
+                                  pp->n_neighbors + 1,
+                                  sizeof *pp->neighbors);
+        }
+        nb = &pp->neighbors[pp->n_neighbors++];
+        nb->network = xstrdup(network);
+        nb->ip = arp.spa;
+        LOG_INFO_RL("learned neighbour %s at %s on external network %s",
+                    ipbuf, macbuf, network);
+    } else {
+        LOG_INFO_RL("neighbour %s on external network %s moved to %s",
+                    ipbuf, network, macbuf);
+    }
+    nb->mac = arp.sha;
+    pp->stats.neighbor_changes++;
+    if (pp->neighbor_cb) {
+        pp->neighbor_cb(pp->neighbor_aux);
+    }
+}
+
+/* ARP_RESOLVE: the triggering packet is dropped; an ARP request for the
+ * target enters the external switch's L2 table as if from the router's
+ * gateway port, and is flooded from there. */
+static void
+pkt_resolve__(struct pkt_path *pp, const struct pkt_action *a,
+              struct ofp_buf *out)
+{
+    uint8_t frame[ARP_FRAME_LEN];
+    size_t len = 0;
+
+    if (pp->tx.size - pp->tx_ofs > PKT_TX_MAX) {
+        pp->stats.tx_dropped++;
+        LOG_WARN_RL("switch not reading; dropping an ARP request");
+        return;
+    }
+    arp_build_request(a->router_mac, a->router_ip, a->target_ip, frame,
+                      sizeof frame, &len);
+    struct flow_action acts[4] = {
+        { .type = FA_SET_FIELD, .field = FF_METADATA,
+          .value = a->network_vni },
+        { .type = FA_SET_FIELD, .field = FF_REG13, .value = 0 },
+        { .type = FA_SET_FIELD, .field = FF_REG14, .value = 0 },
+        { .type = FA_RESUBMIT, .arg = PKT_SWITCH_L2_TABLE },
+    };
+    int r = ofp_put_packet_out(out, pp->next_xid++, OFPP_CONTROLLER, acts, 4,
+                               frame, len);
+    if (r) {
+        pp->stats.tx_dropped++;
+        LOG_WARN_RL("cannot encode a packet-out: %s", strerror(-r));
+        return;
+    }
+    pp->stats.replies++;
+    pp->stats.per_kind[PKT_ARP_RESOLVE]++;
+}
+
 static void
 pkt_handle_packet_in__(struct pkt_path *pp, const struct ofp_msg *msg,
                        struct ofp_buf *out)
@@ -239,6 +350,14 @@ pkt_handle_packet_in__(struct pkt_path *pp, const struct ofp_msg *msg,
         LOG_WARN_RL("%s packets over the rate limit; dropping (%llu dropped "
                     "so far)", pkt_kind_name(a->kind),
                     (unsigned long long) pp->stats.rate_limited);
+        return;
+    }
+    if (a->kind == PKT_ARP_RESOLVE) {
+        pkt_resolve__(pp, a, out);
+        return;
+    }
+    if (a->kind == PKT_ARP_LEARN) {
+        pkt_learn__(pp, a, &pin);
         return;
     }
     if (!pin.has_in_port) {
@@ -578,6 +697,10 @@ pkt_path_destroy(struct pkt_path *pp)
     ofp_buf_destroy(&pp->tx);
     free(pp->index);
     free(pp->path);
+    for (size_t i = 0; i < pp->n_neighbors; i++) {
+        free(pp->neighbors[i].network);
+    }
+    free(pp->neighbors);
     free(pp);
 }
 
@@ -591,4 +714,19 @@ bool
 pkt_path_is_connected(const struct pkt_path *pp)
 {
     return pp->fd >= 0 && pp->hello_seen;
+}
+
+const struct pkt_neighbor *
+pkt_path_neighbors(const struct pkt_path *pp, size_t *n)
+{
+    *n = pp->n_neighbors;
+    return pp->neighbors;
+}
+
+void
+pkt_path_set_neighbor_cb(struct pkt_path *pp, pkt_neighbors_changed_cb *cb,
+                         void *aux)
+{
+    pp->neighbor_cb = cb;
+    pp->neighbor_aux = aux;
 }

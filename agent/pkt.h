@@ -13,6 +13,23 @@
  * (icmp.h).  The reply leaves with PACKET_OUT, in_port = the packet's in
  * port, action output:IN_PORT, i.e. straight back to the sender.
  *
+ * External networks whose gateway MAC the topology does not give are
+ * resolved by ARP (arp.h).  ARP_RESOLVE: a packet routed to the unknown
+ * gateway reaches the agent; it is dropped, and instead an ARP request
+ * from the router's gateway port (router_mac/router_ip) for target_ip is
+ * injected into the external switch's L2 table (PACKET_OUT from
+ * CONTROLLER: metadata = network_vni, reg13 = reg14 = 0, resubmit(,30)),
+ * which floods it towards the provider network.  These requests have a
+ * bucket of their own (at most 5/s, burst 5, whatever the other limits
+ * say) so that a burst of traffic to an unresolved gateway does not become
+ * an ARP storm.  ARP_LEARN: an ARP reply to the router's gateway port;
+ * when its sender IP is target_ip, its sender MAC is recorded as the
+ * neighbour {network, ip, mac}.  The learned neighbours live as long as
+ * the path (controller and switch reconnects do not lose them; an agent
+ * restart re-learns), are read with pkt_path_neighbors(), and a new or
+ * changed one calls the callback set with pkt_path_set_neighbor_cb() so
+ * that the agent reports it at once.
+ *
  * Design: non-blocking, driven by the agent's libevent loop (unlike
  * ofconn.h, whose blocking calls are fine for a generation apply but not
  * for a stream of packets).  The connection is remade with backoff (100 ms
@@ -44,15 +61,25 @@ struct ofp_msg;
 
 /* anet.PacketAction.Kind; the numbers are the protocol's. */
 /* The router L3 table of the br-int pipeline (docs/pipeline.md), where
- * routed ICMP errors are injected. */
+ * routed ICMP errors are injected, and the L2 table, where ARP requests
+ * enter the external switch. */
 #define PKT_ROUTER_L3_TABLE 40
+#define PKT_SWITCH_L2_TABLE 30
+
+/* The ARP_RESOLVE bucket: never more than this, whatever the limits. */
+#define PKT_ARP_RESOLVE_RATE 5
+#define PKT_ARP_RESOLVE_BURST 5
+/* At most this many learned neighbours are kept (new ones are refused). */
+#define PKT_MAX_NEIGHBORS 1024
 
 #define PKT_KINDS(X)                                  \
     X(NONE,                  0, "none")               \
     X(DHCP,                  1, "dhcp")               \
     X(ICMP_TIME_EXCEEDED,    2, "icmp-time-exceeded") \
     X(ICMP_NET_UNREACHABLE,  3, "icmp-net-unreachable") \
-    X(ICMP_HOST_UNREACHABLE, 4, "icmp-host-unreachable")
+    X(ICMP_HOST_UNREACHABLE, 4, "icmp-host-unreachable") \
+    X(ARP_RESOLVE,           5, "arp-resolve")        \
+    X(ARP_LEARN,             6, "arp-learn")
 
 enum pkt_kind {
 #define PKT_KIND_ENUM__(E, N, S) PKT_##E = N,
@@ -67,11 +94,15 @@ struct pkt_action {
     uint32_t id;              /* the controller action's userdata */
     uint32_t kind;            /* enum pkt_kind; others are ignored */
     char *port;               /* logical port (DHCP), never NULL */
-    uint32_t router_ip;       /* ICMP errors' source (host order) */
+    uint32_t router_ip;       /* ICMP errors' / ARP requests' source
+                               * (host order) */
     uint64_t router_mac;
     uint64_t router_metadata; /* ICMP: inject into this router's L3 table */
     uint32_t router_port_key; /* ... as if from this router port; 0 = none */
     struct dhcp_lease lease;  /* DHCP */
+    uint32_t network_vni;     /* ARP: the external switch's VNI (metadata) */
+    uint32_t target_ip;       /* ARP: the address resolved (host order) */
+    char *network;            /* ARP: external network name; NULL = "" */
 };
 void pkt_action_copy(struct pkt_action *dst, const struct pkt_action *src);
 void pkt_action_clear(struct pkt_action *);
@@ -86,7 +117,16 @@ struct pkt_stats {
     uint64_t tx_dropped;      /* send queue full or encoding failed */
     uint64_t switch_errors;   /* OFPT_ERROR received */
     uint64_t connects;
-    uint64_t per_kind[PKT_N_KINDS];   /* replies by kind */
+    uint64_t per_kind[PKT_N_KINDS];   /* replies (ARP_LEARN: replies
+                                       * accepted) by kind */
+    uint64_t neighbor_changes;        /* new or changed learned neighbours */
+};
+
+/* A neighbour learned by ARP_LEARN. */
+struct pkt_neighbor {
+    char *network;            /* external network name */
+    uint32_t ip;              /* host order */
+    uint64_t mac;
 };
 
 struct pkt_path;
@@ -115,6 +155,17 @@ int pkt_path_handle_msg(struct pkt_path *, const struct ofp_msg *,
                         struct ofp_buf *out);
 
 void pkt_path_get_stats(const struct pkt_path *, struct pkt_stats *);
+
+/* The learned neighbours ('*n' entries, in learning order).  Valid until
+ * the next call into the path. */
+const struct pkt_neighbor *pkt_path_neighbors(const struct pkt_path *,
+                                              size_t *n);
+
+/* 'cb' (may be NULL) is called with 'aux' whenever a neighbour is learned
+ * or its MAC changes, from within pkt_path_handle_msg(). */
+typedef void pkt_neighbors_changed_cb(void *aux);
+void pkt_path_set_neighbor_cb(struct pkt_path *, pkt_neighbors_changed_cb *,
+                              void *aux);
 bool pkt_path_is_connected(const struct pkt_path *);
 
 #endif

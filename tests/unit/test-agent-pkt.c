@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <event2/event.h>
 
+#include "agent/arp.h"
 #include "agent/dhcp.h"
 #include "agent/pkt.h"
 #include "datapath/ofp-msgs.h"
@@ -268,6 +269,216 @@ test_rate_limit(void **state)
     event_base_free(base);
 }
 
+/* ---- ARP: resolving and learning the provider gateway ------------------- */
+
+#define GW_IP IP(203, 0, 113, 1)
+#define GW_MAC 0x0242ac110001ULL
+#define RTR_IP IP(203, 0, 113, 10)
+#define RTR_MAC 0x0a000000fe01ULL
+
+static struct pkt_action arp_actions[2];
+
+static void
+make_arp_actions(void)
+{
+    memset(arp_actions, 0, sizeof arp_actions);
+    arp_actions[0] = (struct pkt_action) {
+        .id = 20, .kind = PKT_ARP_RESOLVE, .port = "",
+        .router_ip = RTR_IP, .router_mac = RTR_MAC,
+        .network_vni = 0x1234, .target_ip = GW_IP, .network = "provider",
+    };
+    arp_actions[1] = (struct pkt_action) {
+        .id = 21, .kind = PKT_ARP_LEARN, .port = "",
+        .router_ip = RTR_IP, .router_mac = RTR_MAC,
+        .network_vni = 0x1234, .target_ip = GW_IP, .network = "provider",
+    };
+}
+
+/* An ARP reply from 'spa' at 'sha' to the router's gateway port. */
+static size_t
+make_arp_reply(uint8_t *f, uint16_t op, uint32_t spa, uint64_t sha)
+{
+    memset(f, 0, 60);
+    packet_put_eth_header(f, RTR_MAC, sha, 0x0806);
+    uint8_t *a = f + 14;
+    packet_put_be16(a, 1);
+    packet_put_be16(a + 2, 0x0800);
+    a[4] = 6, a[5] = 4;
+    packet_put_be16(a + 6, op);
+    packet_put_mac(a + 8, sha);
+    packet_put_be32(a + 14, spa);
+    packet_put_mac(a + 18, RTR_MAC);
+    packet_put_be32(a + 24, RTR_IP);
+    return 60;
+}
+
+static unsigned int n_changes;
+
+static void
+count_changes(void *aux)
+{
+    assert_ptr_equal(aux, &n_changes);
+    n_changes++;
+}
+
+static void
+test_arp_resolve(void **state)
+{
+    struct event_base *base = event_base_new();
+    struct pkt_path *pp = pkt_path_create(base, NULL);
+    struct ofp_buf out;
+    struct ofp_msg msg;
+    struct flow acts;
+    uint32_t in_port = 0;
+    const uint8_t *frame;
+    size_t frame_len;
+    uint8_t pkt[64];
+
+    make_arp_actions();
+    pkt_path_set_actions(pp, arp_actions, 2);
+    ofp_buf_init(&out);
+
+    /* Any packet routed to the unresolved gateway (its content does not
+     * matter) becomes a broadcast ARP request injected into the external
+     * switch's L2 table from CONTROLLER. */
+    size_t n = make_udp(pkt);
+    assert_true(feed(pp, pkt, n, 6, 20, &out) > 0);
+    assert_int_equal(ofp_msg_parse(out.data, out.size, &msg), 0);
+    assert_int_equal(msg.length, out.size);        /* one message only */
+    assert_int_equal(ofp_decode_packet_out(&msg, &in_port, &acts, &frame,
+                                           &frame_len), 0);
+    assert_int_equal(in_port, OFPP_CONTROLLER);
+    assert_int_equal(acts.n_actions, 4);
+    assert_int_equal(acts.actions[0].type, FA_SET_FIELD);
+    assert_int_equal(acts.actions[0].field, FF_METADATA);
+    assert_int_equal(acts.actions[0].value, 0x1234);
+    assert_int_equal(acts.actions[1].type, FA_SET_FIELD);
+    assert_int_equal(acts.actions[1].field, FF_REG13);
+    assert_int_equal(acts.actions[1].value, 0);
+    assert_int_equal(acts.actions[2].type, FA_SET_FIELD);
+    assert_int_equal(acts.actions[2].field, FF_REG14);
+    assert_int_equal(acts.actions[2].value, 0);
+    assert_int_equal(acts.actions[3].type, FA_RESUBMIT);
+    assert_int_equal(acts.actions[3].arg, 30);
+    flow_destroy(&acts);
+
+    uint8_t want[ARP_FRAME_LEN];
+    size_t want_len;
+    assert_int_equal(arp_build_request(RTR_MAC, RTR_IP, GW_IP, want,
+                                       sizeof want, &want_len), 0);
+    assert_int_equal(frame_len, want_len);
+    assert_memory_equal(frame, want, want_len);
+    struct arp_packet ap;
+    assert_int_equal(arp_parse(frame, frame_len, &ap), 0);
+    assert_int_equal(ap.op, ARP_OP_REQUEST);
+    assert_int_equal(ap.eth_dst, 0xffffffffffffULL);
+    assert_int_equal(ap.eth_src, RTR_MAC);
+    assert_int_equal(ap.sha, RTR_MAC);
+    assert_int_equal(ap.spa, RTR_IP);
+    assert_int_equal(ap.tpa, GW_IP);
+
+    /* A burst of traffic to the gateway: at most 5 requests, even with
+     * generous general limits (the first one above counts). */
+    unsigned int sent = 1;
+    for (int i = 0; i < 50; i++) {
+        sent += feed(pp, pkt, n, 6, 20, &out) > 0;
+    }
+    assert_int_equal(sent, PKT_ARP_RESOLVE_BURST);
+    struct pkt_stats st;
+    pkt_path_get_stats(pp, &st);
+    assert_int_equal(st.per_kind[PKT_ARP_RESOLVE], PKT_ARP_RESOLVE_BURST);
+    assert_int_equal(st.rate_limited, 51 - PKT_ARP_RESOLVE_BURST);
+    /* Other kinds keep their own bucket. */
+    make_actions();
+    pkt_path_set_actions(pp, actions, 3);
+    assert_true(feed(pp, pkt, n, 6, 9, &out) > 0);
+
+    /* Even lower general limits win over the ARP bucket. */
+    pkt_path_set_actions(pp, arp_actions, 2);
+    pkt_path_set_limits(pp, 1, 2, 100, 100);
+    sent = 0;
+    for (int i = 0; i < 10; i++) {
+        sent += feed(pp, pkt, n, 6, 20, &out) > 0;
+    }
+    assert_int_equal(sent, 2);
+
+    ofp_buf_destroy(&out);
+    pkt_path_destroy(pp);
+    event_base_free(base);
+}
+
+static void
+test_arp_learn(void **state)
+{
+    struct event_base *base = event_base_new();
+    struct pkt_path *pp = pkt_path_create(base, NULL);
+    struct ofp_buf out;
+    struct pkt_stats st;
+    const struct pkt_neighbor *nb;
+    uint8_t pkt[64];
+    size_t n_nb;
+
+    make_arp_actions();
+    pkt_path_set_actions(pp, arp_actions, 2);
+    n_changes = 0;
+    pkt_path_set_neighbor_cb(pp, count_changes, &n_changes);
+    ofp_buf_init(&out);
+
+    nb = pkt_path_neighbors(pp, &n_nb);
+    assert_int_equal(n_nb, 0);
+
+    /* A reply from someone else, a request from the gateway, garbage: no
+     * neighbour, nothing sent. */
+    size_t n = make_arp_reply(pkt, 2, IP(203, 0, 113, 66), 0x0242ac110066ULL);
+    assert_int_equal(feed(pp, pkt, n, 1, 21, &out), 0);
+    n = make_arp_reply(pkt, 1, GW_IP, GW_MAC);
+    assert_int_equal(feed(pp, pkt, n, 1, 21, &out), 0);
+    n = make_arp_reply(pkt, 2, GW_IP, GW_MAC);
+    assert_int_equal(feed(pp, pkt, 30, 1, 21, &out), 0);     /* truncated */
+    pkt[14] = 0x00, pkt[15] = 0x06;                          /* htype 6 */
+    assert_int_equal(feed(pp, pkt, n, 1, 21, &out), 0);
+    n = make_arp_reply(pkt, 2, GW_IP, 0xffffffffffffULL);    /* bcast sha */
+    assert_int_equal(feed(pp, pkt, n, 1, 21, &out), 0);
+    nb = pkt_path_neighbors(pp, &n_nb);
+    assert_int_equal(n_nb, 0);
+    assert_int_equal(n_changes, 0);
+    pkt_path_get_stats(pp, &st);
+    assert_int_equal(st.ignored, 3);
+    assert_int_equal(st.malformed, 2);
+
+    /* The gateway's reply: learned, reported once. */
+    n = make_arp_reply(pkt, 2, GW_IP, GW_MAC);
+    assert_int_equal(feed(pp, pkt, n, 1, 21, &out), 0);
+    nb = pkt_path_neighbors(pp, &n_nb);
+    assert_int_equal(n_nb, 1);
+    assert_string_equal(nb[0].network, "provider");
+    assert_int_equal(nb[0].ip, GW_IP);
+    assert_int_equal(nb[0].mac, GW_MAC);
+    assert_int_equal(n_changes, 1);
+
+    /* The same again changes nothing; a new MAC replaces the old one. */
+    assert_int_equal(feed(pp, pkt, n, 1, 21, &out), 0);
+    assert_int_equal(n_changes, 1);
+    n = make_arp_reply(pkt, 2, GW_IP, 0x0242ac1100ffULL);
+    assert_int_equal(feed(pp, pkt, n, 1, 21, &out), 0);
+    nb = pkt_path_neighbors(pp, &n_nb);
+    assert_int_equal(n_nb, 1);
+    assert_int_equal(nb[0].mac, 0x0242ac1100ffULL);
+    assert_int_equal(n_changes, 2);
+    pkt_path_get_stats(pp, &st);
+    assert_int_equal(st.neighbor_changes, 2);
+    assert_int_equal(st.per_kind[PKT_ARP_LEARN], 3);
+
+    /* Learned neighbours outlive the action set they came from. */
+    pkt_path_set_actions(pp, NULL, 0);
+    nb = pkt_path_neighbors(pp, &n_nb);
+    assert_int_equal(n_nb, 1);
+
+    ofp_buf_destroy(&out);
+    pkt_path_destroy(pp);
+    event_base_free(base);
+}
+
 /* ---- live: a private ovs-vswitchd -------------------------------------- */
 
 static struct ovs_sandbox ovs;
@@ -375,6 +586,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dispatch),
         cmocka_unit_test(test_rate_limit),
+        cmocka_unit_test(test_arp_resolve),
+        cmocka_unit_test(test_arp_learn),
         cmocka_unit_test_teardown(test_live_ovs, ovs_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

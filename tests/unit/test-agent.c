@@ -25,7 +25,11 @@
 
 #include "agent/agent-dp.h"
 #include "agent/agent.h"
+#include "agent/pkt.h"
+#include "datapath/ofp-msgs.h"
+#include "datapath/ofp-packet.h"
 #include "lib/log.h"
+#include "lib/packet.h"
 #include "lib/util.h"
 #include "proto/flow-proto.h"
 #include "proto/frame.h"
@@ -648,6 +652,171 @@ test_heartbeat_and_silence(void **state)
     assert_int_equal(agent_n_connects(fk->agent), 2);
 }
 
+/* ---- learned neighbours ------------------------------------------------ */
+
+/* Sends full DesiredState 'gen' with one ARP_LEARN packet action (id 21)
+ * for 'target_ip' on network "provider" (no flows, no ports). */
+static void
+send_desired_arp(struct fake *fk, uint64_t gen, const char *target_ip)
+{
+    Anet__Envelope env = ANET__ENVELOPE__INIT;
+    Anet__DesiredState ds = ANET__DESIRED_STATE__INIT;
+    Anet__PacketAction pa = ANET__PACKET_ACTION__INIT;
+    Anet__PacketAction *pas[1] = { &pa };
+
+    pa.id = 21;
+    pa.kind = ANET__PACKET_ACTION__KIND__ARP_LEARN;
+    pa.router_ip = (char *) "203.0.113.10";
+    pa.router_mac = (char *) "0a:00:00:00:fe:01";
+    pa.network_vni = 0x1234;
+    pa.target_ip = (char *) target_ip;
+    pa.network = (char *) "provider";
+    ds.generation = gen;
+    ds.n_packet_actions = 1;
+    ds.packet_actions = pas;
+    env.msg_case = ANET__ENVELOPE__MSG_DESIRED;
+    env.desired = &ds;
+    fake_send(fk, &env);
+}
+
+/* Appends an OpenFlow property (type, value) padded to 8 bytes. */
+static size_t
+of_prop(uint8_t *p, uint16_t type, const void *v, size_t len)
+{
+    size_t total = (4 + len + 7) & ~(size_t) 7;
+    memset(p, 0, total);
+    packet_put_be16(p, type);
+    packet_put_be16(p + 2, 4 + len);
+    memcpy(p + 4, v, len);
+    return total;
+}
+
+/* Hands the null datapath's packet path an NXT_PACKET_IN2 carrying the
+ * gateway's ARP reply (203.0.113.1 at 'sha') for packet action 21, as the
+ * switch would. */
+static void
+inject_arp_reply(struct fake *fk, uint64_t sha)
+{
+    uint8_t f[60], m[256], v[8];
+    struct ofp_msg msg;
+    struct ofp_buf out;
+    size_t n = 16;
+
+    memset(f, 0, sizeof f);
+    packet_put_eth_header(f, 0x0a000000fe01ULL, sha, 0x0806);
+    packet_put_be16(f + 14, 1);
+    packet_put_be16(f + 16, 0x0800);
+    f[18] = 6, f[19] = 4;
+    packet_put_be16(f + 20, 2);
+    packet_put_mac(f + 22, sha);
+    packet_put_be32(f + 28, 0xcb007101);          /* 203.0.113.1 */
+    packet_put_mac(f + 32, 0x0a000000fe01ULL);
+    packet_put_be32(f + 38, 0xcb00710a);
+
+    memset(m, 0, 16);
+    m[0] = OFP15_VERSION;
+    m[1] = OFPT_EXPERIMENTER;
+    packet_put_be32(m + 8, NX_EXPERIMENTER_ID);
+    packet_put_be32(m + 12, NXT_PACKET_IN2);
+    n += of_prop(m + n, 0, f, sizeof f);            /* packet */
+    packet_put_be32(v, 0x80000004);                 /* metadata: in_port */
+    packet_put_be32(v + 4, 1);
+    n += of_prop(m + n, 6, v, 8);
+    v[0] = 0, v[1] = 21;
+    n += of_prop(m + n, 7, v, 2);                   /* userdata */
+    packet_put_be16(m + 2, n);
+
+    struct pkt_path *pp = agent_dp_null_pkt_path(agent_datapath(fk->agent));
+    assert_non_null(pp);
+    assert_int_equal(ofp_msg_parse(m, n, &msg), 0);
+    ofp_buf_init(&out);
+    assert_int_equal(pkt_path_handle_msg(pp, &msg, &out), 0);
+    assert_int_equal(out.size, 0);          /* learning sends nothing */
+    ofp_buf_destroy(&out);
+}
+
+static void
+assert_gateway_neighbor(Anet__Neighbor **nb, size_t n, const char *mac)
+{
+    assert_int_equal(n, 1);
+    assert_string_equal(nb[0]->network, "provider");
+    assert_string_equal(nb[0]->ip, "203.0.113.1");
+    assert_string_equal(nb[0]->mac, mac);
+}
+
+/* The gateway's ARP reply reaches the agent: a heartbeat reports the
+ * neighbour at once, every later heartbeat and apply result carries it,
+ * and it survives a reconnect to the controller. */
+static void
+test_neighbors_reported(void **state)
+{
+    struct fake *fk = *state;
+    Anet__Envelope *env;
+    bool eof;
+
+    fake_accept(fk);
+    expect_hello(fk, 0);
+    send_desired_arp(fk, 5, "203.0.113.1");
+    env = fake_recv(fk, ANET__ENVELOPE__MSG_RESULT);
+    assert_true(env->result->ok);
+    assert_int_equal(env->result->n_neighbors, 0);
+    anet__envelope__free_unpacked(env, NULL);
+
+    /* Heartbeats are every 2 s here: the one that follows within 1 s is
+     * the immediate report. */
+    inject_arp_reply(fk, 0x0242ac110001ULL);
+    env = fake_recv_ex(fk, true, &eof, 1000);
+    assert_non_null(env);
+    assert_int_equal(env->msg_case, ANET__ENVELOPE__MSG_HEARTBEAT);
+    assert_gateway_neighbor(env->heartbeat->neighbors,
+                            env->heartbeat->n_neighbors, "02:42:ac:11:00:01");
+    anet__envelope__free_unpacked(env, NULL);
+
+    /* An apply result carries it too. */
+    send_desired_arp(fk, 6, "203.0.113.1");
+    env = fake_recv(fk, ANET__ENVELOPE__MSG_RESULT);
+    assert_true(env->result->ok);
+    assert_int_equal(env->result->generation, 6);
+    assert_gateway_neighbor(env->result->neighbors, env->result->n_neighbors,
+                            "02:42:ac:11:00:01");
+    anet__envelope__free_unpacked(env, NULL);
+
+    /* The controller goes away and comes back: still known, and the
+     * regular heartbeat carries it. */
+    fake_close(fk);
+    fake_accept(fk);
+    expect_hello(fk, 6);
+    env = fake_recv(fk, ANET__ENVELOPE__MSG_HEARTBEAT);
+    assert_gateway_neighbor(env->heartbeat->neighbors,
+                            env->heartbeat->n_neighbors, "02:42:ac:11:00:01");
+    anet__envelope__free_unpacked(env, NULL);
+
+    /* The gateway moves: reported at once with the new MAC. */
+    inject_arp_reply(fk, 0x0242ac1100ffULL);
+    env = fake_recv_ex(fk, true, &eof, 1000);
+    assert_non_null(env);
+    assert_int_equal(env->msg_case, ANET__ENVELOPE__MSG_HEARTBEAT);
+    assert_gateway_neighbor(env->heartbeat->neighbors,
+                            env->heartbeat->n_neighbors, "02:42:ac:11:00:ff");
+    anet__envelope__free_unpacked(env, NULL);
+}
+
+/* An ARP action without a valid target address is refused whole. */
+static void
+test_arp_action_validated(void **state)
+{
+    struct fake *fk = *state;
+
+    fake_accept(fk);
+    expect_hello(fk, 0);
+    send_desired_arp(fk, 5, "not-an-ip");
+    Anet__Envelope *env = fake_recv(fk, ANET__ENVELOPE__MSG_RESULT);
+    assert_false(env->result->ok);
+    assert_non_null(strstr(env->result->error, "packet action 21"));
+    anet__envelope__free_unpacked(env, NULL);
+    assert_null(agent_dp_null_state(agent_datapath(fk->agent)));
+}
+
 static void
 test_create_rejects_bad_options(void **state)
 {
@@ -684,6 +853,10 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_heartbeat_and_silence,
                                         setup_fast, teardown),
+        cmocka_unit_test_setup_teardown(test_neighbors_reported, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_arp_action_validated, setup,
+                                        teardown),
         cmocka_unit_test(test_create_rejects_bad_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
