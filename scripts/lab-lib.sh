@@ -491,11 +491,14 @@ lab_jq_ports() {
 
 # External networks as "name|host|iface|gateway_ip/plen|gateway_mac|mtu"
 # lines, from show JSON on stdin (none when "external_networks" is absent).
+# Only a configured gateway MAC is given to the outside namespace: one that
+# anet learned by ARP came from that namespace in the first place (its
+# kernel picked it), and must not make the lab re-plumb it.
 lab_jq_externals() {
     jq -r '(.external_networks // [])[] |
         [.name, .host, (.iface // "ext0"),
          ((.gateway_ip // "") + "/" + ((.cidr // "/24") | split("/")[1])),
-         (.gateway_mac // ""),
+         (if .gateway_mac_learned == true then "" else (.gateway_mac // "") end),
          ((if (.mtu // 0) > 0 then .mtu else 1400 end) | tostring)]
         | join("|")'
 }
