@@ -355,6 +355,7 @@ compiler_destroy(struct compiler *c)
         free(s->blocks);
     }
     compile_l3_free(c);
+    compile_gw_neigh_free(c);
     free(c->touched);
     compile_prov_invalidate(c);
     free(c->ports);
@@ -580,6 +581,8 @@ compile_external_id__(struct compiler *c, const struct topo_external *te)
         s->lease_time = 3600;
         s->external = true;
         s->live = true;
+        s->gw_ip = te->gateway_ip;
+        s->gw_mac_cfg = te->gateway_mac;
         cmap_insert(&c->ext_map, s->name, id);
     } else {
         s = &c->switches[id];
@@ -592,6 +595,10 @@ compile_external_id__(struct compiler *c, const struct topo_external *te)
                 compile_dirty_port__(c, s->ports[i]);
             }
         }
+        /* A change of the provider router shows as a change of the
+         * localnet port (its ip and MAC) below. */
+        s->gw_ip = te->gateway_ip;
+        s->gw_mac_cfg = te->gateway_mac;
     }
     s->line = te->mark.line;
     s->col = te->mark.col;
@@ -1007,13 +1014,17 @@ compiler_apply(struct compiler *c, const struct topo *t,
     }
     /* Each external network's localnet port: bound like a workload port
      * on the gateway host; its ip and MAC are the provider router's (the
-     * routers' next hop on that network). */
+     * routers' next hop on that network), the MAC configured or learned,
+     * 0 while unknown. */
     for (size_t i = 0; i < t->n_externals; i++) {
         const struct topo_external *te = &t->externals[i];
         char *name = xasprintf(COMPILE_LOCALNET_PREFIX "%s", te->name);
         struct topo_port lp = {
             .name = name, .iface = te->iface, .host = te->host,
-            .ip = te->gateway_ip, .mac = te->gateway_mac, .mark = te->mark,
+            .ip = te->gateway_ip,
+            .mac = compile_gw_effective_mac(c, te->name, te->gateway_ip,
+                                            te->gateway_mac),
+            .mark = te->mark,
         };
         compile_port_upsert__(c, &lp, host_ids[te->host], ext_ids[i]);
         c->ports[cmap_find(&c->port_map, name)].localnet = true;

@@ -26,6 +26,23 @@
  *
  * Conntrack zone: one per router, 1 + (datapath id & 0x7fff), stable while
  * the router lives.
+ *
+ * The provider router's MAC (the localnet port's) is the network's
+ * configured gateway_mac, else the one learned by ARP
+ * (compiler_set_neighbor()), else unknown (0).  While it is unknown the
+ * flows that need it are absent (the tunnel to the gateway host and the
+ * way into the NAT stages, both matching dl_dst = that MAC), and every
+ * router with a gateway on the network sends packets for gateway_ip to the
+ * agent (table 41, ARP_RESOLVE, compile-l3.c), which injects an ARP
+ * request into the external switch's table 30.  The switch therefore
+ * always floods broadcasts that do not come from the provider network:
+ * out of the localnet port on the gateway host, through the tunnel to it
+ * elsewhere.  On the gateway host every ARP reply addressed to a router's
+ * gateway port goes to the agent (ARP_LEARN), MAC known or not, so that
+ * the table of flows does not change when it is learned.  A router
+ * gateway's two ARP packet actions take ids 0x1000 + 2 * slot + (kind -
+ * 5), the slot (FNV-1a of "ROUTER:arp" mod 6144, probed) kept while the
+ * router has a gateway.
  */
 #include "controller/compile-private.h"
 
@@ -69,6 +86,173 @@ compile_gw_router_free(struct crouter *r)
     r->fips = NULL;
     r->fwds = NULL;
     r->n_snat = r->n_fips = r->n_fwds = 0;
+}
+
+/* --- ARP slots and learned neighbours ------------------------------------- */
+
+static bool
+gw_slot_taken__(const struct compiler *c, uint32_t s)
+{
+    return c->arp_slot_taken[s / 8] & (1u << (s % 8));
+}
+
+static void
+gw_slot_set__(struct compiler *c, uint32_t s, bool v)
+{
+    if (v) {
+        c->arp_slot_taken[s / 8] |= (uint8_t) (1u << (s % 8));
+    } else {
+        c->arp_slot_taken[s / 8] &= (uint8_t) ~(1u << (s % 8));
+    }
+}
+
+static uint32_t
+gw_slot_alloc__(struct compiler *c, const char *router)
+{
+    char *key = xasprintf("%s:arp", router);
+    uint32_t s = (uint32_t) (compile_hash64(key) % COMPILE_ARP_SLOTS);
+    free(key);
+    for (uint32_t i = 0; i < COMPILE_ARP_SLOTS && gw_slot_taken__(c, s);
+         i++) {
+        s = (s + 1) % COMPILE_ARP_SLOTS;
+    }
+    gw_slot_set__(c, s, true);
+    return s;
+}
+
+uint16_t
+compile_gw_arp_id(const struct crouter *r, unsigned int kind)
+{
+    return (uint16_t) (COMPILE_PA_ARP_BASE + 2 * r->arp_slot
+                       + (kind - COMPILE_PA_ARP_RESOLVE));
+}
+
+void
+compile_gw_router_remove(struct compiler *c, struct crouter *r)
+{
+    if (r->arp_slot != CE_NONE) {
+        gw_slot_set__(c, r->arp_slot, false);
+        r->arp_slot = CE_NONE;
+    }
+}
+
+static struct cneigh *
+gw_neigh_find__(const struct compiler *c, const char *network, uint32_t ip)
+{
+    for (size_t i = 0; i < c->n_neigh; i++) {
+        if (c->neigh[i].ip == ip && !strcmp(c->neigh[i].network, network)) {
+            return &c->neigh[i];
+        }
+    }
+    return NULL;
+}
+
+uint64_t
+compile_gw_effective_mac(const struct compiler *c, const char *name,
+                         uint32_t ip, uint64_t cfg)
+{
+    if (cfg) {
+        return cfg;
+    }
+    const struct cneigh *n = gw_neigh_find__(c, name, ip);
+    return n ? n->mac : 0;
+}
+
+void
+compile_gw_neigh_free(struct compiler *c)
+{
+    for (size_t i = 0; i < c->n_neigh; i++) {
+        free(c->neigh[i].network);
+    }
+    free(c->neigh);
+    c->neigh = NULL;
+    c->n_neigh = c->cap_neigh = 0;
+}
+
+/* The localnet port of external switch 'sw', or NULL. */
+static const struct cport *
+gw_localnet__(const struct compiler *c, const struct cswitch *sw)
+{
+    for (size_t i = 0; i < sw->n_ports; i++) {
+        if (c->ports[sw->ports[i]].localnet) {
+            return &c->ports[sw->ports[i]];
+        }
+    }
+    return NULL;
+}
+
+bool
+compiler_set_neighbor(struct compiler *c, const char *network, uint32_t ip,
+                      uint64_t mac)
+{
+    struct cneigh *n = gw_neigh_find__(c, network, ip);
+    if (n && mac) {
+        n->mac = mac;
+    } else if (n) {
+        free(n->network);
+        *n = c->neigh[--c->n_neigh];
+    } else if (mac) {
+        c->neigh = xgrow(c->neigh, &c->cap_neigh, c->n_neigh + 1,
+                         sizeof *c->neigh);
+        c->neigh[c->n_neigh++] = (struct cneigh) { xstrdup(network), ip,
+                                                   mac };
+    }
+
+    uint32_t s = cmap_find(&c->ext_map, network);
+    if (s == CE_NONE || !c->switches[s].live) {
+        return false;
+    }
+    struct cswitch *sw = &c->switches[s];
+    uint64_t eff = compile_gw_effective_mac(c, network, sw->gw_ip,
+                                            sw->gw_mac_cfg);
+    struct cport *lp = (struct cport *) gw_localnet__(c, sw);
+    if (!lp || lp->mac == eff) {
+        return false;
+    }
+    /* The localnet port's MAC is the routers' next hop MAC (table 41 of
+     * compile-l3.c) and the external switch's L2 key: dirtying the switch
+     * recomputes its component (its routers) and nothing else. */
+    lp->mac = eff;
+    compile_dirty_switch__(c, s);
+    return true;
+}
+
+void
+compile_gw_host_actions(const struct compiler *c, uint32_t h,
+                        struct compiled_packet_action **v, size_t *n,
+                        size_t *cap)
+{
+    const struct chost *host = &c->hosts[h];
+    for (size_t i = 0; i < host->n_owners; i++) {
+        if (!(host->owners[i] & COMPILE_OWNER_ROUTER)) {
+            continue;
+        }
+        const struct crouter *r
+            = &c->routers[host->owners[i] & ~COMPILE_OWNER_ROUTER];
+        if (!r->live || r->arp_slot == CE_NONE || r->gw_sw == CE_NONE
+            || !r->gw_key || r->gw_key > r->n_ports) {
+            continue;
+        }
+        const struct cswitch *sw = &c->switches[r->gw_sw];
+        const struct crouter_port *gp = &r->ports[r->gw_key - 1];
+        const struct cport *lp = gw_localnet__(c, sw);
+        for (unsigned int kind = COMPILE_PA_ARP_RESOLVE;
+             kind <= COMPILE_PA_ARP_LEARN; kind++) {
+            if (kind == COMPILE_PA_ARP_LEARN && (!lp || lp->host != h)) {
+                continue;
+            }
+            *v = xgrow(*v, cap, *n + 1, sizeof **v);
+            struct compiled_packet_action *a = &(*v)[(*n)++];
+            memset(a, 0, sizeof *a);
+            a->id = compile_gw_arp_id(r, kind);
+            a->kind = (uint8_t) kind;
+            a->router_ip = gp->ip;
+            a->router_mac = gp->mac;
+            a->network = xstrdup(sw->name);
+            a->network_vni = sw->vni;
+            a->target_ip = sw->gw_ip;
+        }
+    }
 }
 
 static void
@@ -129,6 +313,11 @@ compile_gw_router_upsert(struct compiler *c, const struct topo *t,
     if (!same) {
         gw_dirty_ext__(c, r->gw_sw);
         gw_dirty_ext__(c, gw_sw);
+    }
+    if (gw_sw != CE_NONE && r->arp_slot == CE_NONE) {
+        r->arp_slot = gw_slot_alloc__(c, tr->name);
+    } else if (gw_sw == CE_NONE) {
+        compile_gw_router_remove(c, r);
     }
     compile_gw_router_free(r);
     r->gw_sw = gw_sw;
@@ -399,24 +588,32 @@ void
 compile_gw_switch_block(const struct compiler *c, const struct cswitch *sw,
                         uint32_t h, struct cbuf *out)
 {
-    const struct cport *lp = NULL;
+    const struct cport *lp = gw_localnet__(c, sw);
     struct flow f;
 
     cbuf_reset(out);
-    for (size_t i = 0; i < sw->n_ports; i++) {
-        if (c->ports[sw->ports[i]].localnet) {
-            lp = &c->ports[sw->ports[i]];
-        }
-    }
     if (!lp || !sw->live) {
         return;
     }
     uint64_t to_out = gw_cookie__(COMPILE_GW_TO_OUTSIDE, "external_networks.%s",
                                   sw->name, 0);
+    uint64_t flood = gw_cookie__(COMPILE_GW_FLOOD, "external_networks.%s",
+                                 sw->name, 0);
     if (lp->host != h) {
-        flow_init(&f, TBL_L2, 100, to_out);
+        if (lp->mac) {
+            flow_init(&f, TBL_L2, 100, to_out);
+            compile_match__(&f, FF_METADATA, sw->vni, 0);
+            compile_match__(&f, FF_ETH_DST, lp->mac, 0);
+            compile_match__(&f, FF_REG13, 0, 0);
+            flow_set_field(&f, FF_TUN_ID, sw->vni);
+            flow_set_field(&f, FF_TUN_DST, c->hosts[lp->host].tunnel_ip);
+            flow_output(&f, COMPILE_TUNNEL_OFPORT);
+            compile_emit__(out, &f);
+        }
+        /* Broadcasts (the agent's ARP requests) go to the gateway host. */
+        flow_init(&f, TBL_L2, 90, flood);
         compile_match__(&f, FF_METADATA, sw->vni, 0);
-        compile_match__(&f, FF_ETH_DST, lp->mac, 0);
+        compile_match__(&f, FF_ETH_DST, 0xffffffffffffULL, 0);
         compile_match__(&f, FF_REG13, 0, 0);
         flow_set_field(&f, FF_TUN_ID, sw->vni);
         flow_set_field(&f, FF_TUN_DST, c->hosts[lp->host].tunnel_ip);
@@ -424,6 +621,16 @@ compile_gw_switch_block(const struct compiler *c, const struct cswitch *sw,
         compile_emit__(out, &f);
         return;
     }
+
+    /* Broadcasts not from the provider network (reg14 = 0: injected by the
+     * agent or tunnelled here) leave through the localnet port. */
+    flow_init(&f, TBL_L2, 90, flood);
+    compile_match__(&f, FF_METADATA, sw->vni, 0);
+    compile_match__(&f, FF_ETH_DST, 0xffffffffffffULL, 0);
+    compile_match__(&f, FF_REG14, 0, 0);
+    flow_set_field(&f, FF_REG15, lp->ofport);
+    flow_resubmit(&f, TBL_OUTPUT);
+    compile_emit__(out, &f);
 
     flow_init(&f, TBL_CLASSIFY, 100,
               gw_cookie__(COMPILE_GW_TUNNEL_IN, "external_networks.%s",
@@ -435,11 +642,13 @@ compile_gw_switch_block(const struct compiler *c, const struct cswitch *sw,
     flow_resubmit(&f, TBL_L2);
     compile_emit__(out, &f);
 
-    flow_init(&f, TBL_L2, 100, to_out);
-    compile_match__(&f, FF_METADATA, sw->vni, 0);
-    compile_match__(&f, FF_ETH_DST, lp->mac, 0);
-    flow_resubmit(&f, TBL_NAT_OUT);
-    compile_emit__(out, &f);
+    if (lp->mac) {
+        flow_init(&f, TBL_L2, 100, to_out);
+        compile_match__(&f, FF_METADATA, sw->vni, 0);
+        compile_match__(&f, FF_ETH_DST, lp->mac, 0);
+        flow_resubmit(&f, TBL_NAT_OUT);
+        compile_emit__(out, &f);
+    }
 
     flow_init(&f, TBL_NAT_OUT_DONE, 100,
               gw_cookie__(COMPILE_GW_OUT_DONE, "external_networks.%s",
@@ -472,7 +681,24 @@ compile_gw_switch_block(const struct compiler *c, const struct cswitch *sw,
     }
     util_qsort_r(rs, n, sizeof *rs, gw_router_name_cmp__, (void *) c);
     for (size_t i = 0; i < n; i++) {
-        gw_gen_router_nat__(c, sw, &c->routers[rs[i]], out);
+        const struct crouter *r = &c->routers[rs[i]];
+        gw_gen_router_nat__(c, sw, r, out);
+        if (r->arp_slot == CE_NONE) {
+            continue;
+        }
+        /* ARP replies to the router's gateway port: to the agent, which
+         * reports the provider router's MAC (before the router MAC hit,
+         * priority 100, that would take them to table 40). */
+        flow_init(&f, TBL_L2, 120,
+                  gw_cookie__(COMPILE_GW_ARP_LEARN, "routers.%s.gateway",
+                              r->name, 0));
+        compile_match__(&f, FF_METADATA, sw->vni, 0);
+        compile_match__(&f, FF_ETH_DST, r->ports[r->gw_key - 1].mac, 0);
+        compile_match__(&f, FF_ETH_TYPE, GW_ETH_ARP, 0);
+        compile_match__(&f, FF_ARP_OP, 2, 0);
+        flow_add_action(&f, FA_CONTROLLER, 0, 0xffff,
+                        compile_gw_arp_id(r, COMPILE_PA_ARP_LEARN));
+        compile_emit__(out, &f);
     }
     free(rs);
 }
@@ -536,6 +762,10 @@ gw_prov_network__(struct compiler *c, uint64_t cookie, unsigned int rule,
             *rule_text = xasprintf("nat: only replies leave %s without "
                                    "snat or floating ip", sw->name);
             break;
+        case COMPILE_GW_FLOOD:
+            *rule_text = xasprintf("l2: broadcasts (ARP requests for the "
+                                   "provider router) out to %s", sw->name);
+            break;
         default:
             free(name);
             return false;
@@ -553,7 +783,7 @@ compile_gw_prov(struct compiler *c, uint64_t cookie, char **object,
                 char **rule_text, uint32_t *line, uint32_t *col)
 {
     unsigned int rule = (cookie >> 48) & 0xff;
-    if (rule <= COMPILE_GW_OUT_REPLY) {
+    if (rule <= COMPILE_GW_OUT_REPLY || rule == COMPILE_GW_FLOOD) {
         return gw_prov_network__(c, cookie, rule, object, rule_text, line,
                                  col);
     }
@@ -567,10 +797,15 @@ compile_gw_prov(struct compiler *c, uint64_t cookie, char **object,
         uint32_t l = r->gw_line, k = r->gw_col;
 
         if (rule == COMPILE_GW_OWN || rule == COMPILE_GW_UNPRIV
-            || rule == COMPILE_GW_UNNAT || rule == COMPILE_GW_DROP_NEW) {
+            || rule == COMPILE_GW_UNNAT || rule == COMPILE_GW_DROP_NEW
+            || rule == COMPILE_GW_ARP_LEARN) {
             name = xasprintf("routers.%s.gateway", r->name);
             if (gw_hash_is__(cookie, name)) {
-                text = rule == COMPILE_GW_OWN
+                text = rule == COMPILE_GW_ARP_LEARN
+                       ? xasprintf("l2: ARP replies to %s's gateway port "
+                                   "-> agent (learn the provider router's "
+                                   "MAC)", r->name)
+                       : rule == COMPILE_GW_OWN
                        ? xasprintf("nat: packets of %s itself leave as %s",
                                    r->name, g)
                        : rule == COMPILE_GW_UNPRIV

@@ -180,6 +180,7 @@ compile_l3_router_upsert(struct compiler *c, const struct topo *t,
         r->name = xstrdup(tr->name);
         r->live = true;
         r->gw_sw = CE_NONE;
+        r->arp_slot = CE_NONE;
         uint32_t rid = (uint32_t) compile_hash64(tr->name) & 0xffffff;
         for (bool clash = true; clash;) {
             clash = false;
@@ -277,6 +278,7 @@ compile_l3_router_remove(struct compiler *c, uint32_t id)
     for (size_t k = 0; k < r->n_ports; k++) {
         l3_slot_set__(c, r->ports[k].slot, false);
     }
+    compile_gw_router_remove(c, r);
     l3_router_dirty_switches__(c, r);
     cmap_remove(&c->router_map, r->name);
     r->live = false;
@@ -587,7 +589,9 @@ l3_egress__(const struct crouter *r, uint32_t nh)
 }
 
 /* Table 41 entries of egress port 'k' of 'r' (on switch 'sw'): every
- * workload ip of the switch and every other router's port on it. */
+ * workload ip of the switch and every other router's port on it.  On the
+ * router's gateway port, the provider router (the localnet port) while its
+ * MAC is unknown: to the agent, which resolves it by ARP. */
 static void
 l3_gen_neigh__(const struct compiler *c, const struct crouter *r, size_t k,
                uint32_t md, struct cbuf *out)
@@ -605,7 +609,21 @@ l3_gen_neigh__(const struct compiler *c, const struct crouter *r, size_t k,
     size_t n = 0, cap = 0;
     for (size_t i = 0; i < sw->n_ports; i++) {
         const struct cport *q = &c->ports[ports[i]];
-        if (q->ip) {
+        if (q->ip && q->localnet && !q->mac) {
+            if (r->gw_sw != p->sw || r->arp_slot == CE_NONE) {
+                continue;
+            }
+            struct flow f;
+            flow_init(&f, TBL_NEIGH, 100,
+                      l3_cookie__(COMPILE_RT_RESOLVE, "%s:%s", r->name,
+                                  sw->name));
+            compile_match__(&f, FF_METADATA, md, 0);
+            compile_match__(&f, FF_ETH_TYPE, L3_ETH_IP, 0);
+            compile_match__(&f, FF_REG0, q->ip, 0);
+            compile_match__(&f, FF_REG15, k + 1, 0);
+            l3_controller__(&f, compile_gw_arp_id(r, COMPILE_PA_ARP_RESOLVE));
+            compile_emit__(out, &f);
+        } else if (q->ip) {
             nb = xgrow(nb, &cap, n + 1, sizeof *nb);
             nb[n++] = (struct l3_neigh) { q->ip, q->mac };
         }
@@ -819,6 +837,7 @@ compiled_packet_action_clear(struct compiled_packet_action *a)
     if (a) {
         free(a->port);
         free(a->routes);
+        free(a->network);
         memset(a, 0, sizeof *a);
     }
 }
@@ -907,6 +926,7 @@ compile_l3_host_actions(const struct compiler *c, uint32_t id,
             }
         }
     }
+    compile_gw_host_actions(c, id, &v, &n, &cap);
     if (n) {
         util_qsort(v, n, sizeof *v, l3_action_cmp__);
     }
@@ -939,6 +959,8 @@ compile_l3_actions_hash(const struct compiled_packet_action *v, size_t n)
         h = l3_mix__(h, (uint64_t) a->plen << 48 | (uint64_t) a->mtu << 32
                         | a->lease_time);
         h = l3_mix__(h, a->server_mac);
+        h = l3_mix__(h, a->network ? compile_hash64(a->network) : 0);
+        h = l3_mix__(h, (uint64_t) a->network_vni << 32 | a->target_ip);
         for (size_t k = 0; k < a->n_dns; k++) {
             h = l3_mix__(h, a->dns[k]);
         }
@@ -974,6 +996,8 @@ static const char *const l3_rule_texts__[] = {
     [COMPILE_RT_NO_ROUTE] = "l3: no route (from port %s) -> agent",
     [COMPILE_RT_NEIGH] = "l3: next hop -> MAC on router port %s",
     [COMPILE_RT_NO_NEIGH] = "l3: unknown next hop (from port %s) -> agent",
+    [COMPILE_RT_RESOLVE] = "l3: provider router's MAC unknown on %s -> "
+                           "agent (ARP)",
     [COMPILE_RT_PORT_ARP] = "l2: answer ARP for port %s",
     [COMPILE_RT_DHCP_SEC] = "port security: allow DHCP discover from %s",
     [COMPILE_RT_DHCP] = "dhcp: requests of port %s -> agent",
@@ -995,7 +1019,7 @@ compile_l3_prov(struct compiler *c, uint64_t cookie, char **object,
         || !l3_rule_texts__[r]) {
         return false;
     }
-    if (r >= COMPILE_RT_PORT_ARP) {
+    if (r >= COMPILE_RT_PORT_ARP && r <= COMPILE_RT_DHCP) {
         for (size_t i = 0; i < c->n_ports; i++) {
             const struct cport *p = &c->ports[i];
             if (p->live && l3_hash_is__(cookie, p->name)) {

@@ -54,6 +54,8 @@ enum {
     COMPILE_GW_FIP_ARP = 14,        /* floating ip: ARP answer */
     COMPILE_GW_FWD_IN = 15,         /* port forward: destination NAT */
     COMPILE_GW_FWD_ARP = 16,        /* port forward: ARP answer (own ip) */
+    COMPILE_GW_ARP_LEARN = 17,      /* gateway: ARP replies -> agent */
+    COMPILE_GW_FLOOD = 18,          /* network: broadcasts to the outside */
 };
 /* Router rules (compile-l3.c).  Cookies of router rules name the router
  * ("r1"), a router port ("r1:web" = routers.r1.ports[web]), a route
@@ -72,10 +74,14 @@ enum {
     COMPILE_RT_PORT_ARP = 10,   /* port: ARP responder for its ip */
     COMPILE_RT_DHCP_SEC = 11,   /* port: DHCP discover from 0.0.0.0 */
     COMPILE_RT_DHCP = 12,       /* port: DHCP to the agent */
+    COMPILE_RT_RESOLVE = 13,    /* router port: next hop MAC unknown ->
+                                 * agent (ARP_RESOLVE) */
 };
 #define COMPILE_ROUTER_DP 0x1000000u
 #define COMPILE_PA_SLOTS 12288u
 #define COMPILE_PA_ICMP_BASE 0x4000u
+#define COMPILE_ARP_SLOTS 6144u
+#define COMPILE_PA_ARP_BASE 0x1000u
 enum {
     COMPILE_PORT_CLASSIFY = 1,
     COMPILE_PORT_SEC_IP = 2,
@@ -185,6 +191,15 @@ struct cswitch {
     bool live, seen, dirty;
     bool external;              /* an external network (in ext_map): its
                                  * only port is the localnet port */
+    uint32_t gw_ip;             /* external: the provider router's ip */
+    uint64_t gw_mac_cfg;        /* external: its configured MAC, 0 = none */
+};
+
+/* A learned neighbour (compiler_set_neighbor()). */
+struct cneigh {
+    char *network;
+    uint32_t ip;
+    uint64_t mac;
 };
 
 struct crouter_port {
@@ -240,6 +255,7 @@ struct crouter {
     struct crouter_snat *snat;  size_t n_snat;
     struct crouter_fip *fips;   size_t n_fips;
     struct crouter_fwd *fwds;   size_t n_fwds;
+    uint32_t arp_slot;          /* ARP packet action slot, CE_NONE if none */
 };
 
 /* A host's extra owners: blocks of switches and routers on it. */
@@ -253,6 +269,8 @@ struct compiler {
     uint32_t *dirty_rt;       size_t n_dirty_rt, cap_dirty_rt;
     uint32_t *spanned_sw;     size_t n_spanned_sw, cap_spanned_sw;
     uint8_t slot_taken[COMPILE_PA_SLOTS / 8];
+    uint8_t arp_slot_taken[COMPILE_ARP_SLOTS / 8];
+    struct cneigh *neigh;     size_t n_neigh, cap_neigh;
     uint32_t *touched;        size_t n_touched, cap_touched;
     struct cport *ports;      size_t n_ports, cap_ports;
     struct chost *hosts;      size_t n_hosts, cap_hosts;
@@ -378,6 +396,20 @@ void compile_gw_router_upsert(struct compiler *, const struct topo *,
                               const struct topo_router *, uint32_t r,
                               const uint32_t *ext_ids);
 void compile_gw_router_free(struct crouter *);
+/* Frees router 'r''s ARP slot (the router goes away). */
+void compile_gw_router_remove(struct compiler *, struct crouter *r);
+/* The packet action id of kind 'kind' (ARP_RESOLVE or ARP_LEARN) of
+ * router 'r''s gateway. */
+uint16_t compile_gw_arp_id(const struct crouter *r, unsigned int kind);
+/* The effective gateway MAC of external network 'name' whose provider
+ * router is 'ip' with configured MAC 'cfg' (0 = unknown). */
+uint64_t compile_gw_effective_mac(const struct compiler *, const char *name,
+                                  uint32_t ip, uint64_t cfg);
+/* Appends the ARP packet actions of the routers on host 'h' to '*v'. */
+void compile_gw_host_actions(const struct compiler *, uint32_t h,
+                             struct compiled_packet_action **v, size_t *n,
+                             size_t *cap);
+void compile_gw_neigh_free(struct compiler *);
 void compile_gw_gen_port(const struct compiler *, const struct cport *,
                          struct cbuf *out);
 void compile_gw_switch_block(const struct compiler *, const struct cswitch *,

@@ -58,12 +58,16 @@ struct compiled_port {
  * Ids are 16-bit and stable per object: a DHCP action's id is its port's
  * OpenFlow number (1..3999); a router port's ICMP errors take
  * 0x4000 + 4 * slot + (kind - 2), the slot probed per router port over all
- * routers (compile-l3.c). */
+ * routers (compile-l3.c); a router gateway's ARP actions take
+ * 0x1000 + 2 * slot + (kind - 5), the slot (0..6143) probed per router
+ * gateway (compile-gw.c), so the three ranges never meet. */
 enum compiled_packet_kind {
     COMPILE_PA_DHCP = 1,
     COMPILE_PA_TIME_EXCEEDED = 2,
     COMPILE_PA_NET_UNREACHABLE = 3,
     COMPILE_PA_HOST_UNREACHABLE = 4,
+    COMPILE_PA_ARP_RESOLVE = 5,     /* every host of a router with a gateway */
+    COMPILE_PA_ARP_LEARN = 6,       /* the external network's gateway host */
 };
 
 struct compiled_route {
@@ -79,6 +83,12 @@ struct compiled_packet_action {
     uint64_t router_mac;
     uint64_t router_metadata;   /* ICMP errors: the router's datapath and */
     uint32_t router_port_key;   /* port, to route the error back (table 40) */
+    /* ARP_RESOLVE / ARP_LEARN: router_ip/router_mac are the router's
+     * gateway port's; the external network (name, VNI) and the address to
+     * resolve (its gateway_ip). */
+    char *network;
+    uint32_t network_vni;
+    uint32_t target_ip;
     /* DHCP lease (host order). */
     uint32_t ip, gateway, server_ip;
     unsigned int plen, mtu;
@@ -208,6 +218,20 @@ int compiler_port_set(struct compiler *, const struct topo_port *tp,
                       const char *host, const char *sw);
 int compiler_port_remove(struct compiler *, const char *name);
 void compiler_commit(struct compiler *);
+
+/* Learned neighbours (ARP, when an external network's gateway_mac is not
+ * in the topology).  compiler_set_neighbor() records that 'ip' on external
+ * network 'network' has MAC 'mac' (0 forgets it).  The compiler keeps the
+ * record across compiler_apply() calls, also for a network it does not
+ * know yet.  An external network's effective gateway MAC is its configured
+ * gateway_mac, else the MAC learned for its gateway_ip, else unknown (its
+ * routers then send packets for the outside to the agent to resolve it).
+ * Inside a batch (compiler_begin() .. compiler_commit()) a change of an
+ * effective MAC dirties only the external network, hence its component;
+ * outside a batch it takes effect at the next compiler_apply().  Returns
+ * true when the effective gateway MAC of 'network' changed. */
+bool compiler_set_neighbor(struct compiler *, const char *network,
+                           uint32_t ip, uint64_t mac);
 
 /* Number of flows over all hosts, and of hosts. */
 size_t compiler_n_flows(const struct compiler *);

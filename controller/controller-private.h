@@ -48,6 +48,15 @@ struct ctl_port_status {
     uint32_t ofport;
 };
 
+/* A neighbour learned by an agent on an external network (the provider
+ * router's MAC when the topology does not give it), kept in the state dir
+ * (neighbors.json). */
+struct ctl_neighbor {
+    char *network;
+    uint32_t ip;
+    uint64_t mac;
+};
+
 /* How a host's flows went from generation 'base' to its desired one. */
 struct ctl_delta {
     uint64_t base;
@@ -101,6 +110,13 @@ struct controller {
     struct ctl_host *hosts;             /* parallel to view->hosts */
     size_t n_hosts;
 
+    /* Learned neighbours; a change is recompiled from 'neigh_ev' (the
+     * event loop, outside the session that reported it). */
+    struct ctl_neighbor *neighbors;
+    size_t n_neighbors, cap_neighbors;
+    struct event *neigh_ev;
+    bool neigh_pending;
+
     /* Agents. */
     struct evconnlistener *listener;
     uint16_t agent_port;
@@ -118,6 +134,19 @@ struct controller {
 struct ctl_host *ctl_find_host(const struct controller *, const char *name);
 /* Frees the host's delta (once pushed: later sessions get full states). */
 void ctl_host_drop_delta(struct ctl_host *);
+/* A neighbour reported by the agent of 'host' (strings from the wire).
+ * Kept when it is the gateway_ip of an external network of the running
+ * topology whose gateway_mac is not configured; a new or changed one is
+ * stored, persisted and recompiled (new generation, deltas pushed) from
+ * the event loop.  Anything else is ignored (rate-limited log). */
+void ctl_learn_neighbor(struct controller *, const char *host,
+                        const char *network, const char *ip,
+                        const char *mac);
+/* The MAC in use for external network 'e': configured, else learned
+ * ('*learned' true), else 0. */
+struct topo_external;
+uint64_t ctl_gateway_mac(const struct controller *,
+                         const struct topo_external *, bool *learned);
 /* The light view of 'name' (ports and underlay settings; flows empty). */
 const struct compiled_host *ctl_find_compiled(const struct controller *,
                                               const char *name);

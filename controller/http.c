@@ -183,11 +183,19 @@ ctl_show_externals__(const struct controller *ctl)
         char net[IP4_STRLEN], gw[IP4_STRLEN], mac[ETH_ADDR_STRLEN];
         ip4_format(e->net, net);
         ip4_format(e->gateway_ip, gw);
-        eth_format(e->gateway_mac, mac);
+        /* The MAC in use: configured, else learned ("gateway_mac_learned"),
+         * else "" while it is being resolved. */
+        bool learned = false;
+        uint64_t m = ctl_gateway_mac(ctl, e, &learned);
+        mac[0] = '\0';
+        if (m) {
+            eth_format(m, mac);
+        }
         char *cidr = xasprintf("%s/%u", net, e->plen);
         json_array_append_new(nets, json_pack(
-            "{s:s, s:s, s:s, s:s, s:s, s:s}", "name", e->name, "cidr", cidr,
-            "gateway_ip", gw, "gateway_mac", mac,
+            "{s:s, s:s, s:s, s:s, s:b, s:s, s:s}", "name", e->name,
+            "cidr", cidr, "gateway_ip", gw, "gateway_mac", mac,
+            "gateway_mac_learned", learned,
             "host", ctl->topo->hosts[e->host].name, "iface", e->iface));
         free(cidr);
     }

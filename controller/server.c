@@ -23,10 +23,22 @@
  * with the previous result as a hint: recompiling after a restart without
  * them could number ports differently from what the agents already run,
  * while the desired generations claim nothing changed.
+ *
+ * Learned neighbours (an external network's provider router MAC resolved
+ * by ARP, when its gateway_mac is not configured) live in a fourth file,
+ * neighbors.json ({"neighbors": [{"network", "ip", "mac"}]}), written
+ * before the generation that uses them and reloaded into the engine before
+ * the topology on restart.  A report that changes one is recompiled from
+ * the event loop (not inside the session that reported it): the engine's
+ * batch dirties only that network's component, the generation grows by
+ * one, the hosts that changed get it with their delta and are pushed.  A
+ * configured gateway_mac always wins: reports for such networks are
+ * ignored.
  */
 #include "controller/controller-private.h"
 #include "controller/compile.h"
 #include "controller/topo.h"
+#include "lib/addr.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -250,7 +262,8 @@ ctl_hosts_state_json__(const char *file, uint64_t generation,
                      "generation", (json_int_t) generation, "hosts", jhosts);
 }
 
-/* Writes the state dir; nothing in 'ctl' changes. */
+/* Writes the state dir ('yaml' NULL: all but topology.yaml); nothing in
+ * 'ctl' changes. */
 static int
 ctl_persist__(const struct controller *ctl, const char *file,
               const char *yaml, size_t len, uint64_t generation,
@@ -263,11 +276,14 @@ ctl_persist__(const struct controller *ctl, const char *file,
     json_t *state = ctl_hosts_state_json__(file, generation, result, hosts);
     char *text = json_dumps(state, JSON_INDENT(2) | JSON_SORT_KEYS);
     char gen[32];
-    int error;
+    int error = 0;
 
     json_decref(state);
     snprintf(gen, sizeof gen, "%llu\n", (unsigned long long) generation);
-    error = ctl_write_atomic__(ctl->state_dir, "topology.yaml", yaml, len);
+    if (yaml) {
+        error = ctl_write_atomic__(ctl->state_dir, "topology.yaml", yaml,
+                                   len);
+    }
     if (!error) {
         error = ctl_write_atomic__(ctl->state_dir, "hosts.json", text,
                                    strlen(text));
@@ -360,6 +376,224 @@ ctl_skeleton_free__(struct compile_result *r)
     }
 }
 
+/* ---- learned neighbours -------------------------------------------------- */
+
+static struct ctl_neighbor *
+ctl_neighbor_find__(const struct controller *ctl, const char *network,
+                    uint32_t ip)
+{
+    for (size_t i = 0; i < ctl->n_neighbors; i++) {
+        if (ctl->neighbors[i].ip == ip
+            && !strcmp(ctl->neighbors[i].network, network)) {
+            return &ctl->neighbors[i];
+        }
+    }
+    return NULL;
+}
+
+static void
+ctl_neighbor_set__(struct controller *ctl, const char *network, uint32_t ip,
+                   uint64_t mac)
+{
+    struct ctl_neighbor *n = ctl_neighbor_find__(ctl, network, ip);
+    if (!n) {
+        ctl->neighbors = xgrow(ctl->neighbors, &ctl->cap_neighbors,
+                               ctl->n_neighbors + 1, sizeof *ctl->neighbors);
+        n = &ctl->neighbors[ctl->n_neighbors++];
+        n->network = xstrdup(network);
+        n->ip = ip;
+    }
+    n->mac = mac;
+}
+
+static void
+ctl_neighbors_free__(struct controller *ctl)
+{
+    for (size_t i = 0; i < ctl->n_neighbors; i++) {
+        free(ctl->neighbors[i].network);
+    }
+    free(ctl->neighbors);
+    ctl->neighbors = NULL;
+    ctl->n_neighbors = ctl->cap_neighbors = 0;
+}
+
+/* Hands every learned neighbour to the engine. */
+static void
+ctl_neighbors_to_engine__(struct controller *ctl)
+{
+    for (size_t i = 0; i < ctl->n_neighbors; i++) {
+        const struct ctl_neighbor *n = &ctl->neighbors[i];
+        compiler_set_neighbor(ctl->engine, n->network, n->ip, n->mac);
+    }
+}
+
+static int
+ctl_neighbors_persist__(const struct controller *ctl)
+{
+    if (!ctl->state_dir) {
+        return 0;
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < ctl->n_neighbors; i++) {
+        const struct ctl_neighbor *n = &ctl->neighbors[i];
+        char ip[IP4_STRLEN], mac[ETH_ADDR_STRLEN];
+        ip4_format(n->ip, ip);
+        eth_format(n->mac, mac);
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "network",
+                                             n->network, "ip", ip,
+                                             "mac", mac));
+    }
+    json_t *doc = json_pack("{s:o}", "neighbors", arr);
+    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+    int error = ctl_write_atomic__(ctl->state_dir, "neighbors.json", text,
+                                   strlen(text));
+    free(text);
+    json_decref(doc);
+    ctl_fsync_dir__(ctl->state_dir);
+    if (error) {
+        LOG_ERR("cannot write %s/neighbors.json: %s", ctl->state_dir,
+                strerror(-error));
+    }
+    return error;
+}
+
+/* Reads neighbors.json (missing: none). */
+static void
+ctl_neighbors_load__(struct controller *ctl)
+{
+    char *path = xasprintf("%s/neighbors.json", ctl->state_dir);
+    json_t *doc = json_load_file(path, 0, NULL);
+    size_t i;
+    json_t *jn;
+
+    free(path);
+    json_array_foreach(json_object_get(doc, "neighbors"), i, jn) {
+        const char *net = json_string_value(json_object_get(jn, "network"));
+        const char *ip = json_string_value(json_object_get(jn, "ip"));
+        const char *mac = json_string_value(json_object_get(jn, "mac"));
+        uint32_t a;
+        uint64_t m;
+        if (!net || !ip || !mac || ip4_parse(ip, &a) || eth_parse(mac, &m)
+            || !m) {
+            LOG_WARN("%s/neighbors.json: skipping a bad entry",
+                     ctl->state_dir);
+            continue;
+        }
+        ctl_neighbor_set__(ctl, net, a, m);
+    }
+    json_decref(doc);
+    ctl_neighbors_to_engine__(ctl);
+}
+
+uint64_t
+ctl_gateway_mac(const struct controller *ctl, const struct topo_external *e,
+                bool *learned)
+{
+    *learned = false;
+    if (e->gateway_mac) {
+        return e->gateway_mac;
+    }
+    const struct ctl_neighbor *n = ctl_neighbor_find__(ctl, e->name,
+                                                       e->gateway_ip);
+    *learned = n != NULL;
+    return n ? n->mac : 0;
+}
+
+static struct compile_host_delta *ctl_delta_find__(
+    const struct compile_delta *, const char *name);
+static struct ctl_delta *ctl_delta_take__(struct compile_host_delta *,
+                                          uint64_t base, size_t n_host_flows);
+
+/* Recompiles after learned neighbours changed: one batch, a new generation
+ * for the hosts whose flows changed, their deltas pushed. */
+static void
+ctl_neighbors_commit__(evutil_socket_t fd, short what, void *ctl_)
+{
+    struct controller *ctl = ctl_;
+    struct compile_delta delta;
+    (void) fd;
+    (void) what;
+
+    ctl->neigh_pending = false;
+    if (!ctl->topo) {
+        return;
+    }
+    ctl_neighbors_persist__(ctl);
+    compile_delta_init(&delta);
+    compiler_begin(ctl->engine, &delta);
+    ctl_neighbors_to_engine__(ctl);
+    compiler_commit(ctl->engine);
+    if (!delta.n_hosts) {
+        compile_delta_destroy(&delta);
+        return;
+    }
+    uint64_t generation = ctl->generation + 1;
+    for (size_t i = 0; i < ctl->view->n_hosts; i++) {
+        struct compiled_host *ch = &ctl->view->hosts[i];
+        struct ctl_host *h = &ctl->hosts[i];
+        struct compile_host_delta *hd = ctl_delta_find__(&delta, ch->name);
+        if (!hd) {
+            continue;
+        }
+        char *name = xstrdup(ch->name);
+        compiled_host_clear(ch);
+        compiler_host_config(ctl->engine, name, ch);
+        free(name);
+        ctl_host_drop_delta(h);
+        if (h->desired_generation && !hd->host_added) {
+            h->delta = ctl_delta_take__(hd, h->desired_generation,
+                                        compiler_host_n_flows(ctl->engine,
+                                                              ch->name));
+        }
+        h->desired_generation = generation;
+    }
+    ctl->generation = generation;
+    ctl_persist__(ctl, ctl->topology_file, NULL, 0, generation, ctl->view,
+                  ctl->hosts);
+    LOG_INFO("learned neighbours: generation %llu, %zu hosts changed",
+             (unsigned long long) generation, delta.n_hosts);
+    for (size_t i = 0; i < delta.n_hosts; i++) {
+        ctl_sessions_push(ctl, delta.hosts[i].name);
+    }
+    for (size_t i = 0; i < ctl->n_hosts; i++) {
+        ctl_host_drop_delta(&ctl->hosts[i]);
+    }
+    compile_delta_destroy(&delta);
+}
+
+void
+ctl_learn_neighbor(struct controller *ctl, const char *host,
+                   const char *network, const char *ip, const char *mac)
+{
+    uint32_t a;
+    uint64_t m;
+    const struct topo_external *e = ctl->topo && network
+                                    ? topo_find_external(ctl->topo, network)
+                                    : NULL;
+
+    if (!e || !ip || !mac || ip4_parse(ip, &a) || eth_parse(mac, &m) || !m
+        || eth_is_multicast(m) || a != e->gateway_ip) {
+        LOG_WARN_RL("%s reported an unusable neighbour %s %s on %s: ignored",
+                    host ? host : "?", ip ? ip : "", mac ? mac : "",
+                    network ? network : "");
+        return;
+    }
+    if (e->gateway_mac) {
+        return;                 /* configured: the learned one is ignored */
+    }
+    const struct ctl_neighbor *n = ctl_neighbor_find__(ctl, network, a);
+    if (n && n->mac == m) {
+        return;
+    }
+    LOG_INFO_RL("%s learned %s at %s on %s", host ? host : "?", ip, mac,
+                network);
+    ctl_neighbor_set__(ctl, network, a, m);
+    if (!ctl->neigh_pending) {
+        ctl->neigh_pending = true;
+        event_active(ctl->neigh_ev, EV_TIMEOUT, 0);
+    }
+}
+
 /* Reloads the state dir.  A missing topology.yaml is a fresh start. */
 static int
 ctl_load_state__(struct controller *ctl)
@@ -413,6 +647,7 @@ ctl_load_state__(struct controller *ctl)
      * that every port keeps the number its agent already runs. */
     struct compile_result *hint = json_is_object(jhosts)
                                   ? ctl_skeleton_from_json__(jhosts) : NULL;
+    ctl_neighbors_load__(ctl);
     compiler_apply(ctl->engine, topo, hint, NULL);
     ctl_skeleton_free__(hint);
     ctl_view_destroy__(ctl->view, NULL);
@@ -454,6 +689,7 @@ controller_create(struct event_base *base,
     ctl->heartbeat_ms = opts->heartbeat_ms ? opts->heartbeat_ms
                                            : CONTROLLER_HEARTBEAT_MS;
     ctl->dead_ms = opts->dead_ms ? opts->dead_ms : CONTROLLER_DEAD_MS;
+    ctl->neigh_ev = event_new(base, -1, 0, ctl_neighbors_commit__, ctl);
     if (controller_parse_endpoint(opts->listen ? opts->listen
                                   : CONTROLLER_DEFAULT_LISTEN, &agents)
         || controller_parse_endpoint(opts->http ? opts->http
@@ -497,6 +733,10 @@ controller_destroy(struct controller *ctl)
     }
     ctl_http_stop(ctl);
     ctl_sessions_stop(ctl);
+    if (ctl->neigh_ev) {
+        event_free(ctl->neigh_ev);
+    }
+    ctl_neighbors_free__(ctl);
     ctl_hosts_free__(ctl->hosts, ctl->n_hosts);
     ctl_view_destroy__(ctl->view, NULL);
     compiler_destroy(ctl->engine);
@@ -611,6 +851,7 @@ ctl_engine_rollback__(struct controller *ctl)
     } else {
         compiler_destroy(ctl->engine);
         ctl->engine = compiler_create();
+        ctl_neighbors_to_engine__(ctl);
     }
 }
 

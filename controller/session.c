@@ -196,6 +196,12 @@ ctl_packet_actions_to_proto__(const struct compiled_host *ch,
             m->router_mac = ctl_pa_mac__(pp, a->router_mac);
             m->router_metadata = a->router_metadata;
             m->router_port_key = a->router_port_key;
+            if (a->kind == COMPILE_PA_ARP_RESOLVE
+                || a->kind == COMPILE_PA_ARP_LEARN) {
+                m->network_vni = a->network_vni;
+                m->target_ip = ctl_pa_ip__(pp, a->target_ip, -1);
+                m->network = a->network ? a->network : "";
+            }
             continue;
         }
         Anet__DhcpLease *l = &pp->leases[i];
@@ -434,10 +440,22 @@ ctl_session_hello__(struct ctl_session *s, const Anet__Hello *hello)
     return ctl_session_sync__(s, true);
 }
 
+/* Neighbours an agent learned (the provider router's MAC): to server.c,
+ * which recompiles later from the event loop if one is new. */
+static void
+ctl_session_neighbors__(struct ctl_session *s, Anet__Neighbor **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        ctl_learn_neighbor(s->ctl, s->host, v[i]->network, v[i]->ip,
+                           v[i]->mac);
+    }
+}
+
 /* Handles ApplyResult; returns false if the session was closed. */
 static bool
 ctl_session_result__(struct ctl_session *s, const Anet__ApplyResult *r)
 {
+    ctl_session_neighbors__(s, r->neighbors, r->n_neighbors);
     if (r->need_full) {
         /* The agent could not take a delta: it keeps what it ran.  A full
          * state sent after that delta makes the request moot. */
@@ -487,6 +505,10 @@ ctl_session_handle__(struct ctl_session *s, const Anet__Envelope *env)
         if (s->hello && env->heartbeat->n_ports) {
             ctl_session_set_ports__(s, env->heartbeat->ports,
                                     env->heartbeat->n_ports);
+        }
+        if (s->hello) {
+            ctl_session_neighbors__(s, env->heartbeat->neighbors,
+                                    env->heartbeat->n_neighbors);
         }
         return true;
     case ANET__ENVELOPE__MSG_DESIRED:

@@ -33,8 +33,7 @@ LOG_MODULE(topo_gateway);
     X(EK_CIDR, "cidr", true, "cidr: 203.0.113.0/24", TOPO_V_SCALAR) \
     X(EK_GATEWAY_IP, "gateway_ip", true, "gateway_ip: 203.0.113.1", \
       TOPO_V_SCALAR)                                       \
-    X(EK_GATEWAY_MAC, "gateway_mac", true,                 \
-      "gateway_mac: 0a:00:00:00:00:fe", TOPO_V_SCALAR)     \
+    X(EK_GATEWAY_MAC, "gateway_mac", false, "", TOPO_V_SCALAR) \
     X(EK_HOST, "host", true, "host: hv1", TOPO_V_SCALAR)   \
     X(EK_IFACE, "iface", true, "iface: ext0", TOPO_V_SCALAR) \
     X(EK_VNI, "vni", false, "", TOPO_V_SCALAR)

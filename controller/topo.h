@@ -107,7 +107,8 @@ struct topo_external {
     uint32_t net;               /* host order, no host bits set */
     unsigned int plen;
     uint32_t gateway_ip;        /* the provider's router on that network */
-    uint64_t gateway_mac;       /* its MAC (a static neighbour) */
+    uint64_t gateway_mac;       /* its MAC (a static neighbour); 0 when
+                                 * not given: learned by ARP at run time */
     size_t host;                /* index into topo.hosts */
     char *iface;                /* the localnet interface on that host */
     uint32_t vni;               /* given, or derived stably from the name */

@@ -601,6 +601,170 @@ test_restart_keeps_state(void **state)
     apply_ok(f, topo_v2, 2, 0);
 }
 
+/* ---- learned neighbours ---------------------------------------------------- */
+
+#define TOPO_ARP(MAC) \
+    "hosts:\n" \
+    "  - {name: hv1, tunnel_ip: 10.200.0.11/24}\n" \
+    "  - {name: hv2, tunnel_ip: 10.200.0.12/24}\n" \
+    "switches:\n" \
+    "  - {name: web, cidr: 10.1.0.0/24}\n" \
+    "external_networks:\n" \
+    "  - {name: internet, cidr: 203.0.113.0/24, gateway_ip: 203.0.113.1,\n" \
+    "     " MAC "host: hv1, iface: ext0, vni: 900}\n" \
+    "ports:\n" \
+    "  - {name: web1, host: hv1, switch: web, ip: 10.1.0.11}\n" \
+    "  - {name: web2, host: hv2, switch: web, ip: 10.1.0.12}\n" \
+    "routers:\n" \
+    "  - name: r1\n" \
+    "    ports: [{switch: web, ip: 10.1.0.1/24}]\n" \
+    "    gateway: {network: internet, ip: 203.0.113.10}\n" \
+    "    snat: [web]\n"
+static const char topo_arp[] = TOPO_ARP("");
+static const char topo_arp_mac[] = TOPO_ARP("gateway_mac: '0a:00:00:00:00:fe', ");
+
+static void
+agent_neighbor(struct fix *f, struct agent *a, const char *mac)
+{
+    Anet__Envelope env = ANET__ENVELOPE__INIT;
+    Anet__Heartbeat hb = ANET__HEARTBEAT__INIT;
+    Anet__Neighbor nb = ANET__NEIGHBOR__INIT;
+    Anet__Neighbor *nbs[1] = { &nb };
+    nb.network = "internet";
+    nb.ip = "203.0.113.1";
+    nb.mac = (char *) mac;
+    hb.seq = 1;
+    hb.neighbors = nbs;
+    hb.n_neighbors = 1;
+    env.msg_case = ANET__ENVELOPE__MSG_HEARTBEAT;
+    env.heartbeat = &hb;
+    agent_send(f, a, &env);
+}
+
+static json_t *
+show_external(struct fix *f, json_t **show)
+{
+    *show = controller_show(f->ctl);
+    json_t *e = json_array_get(json_object_get(*show, "external_networks"), 0);
+    assert_non_null(e);
+    assert_string_equal(json_string_value(json_object_get(e, "name")),
+                        "internet");
+    return e;
+}
+
+/* Counts the ARP packet actions of a DesiredState, checking their fields. */
+static void
+expect_arp_actions(const Anet__DesiredState *ds, size_t n_resolve,
+                   size_t n_learn)
+{
+    size_t r = 0, l = 0;
+    for (size_t i = 0; i < ds->n_packet_actions; i++) {
+        const Anet__PacketAction *pa = ds->packet_actions[i];
+        if (pa->kind != ANET__PACKET_ACTION__KIND__ARP_RESOLVE
+            && pa->kind != ANET__PACKET_ACTION__KIND__ARP_LEARN) {
+            continue;
+        }
+        r += pa->kind == ANET__PACKET_ACTION__KIND__ARP_RESOLVE;
+        l += pa->kind == ANET__PACKET_ACTION__KIND__ARP_LEARN;
+        assert_string_equal(pa->network, "internet");
+        assert_int_equal(pa->network_vni, 900);
+        assert_string_equal(pa->target_ip, "203.0.113.1");
+        assert_string_equal(pa->router_ip, "203.0.113.10");
+        assert_true(pa->id >= 0x1000 && pa->id < 0x4000);
+    }
+    assert_int_equal(r, n_resolve);
+    assert_int_equal(l, n_learn);
+}
+
+/* An agent reports the provider router's MAC: the controller keeps it,
+ * bumps the generation and pushes deltas whose result is the flows of the
+ * same topology with that gateway_mac configured; the state dir keeps it
+ * across a restart; a configured MAC wins. */
+static void
+test_learned_neighbor(void **state)
+{
+    struct fix *f = *state;
+    struct agent a1, a2;
+    Anet__Envelope *env;
+    json_t *show, *e;
+
+    fix_start(f);
+    apply_ok(f, topo_arp, 1, 2);
+    e = show_external(f, &show);
+    assert_string_equal(json_string_value(json_object_get(e, "gateway_mac")),
+                        "");
+    assert_false(json_is_true(json_object_get(e, "gateway_mac_learned")));
+    json_decref(show);
+
+    agent_connect(f, &a1);
+    agent_hello(f, &a1, "hv1", 0);
+    struct compile_result *r = compile_yaml(topo_arp);
+    env = recv_desired(f, &a1, 1, compile_find_host(r, "hv1"));
+    expect_arp_actions(env->desired, 1, 1);
+    anet__envelope__free_unpacked(env, NULL);
+    agent_connect(f, &a2);
+    agent_hello(f, &a2, "hv2", 0);
+    env = recv_desired(f, &a2, 1, compile_find_host(r, "hv2"));
+    expect_arp_actions(env->desired, 1, 0);
+    anet__envelope__free_unpacked(env, NULL);
+    compile_result_destroy(r);
+
+    /* Garbage and non-gateway addresses change nothing. */
+    agent_neighbor(f, &a2, "not-a-mac");
+    assert_int_equal(agent_recv(f, &a2, 100, &env), 0);
+    assert_int_equal(controller_generation(f->ctl), 1);
+
+    /* hv1's agent learned it: generation 2, deltas to both hosts. */
+    agent_neighbor(f, &a1, "0a:00:00:00:00:fe");
+    pump(f, 30);
+    assert_int_equal(controller_generation(f->ctl), 2);
+    expect_delta(f, &a1, 1, 2, topo_arp, topo_arp_mac, "hv1");
+    expect_delta(f, &a2, 1, 2, topo_arp, topo_arp_mac, "hv2");
+    e = show_external(f, &show);
+    assert_string_equal(json_string_value(json_object_get(e, "gateway_mac")),
+                        "0a:00:00:00:00:fe");
+    assert_true(json_is_true(json_object_get(e, "gateway_mac_learned")));
+    json_decref(show);
+
+    /* Reported again (every heartbeat does): nothing new. */
+    agent_neighbor(f, &a1, "0a:00:00:00:00:fe");
+    assert_int_equal(agent_recv(f, &a2, 100, &env), 0);
+    assert_int_equal(controller_generation(f->ctl), 2);
+    agent_close(&a1);
+    agent_close(&a2);
+
+    /* Restart: the learned MAC is still in use. */
+    json_t *flows_before = controller_flows(f->ctl, "hv2");
+    controller_destroy(f->ctl);
+    struct stat st;
+    char *path = xasprintf("%s/neighbors.json", f->dir);
+    assert_int_equal(stat(path, &st), 0);
+    free(path);
+    fix_start(f);
+    assert_int_equal(controller_generation(f->ctl), 2);
+    json_t *flows_after = controller_flows(f->ctl, "hv2");
+    assert_true(json_equal(flows_before, flows_after));
+    json_decref(flows_before);
+    json_decref(flows_after);
+    e = show_external(f, &show);
+    assert_true(json_is_true(json_object_get(e, "gateway_mac_learned")));
+    json_decref(show);
+    agent_connect(f, &a2);
+    agent_hello(f, &a2, "hv2", 2);
+    expect_desired(f, &a2, 2, topo_arp_mac, "hv2");
+
+    /* The same MAC configured: the same flows, no new generation; then a
+     * different learned MAC is ignored. */
+    apply_ok(f, topo_arp_mac, 2, 0);
+    e = show_external(f, &show);
+    assert_false(json_is_true(json_object_get(e, "gateway_mac_learned")));
+    json_decref(show);
+    agent_neighbor(f, &a2, "0a:00:00:00:00:aa");
+    assert_int_equal(agent_recv(f, &a2, 100, &env), 0);
+    assert_int_equal(controller_generation(f->ctl), 2);
+    agent_close(&a2);
+}
+
 /* (e) Garbage closes only its own connection. */
 static void
 test_bad_frames_close_only_that_session(void **state)
@@ -982,6 +1146,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_silent_peer_dropped, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_anetctl, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_learned_neighbor, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -349,12 +349,12 @@ static const struct error_case error_cases[] = {
     { "external VNI clashes with a switch", EXTOK("    vni: 900\n"), 11, 10,
       "external_networks.internet.vni", "VNI clash: vni 900 is already given "
       "to switch web (line 2)" },
-    { "external network without gateway_mac",
+    { "external network without iface",
       "hosts: [{name: hv1, tunnel_ip: 10.200.0.11/24}]\n"
       "external_networks:\n"
       "  - {name: internet, cidr: 203.0.113.0/24, gateway_ip: 203.0.113.1, "
-      "host: hv1, iface: ext0}\n", 3, 5, "external_networks.internet",
-      "missing required key 'gateway_mac' in external network" },
+      "host: hv1}\n", 3, 5, "external_networks.internet",
+      "missing required key 'iface' in external network" },
     { "external network unknown key", EXTOK("    colour: red\n"), 11, 5,
       "external_networks.internet.colour", "unknown key 'colour' in external "
       "network" },
@@ -540,6 +540,65 @@ test_many_errors(void **state)
     topo_errors_destroy(&errs);
 }
 
+/* gateway_mac is optional: without it the MAC is unknown (0) and is
+ * learned at run time; a router gateway still works. */
+static void
+test_gateway_mac_optional(void **state)
+{
+    (void) state;
+    struct topo *t = load_ok(
+        "hosts: [{name: hv1, tunnel_ip: 10.200.0.11/24}]\n"
+        "switches: [{name: web, cidr: 10.1.0.0/24}]\n"
+        "external_networks:\n"
+        "  - {name: internet, cidr: 203.0.113.0/24, gateway_ip: 203.0.113.1, "
+        "host: hv1, iface: ext0}\n"
+        "routers:\n"
+        "  - name: r1\n"
+        "    ports: [{switch: web, ip: 10.1.0.1/24}]\n"
+        "    gateway: {network: internet, ip: 203.0.113.10}\n"
+        "    snat: [web]\n");
+    const struct topo_external *e = topo_find_external(t, "internet");
+    assert_non_null(e);
+    assert_true(e->gateway_mac == 0);
+    assert_int_equal(e->gateway_ip, ip("203.0.113.1"));
+    const struct topo_router *r1 = topo_find_router(t, "r1");
+    assert_true(r1->has_gateway);
+    assert_true(r1->gw_mac != 0);
+    assert_int_equal(r1->routes[r1->n_routes - 1].next_hop,
+                     ip("203.0.113.1"));
+    topo_destroy(t);
+}
+
+/* The ARP example is the gateway example without gateway_mac. */
+static void
+test_example_arp(void **state)
+{
+    (void) state;
+    struct topo_errors errs;
+    topo_errors_init(&errs);
+    char *path = source_path("topology-examples/three-tier-gateway.yaml");
+    char *path2 = source_path("topology-examples/three-tier-gateway-arp.yaml");
+    struct topo *a = topo_load_file(path, &errs);
+    struct topo *b = topo_load_file(path2, &errs);
+    if (!a || !b) {
+        print_errors(&errs);
+    }
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_true(a->externals[0].gateway_mac == 0x0a00000000feULL);
+    assert_true(b->externals[0].gateway_mac == 0);
+    assert_int_equal(a->n_ports, b->n_ports);
+    assert_int_equal(a->n_routers, b->n_routers);
+    assert_int_equal(a->externals[0].gateway_ip, b->externals[0].gateway_ip);
+    assert_int_equal(a->externals[0].vni, b->externals[0].vni);
+    assert_true(a->routers[0].gw_mac == b->routers[0].gw_mac);
+    topo_destroy(a);
+    topo_destroy(b);
+    free(path);
+    free(path2);
+    topo_errors_destroy(&errs);
+}
+
 /* The gateway example loads with the model it describes. */
 static void
 test_example(void **state)
@@ -595,6 +654,8 @@ main(void)
         cmocka_unit_test(test_error_kinds),
         cmocka_unit_test(test_many_errors),
         cmocka_unit_test(test_example),
+        cmocka_unit_test(test_gateway_mac_optional),
+        cmocka_unit_test(test_example_arp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
