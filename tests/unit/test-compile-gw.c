@@ -20,6 +20,7 @@
 
 #include "controller/compile.h"
 #include "controller/topo.h"
+#include "tests/unit/support/compile-test.h"
 #include "lib/util.h"
 
 #define GW_YAML_HEAD \
@@ -53,30 +54,6 @@ static const char gw_yaml[] = GW_YAML_HEAD
     "    port_forwards:\n"
     "      - {protocol: tcp, port: 8080, to: web1, to_port: 80}\n";
 
-static struct topo *
-load_buf(const char *yaml)
-{
-    struct topo_errors errs;
-    topo_errors_init(&errs);
-    struct topo *t = topo_load_buffer("gw.yaml", yaml, strlen(yaml), &errs);
-    for (size_t i = 0; i < errs.n; i++) {
-        char *s = topo_error_format(&errs.errs[i]);
-        fprintf(stderr, "%s\n", s);
-        free(s);
-    }
-    topo_errors_destroy(&errs);
-    assert_non_null(t);
-    return t;
-}
-
-static const struct compiled_host *
-host(const struct compile_result *r, const char *name)
-{
-    const struct compiled_host *h = compile_find_host(r, name);
-    assert_non_null(h);
-    return h;
-}
-
 static const struct compiled_port *
 find_port(const struct compiled_host *h, const char *port)
 {
@@ -88,70 +65,20 @@ find_port(const struct compiled_host *h, const char *port)
     return NULL;
 }
 
-static bool
-has_flow(const struct compiled_host *h, const char *want)
-{
-    for (size_t i = 0; i < h->flows.n; i++) {
-        char *s = flow_format(&h->flows.flows[i]);
-        const char *p = strstr(s, "table=");
-        bool eq = p && !strcmp(p, want);
-        free(s);
-        if (eq) {
-            return true;
-        }
-    }
-    return false;
-}
-
-static void
-expect_flow(const struct compiled_host *h, char *want)
-{
-    if (!has_flow(h, want)) {
-        for (size_t i = 0; i < h->flows.n; i++) {
-            char *s = flow_format(&h->flows.flows[i]);
-            fprintf(stderr, "  %s\n", s);
-            free(s);
-        }
-        fail_msg("%s lacks: %s", h->name, want);
-    }
-    free(want);
-}
-
-static size_t
-count_table(const struct compiled_host *h, unsigned int table)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < h->flows.n; i++) {
-        n += h->flows.flows[i].table == table;
-    }
-    return n;
-}
-
-static uint32_t
-router_md(const char *name)
-{
-    uint64_t h = 14695981039346656037ULL;
-    for (const char *s = name; *s; s++) {
-        h ^= (uint8_t) *s;
-        h *= 1099511628211ULL;
-    }
-    return 0x1000000u | (uint32_t) (h & 0xffffff);
-}
-
 static unsigned int
 zone_of(const char *router)
 {
-    return 1 + (router_md(router) & 0x7fff);
+    return 1 + (compile_test_router_md(router) & 0x7fff);
 }
 
 static void
 test_gateway_host_flows(void **state)
 {
     (void) state;
-    struct topo *t = load_buf(gw_yaml);
+    struct topo *t = compile_test_load("gw.yaml", gw_yaml);
     struct compile_result *r = compile_topology(t, NULL);
-    const struct compiled_host *h1 = host(r, "hv1");
-    uint32_t md = router_md("r1");
+    const struct compiled_host *h1 = compile_test_host(r, "hv1");
+    uint32_t md = compile_test_router_md("r1");
     unsigned int z = zone_of("r1");
 
     /* The localnet port is bound on hv1 only, without a MAC of its own. */
@@ -161,72 +88,72 @@ test_gateway_host_flows(void **state)
     assert_string_equal(lp->switch_name, "internet");
     assert_int_equal(lp->mac, 0);
     assert_true(lp->ofport >= 1 && lp->ofport <= 3999);
-    assert_null(find_port(host(r, "hv2"), "localnet:internet"));
+    assert_null(find_port(compile_test_host(r, "hv2"), "localnet:internet"));
     uint32_t o = lp->ofport;
 
     /* Localnet: no port security, straight into the external switch. */
-    expect_flow(h1, xasprintf("table=0, priority=100,in_port=%u actions="
+    compile_test_expect_flow(h1, xasprintf("table=0, priority=100,in_port=%u actions="
                               "set_field:0x384->metadata,set_field:%#x->reg14,"
-                              "resubmit(,30)", o, o));
-    expect_flow(h1, xasprintf("table=70, priority=100,reg15=%#x actions="
-                              "output:%u", o, o));
-    expect_flow(h1, xasprintf("table=0, priority=100,in_port=4000,"
+                                           "resubmit(,30)", o, o));
+    compile_test_expect_flow(h1, xasprintf("table=70, priority=100,reg15=%#x actions="
+                                           "output:%u", o, o));
+    compile_test_expect_flow(h1, xasprintf("table=0, priority=100,in_port=4000,"
                               "tun_id=0x384 actions=set_field:0x384->metadata,"
                               "set_field:0x1->reg13,resubmit(,30)"));
     /* To the provider router: through the NAT stages. */
-    expect_flow(h1, xasprintf("table=30, priority=100,metadata=0x384,"
-                              "dl_dst=0a:00:00:00:00:fe actions="
-                              "resubmit(,45)"));
+    compile_test_expect_flow(h1, xasprintf("table=30, priority=100,metadata=0x384,"
+                                           "dl_dst=0a:00:00:00:00:fe actions="
+                                           "resubmit(,45)"));
     /* Egress NAT (table 45). */
-    expect_flow(h1, xasprintf("table=45, priority=300,metadata=0x384,"
+    compile_test_expect_flow(h1, xasprintf("table=45, priority=300,metadata=0x384,"
                               "dl_src=0a:00:00:00:ff:0e,dl_type=0x800,"
                               "nw_src=10.2.0.11 actions=ct(commit,table=46,"
                               "zone=%u,nat(src=203.0.113.20))", z));
-    expect_flow(h1, xasprintf("table=45, priority=250,metadata=0x384,"
+    compile_test_expect_flow(h1, xasprintf("table=45, priority=250,metadata=0x384,"
                               "dl_src=0a:00:00:00:ff:0e,dl_type=0x800,"
                               "nw_src=203.0.113.10 actions=resubmit(,46)"));
-    expect_flow(h1, xasprintf("table=45, priority=200,metadata=0x384,"
+    compile_test_expect_flow(h1, xasprintf("table=45, priority=200,metadata=0x384,"
                               "dl_src=0a:00:00:00:ff:0e,dl_type=0x800,"
                               "nw_src=10.1.0.0/255.255.255.0 actions="
-                              "ct(commit,table=46,zone=%u,"
-                              "nat(src=203.0.113.10))", z));
-    expect_flow(h1, xasprintf("table=45, priority=100,metadata=0x384,"
+                                           "ct(commit,table=46,zone=%u,"
+                                           "nat(src=203.0.113.10))", z));
+    compile_test_expect_flow(h1, xasprintf("table=45, priority=100,metadata=0x384,"
                               "dl_src=0a:00:00:00:ff:0e,dl_type=0x800 "
                               "actions=ct(table=47,zone=%u,nat)", z));
     /* app is not snat'ed: no flow for its subnet. */
-    assert_int_equal(count_table(h1, TBL_NAT_OUT), 4);
-    expect_flow(h1, xasprintf("table=46, priority=100,metadata=0x384 "
+    assert_int_equal(compile_test_count_table(h1, TBL_NAT_OUT), 4);
+    compile_test_expect_flow(h1, xasprintf("table=46, priority=100,metadata=0x384 "
                               "actions=set_field:%#x->reg15,resubmit(,70)",
-                              o));
-    expect_flow(h1, xasprintf("table=47, priority=100,metadata=0x384,"
+                                           o));
+    compile_test_expect_flow(h1, xasprintf("table=47, priority=100,metadata=0x384,"
                               "ct_state=0x22/0x22 actions=resubmit(,46)"));
-    expect_flow(h1, xasprintf("table=47, priority=100,metadata=0x384,"
+    compile_test_expect_flow(h1, xasprintf("table=47, priority=100,metadata=0x384,"
                               "ct_state=0x24/0x24 actions=resubmit(,46)"));
-    assert_int_equal(count_table(h1, TBL_NAT_OUT_REPLY), 2);
+    assert_int_equal(compile_test_count_table(h1, TBL_NAT_OUT_REPLY), 2);
 
     /* Ingress (table 40, gateway port key 3). */
-    expect_flow(h1, xasprintf("table=40, priority=410,metadata=%#x,"
+    compile_test_expect_flow(h1, xasprintf("table=40, priority=410,metadata=%#x,"
                               "dl_type=0x800,nw_proto=6,nw_dst=203.0.113.10,"
                               "tcp_dst=8080,reg14=0x3,ct_state=0x0/0x20 "
                               "actions=ct(commit,table=40,zone=%u,"
-                              "nat(dst=10.1.0.11:80))", md, z));
-    expect_flow(h1, xasprintf("table=40, priority=400,metadata=%#x,"
+                                           "nat(dst=10.1.0.11:80))", md, z));
+    compile_test_expect_flow(h1, xasprintf("table=40, priority=400,metadata=%#x,"
                               "dl_type=0x800,nw_dst=203.0.113.20,reg14=0x3,"
                               "ct_state=0x0/0x20 actions=ct(commit,table=40,"
                               "zone=%u,nat(dst=10.2.0.11))", md, z));
-    expect_flow(h1, xasprintf("table=40, priority=390,metadata=%#x,"
+    compile_test_expect_flow(h1, xasprintf("table=40, priority=390,metadata=%#x,"
                               "dl_type=0x800,nw_dst=203.0.113.10,reg14=0x3,"
                               "ct_state=0x0/0x20 actions=ct(table=40,"
-                              "zone=%u,nat)", md, z));
+                                           "zone=%u,nat)", md, z));
     /* Nothing else from the outside gets in: not even a packet addressed
      * to an internal address through the gateway port's MAC. */
-    expect_flow(h1, xasprintf("table=40, priority=380,metadata=%#x,"
+    compile_test_expect_flow(h1, xasprintf("table=40, priority=380,metadata=%#x,"
                               "dl_type=0x800,reg14=0x3,ct_state=0x0/0x20 "
-                              "actions=drop", md));
-    expect_flow(h1, xasprintf("table=40, priority=260,metadata=%#x,"
+                                           "actions=drop", md));
+    compile_test_expect_flow(h1, xasprintf("table=40, priority=260,metadata=%#x,"
                               "dl_type=0x800,nw_dst=203.0.113.10,reg14=0x3,"
                               "ct_state=0x21/0x21 actions=drop", md));
-    expect_flow(h1, xasprintf("table=40, priority=260,metadata=%#x,"
+    compile_test_expect_flow(h1, xasprintf("table=40, priority=260,metadata=%#x,"
                               "dl_type=0x800,nw_dst=203.0.113.10,reg14=0x3,"
                               "ct_state=0x30/0x30 actions=drop", md));
 
@@ -234,25 +161,25 @@ test_gateway_host_flows(void **state)
      * gateway port's MAC. */
     static const char *const ips[] = { "203.0.113.10", "203.0.113.20" };
     for (size_t i = 0; i < 2; i++) {
-        expect_flow(h1, xasprintf(
+        compile_test_expect_flow(h1, xasprintf(
             "table=30, priority=110,metadata=0x384,dl_type=0x806,arp_op=1,"
-            "arp_tpa=%s,reg13=0x0 actions=move:dl_src->dl_dst,"
+                         "arp_tpa=%s,reg13=0x0 actions=move:dl_src->dl_dst,"
             "set_field:0a:00:00:00:ff:0e->dl_src,set_field:2->arp_op,"
             "move:arp_sha->arp_tha,set_field:0a:00:00:00:ff:0e->arp_sha,"
             "move:arp_spa->arp_tpa,set_field:%s->arp_spa,output:IN_PORT",
-            ips[i], ips[i]));
+                         ips[i], ips[i]));
     }
     /* The implicit default route and the provider router as next hop. */
-    expect_flow(h1, xasprintf("table=40, priority=100,metadata=%#x,"
+    compile_test_expect_flow(h1, xasprintf("table=40, priority=100,metadata=%#x,"
                               "dl_type=0x800 actions=set_field:0xcb007101->"
                               "reg0,set_field:0x3->reg15,resubmit(,41)", md));
-    expect_flow(h1, xasprintf("table=41, priority=100,metadata=%#x,"
+    compile_test_expect_flow(h1, xasprintf("table=41, priority=100,metadata=%#x,"
                               "dl_type=0x800,reg0=0xcb007101,reg15=0x3 "
                               "actions=dec_ttl,set_field:0a:00:00:00:ff:0e->"
                               "dl_src,set_field:0a:00:00:00:00:fe->dl_dst,"
                               "set_field:0x384->metadata,set_field:0x0->"
                               "reg13,set_field:0x0->reg14,resubmit(,30)",
-                              md));
+                                           md));
     compile_result_destroy(r);
     topo_destroy(t);
 }
@@ -261,18 +188,18 @@ static void
 test_other_host_tunnels(void **state)
 {
     (void) state;
-    struct topo *t = load_buf(gw_yaml);
+    struct topo *t = compile_test_load("gw.yaml", gw_yaml);
     struct compile_result *r = compile_topology(t, NULL);
-    const struct compiled_host *h2 = host(r, "hv2");
+    const struct compiled_host *h2 = compile_test_host(r, "hv2");
 
-    expect_flow(h2, xasprintf("table=30, priority=100,metadata=0x384,"
+    compile_test_expect_flow(h2, xasprintf("table=30, priority=100,metadata=0x384,"
                               "dl_dst=0a:00:00:00:00:fe,reg13=0x0 actions="
                               "set_field:0x384->tun_id,set_field:10.200.0.11"
-                              "->tun_dst,output:4000"));
+                                           "->tun_dst,output:4000"));
     /* No NAT, no localnet, no external tunnel classify there. */
-    assert_int_equal(count_table(h2, TBL_NAT_OUT), 0);
-    assert_int_equal(count_table(h2, TBL_NAT_OUT_DONE), 0);
-    assert_int_equal(count_table(h2, TBL_NAT_OUT_REPLY), 0);
+    assert_int_equal(compile_test_count_table(h2, TBL_NAT_OUT), 0);
+    assert_int_equal(compile_test_count_table(h2, TBL_NAT_OUT_DONE), 0);
+    assert_int_equal(compile_test_count_table(h2, TBL_NAT_OUT_REPLY), 0);
     for (size_t i = 0; i < h2->flows.n; i++) {
         const struct flow *f = &h2->flows.flows[i];
         const struct flow_field *ct = flow_match_get(&f->match, FF_CT_STATE);
@@ -282,10 +209,10 @@ test_other_host_tunnels(void **state)
     }
     /* The router (with its gateway port) is on hv2 too: routing happens
      * on the source host. */
-    expect_flow(h2, xasprintf("table=40, priority=100,metadata=%#x,"
+    compile_test_expect_flow(h2, xasprintf("table=40, priority=100,metadata=%#x,"
                               "dl_type=0x800 actions=set_field:0xcb007101->"
                               "reg0,set_field:0x3->reg15,resubmit(,41)",
-                              router_md("r1")));
+                                           compile_test_router_md("r1")));
     compile_result_destroy(r);
     topo_destroy(t);
 }
@@ -307,9 +234,9 @@ test_no_gateway_unchanged(void **state)
         "      - {switch: web, ip: 10.1.0.1/24}\n"
         "ports:\n"
         "  - {name: web1, host: hv1, switch: web, ip: 10.1.0.11}\n";
-    struct topo *t = load_buf(plain);
+    struct topo *t = compile_test_load("gw.yaml", plain);
     struct compile_result *r = compile_topology(t, NULL);
-    const struct compiled_host *h = host(r, "hv1");
+    const struct compiled_host *h = compile_test_host(r, "hv1");
     assert_int_equal(h->n_ports, 1);
     for (size_t i = 0; i < h->flows.n; i++) {
         assert_true(h->flows.flows[i].table < TBL_NAT_OUT
@@ -330,7 +257,7 @@ test_incremental(void **state)
         "    snat: [web, app]\n"
         "    floating_ips:\n"
         "      - {ip: 203.0.113.21, port: app1}\n";
-    struct topo *a = load_buf(gw_yaml), *b = load_buf(changed);
+    struct topo *a = compile_test_load("gw.yaml", gw_yaml), *b = compile_test_load("gw.yaml", changed);
     struct compiler *c = compiler_create();
     struct compile_delta d;
 
@@ -353,7 +280,7 @@ test_incremental(void **state)
     compile_delta_destroy(&d);
 
     /* And back: the engine again equals a full compile. */
-    struct topo *a2 = load_buf(gw_yaml);
+    struct topo *a2 = compile_test_load("gw.yaml", gw_yaml);
     compile_delta_init(&d);
     compiler_apply(c, a2, NULL, &d);
     struct compile_result *fa = compile_topology(a2, NULL);
@@ -377,9 +304,9 @@ static void
 test_provenance(void **state)
 {
     (void) state;
-    struct topo *t = load_buf(gw_yaml);
+    struct topo *t = compile_test_load("gw.yaml", gw_yaml);
     struct compile_result *r = compile_topology(t, NULL);
-    const struct compiled_host *h1 = host(r, "hv1");
+    const struct compiled_host *h1 = compile_test_host(r, "hv1");
     bool seen_fip = false, seen_fwd = false, seen_net = false,
          seen_snat = false;
     for (size_t i = 0; i < h1->flows.n; i++) {
@@ -500,12 +427,12 @@ static void
 test_arp_unknown_mac(void **state)
 {
     (void) state;
-    struct topo *t = load_buf(arp_yaml);
+    struct topo *t = compile_test_load("gw.yaml", arp_yaml);
     assert_int_equal(t->externals[0].gateway_mac, 0);
     struct compile_result *r = compile_topology(t, NULL);
-    const struct compiled_host *h1 = host(r, "hv1"), *h2 = host(r, "hv2");
-    const struct compiled_host *h3 = host(r, "hv3");
-    uint32_t md = router_md("r1");
+    const struct compiled_host *h1 = compile_test_host(r, "hv1"), *h2 = compile_test_host(r, "hv2");
+    const struct compiled_host *h3 = compile_test_host(r, "hv3");
+    uint32_t md = compile_test_router_md("r1");
 
     const struct compiled_packet_action *res1 = find_action(
         h1, COMPILE_PA_ARP_RESOLVE);
@@ -529,24 +456,24 @@ test_arp_unknown_mac(void **state)
 
     const struct compiled_host *both[] = { h1, h2 };
     for (size_t i = 0; i < 2; i++) {
-        expect_flow(both[i], xasprintf(
-            "table=41, priority=100,metadata=%#x,dl_type=0x800,"
+        compile_test_expect_flow(both[i], xasprintf(
+                         "table=41, priority=100,metadata=%#x,dl_type=0x800,"
             "reg0=0xcb007101,reg15=0x2 actions=controller(userdata=%04x)",
-            md, res1->id));
+                         md, res1->id));
         assert_false(mentions_gw_mac(both[i]));
     }
-    expect_flow(h1, xasprintf("table=30, priority=120,metadata=0x384,"
+    compile_test_expect_flow(h1, xasprintf("table=30, priority=120,metadata=0x384,"
                               "dl_dst=0a:00:00:00:ff:0e,dl_type=0x806,"
                               "arp_op=2 actions=controller(userdata=%04x)",
-                              learn->id));
+                                           learn->id));
     uint32_t o = find_port(h1, "localnet:internet")->ofport;
-    expect_flow(h1, xasprintf("table=30, priority=90,metadata=0x384,"
+    compile_test_expect_flow(h1, xasprintf("table=30, priority=90,metadata=0x384,"
                               "dl_dst=ff:ff:ff:ff:ff:ff,reg14=0x0 actions="
                               "set_field:%#x->reg15,resubmit(,70)", o));
-    expect_flow(h2, xasprintf("table=30, priority=90,metadata=0x384,"
+    compile_test_expect_flow(h2, xasprintf("table=30, priority=90,metadata=0x384,"
                               "dl_dst=ff:ff:ff:ff:ff:ff,reg13=0x0 actions="
                               "set_field:0x384->tun_id,set_field:10.200.0.11"
-                              "->tun_dst,output:4000"));
+                                           "->tun_dst,output:4000"));
     /* Nothing leads into the NAT stages while the MAC is unknown. */
     for (size_t i = 0; i < h1->flows.n; i++) {
         const struct flow *f = &h1->flows.flows[i];
@@ -567,13 +494,13 @@ test_arp_unknown_mac(void **state)
     assert_true(seen_resolve && seen_learn);
 
     /* With the MAC configured, the learn flow and actions stay. */
-    struct topo *tm = load_buf(arp_yaml_mac);
+    struct topo *tm = compile_test_load("gw.yaml", arp_yaml_mac);
     struct compile_result *rm = compile_topology(tm, NULL);
-    assert_true(mentions_gw_mac(host(rm, "hv2")));
-    expect_flow(host(rm, "hv1"), xasprintf(
+    assert_true(mentions_gw_mac(compile_test_host(rm, "hv2")));
+    compile_test_expect_flow(compile_test_host(rm, "hv1"), xasprintf(
         "table=30, priority=120,metadata=0x384,dl_dst=0a:00:00:00:ff:0e,"
         "dl_type=0x806,arp_op=2 actions=controller(userdata=%04x)",
-        learn->id));
+                                  learn->id));
     compile_result_destroy(rm);
     topo_destroy(tm);
     compile_result_destroy(r);
@@ -587,7 +514,7 @@ static void
 test_arp_learned_mac(void **state)
 {
     (void) state;
-    struct topo *t = load_buf(arp_yaml), *tm = load_buf(arp_yaml_mac);
+    struct topo *t = compile_test_load("gw.yaml", arp_yaml), *tm = compile_test_load("gw.yaml", arp_yaml_mac);
     struct compile_result *unknown = compile_topology(t, NULL);
     struct compile_result *known = compile_topology(tm, NULL);
     struct compiler *c = compiler_create();

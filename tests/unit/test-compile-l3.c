@@ -17,6 +17,7 @@
 
 #include "controller/compile.h"
 #include "controller/topo.h"
+#include "tests/unit/support/compile-test.h"
 #include "lib/util.h"
 
 static const char small_yaml[] =
@@ -40,41 +41,6 @@ static const char small_yaml[] =
     "  - {name: web1, host: hv1, switch: web, ip: 10.1.0.11,"
     " mac: '0a:00:00:00:01:11'}\n";
 
-static struct topo *
-load_buf(const char *yaml)
-{
-    struct topo_errors errs;
-    topo_errors_init(&errs);
-    struct topo *t = topo_load_buffer("l3.yaml", yaml, strlen(yaml), &errs);
-    for (size_t i = 0; i < errs.n; i++) {
-        char *s = topo_error_format(&errs.errs[i]);
-        fprintf(stderr, "%s\n", s);
-        free(s);
-    }
-    topo_errors_destroy(&errs);
-    assert_non_null(t);
-    return t;
-}
-
-static struct topo *
-load_example(const char *name)
-{
-    const char *src = getenv("ANET_SOURCE_DIR");
-    char *path = xasprintf("%s/topology-examples/%s", src ? src : ".", name);
-    struct topo *t = topo_load_file(path, NULL);
-    free(path);
-    assert_non_null(t);
-    return t;
-}
-
-static const struct compiled_host *
-host(const struct compile_result *r, const char *name)
-{
-    const struct compiled_host *h = compile_find_host(r, name);
-    assert_non_null(h);
-    return h;
-}
-
 static uint32_t
 ofport(const struct compiled_host *h, const char *port)
 {
@@ -87,91 +53,40 @@ ofport(const struct compiled_host *h, const char *port)
     return 0;
 }
 
-/* True if 'h' has a flow printing exactly as 'want' without its cookie. */
-static bool
-has_flow(const struct compiled_host *h, const char *want)
-{
-    for (size_t i = 0; i < h->flows.n; i++) {
-        char *s = flow_format(&h->flows.flows[i]);
-        const char *p = strstr(s, "table=");
-        bool eq = p && !strcmp(p, want);
-        free(s);
-        if (eq) {
-            return true;
-        }
-    }
-    return false;
-}
-
-static void
-expect_flow(const struct compiled_host *h, char *want)
-{
-    if (!has_flow(h, want)) {
-        for (size_t i = 0; i < h->flows.n; i++) {
-            char *s = flow_format(&h->flows.flows[i]);
-            fprintf(stderr, "  %s\n", s);
-            free(s);
-        }
-        fail_msg("%s lacks: %s", h->name, want);
-    }
-    free(want);
-}
-
-static size_t
-count_table(const struct compiled_host *h, unsigned int table)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < h->flows.n; i++) {
-        n += h->flows.flows[i].table == table;
-    }
-    return n;
-}
-
-static uint32_t
-router_md(const char *name)
-{
-    uint64_t h = 14695981039346656037ULL;
-    for (const char *s = name; *s; s++) {
-        h ^= (uint8_t) *s;
-        h *= 1099511628211ULL;
-    }
-    return 0x1000000u | (uint32_t) (h & 0xffffff);
-}
-
 static void
 test_router_flows(void **state)
 {
     (void) state;
-    struct topo *t = load_buf(small_yaml);
+    struct topo *t = compile_test_load("l3.yaml", small_yaml);
     struct compile_result *r = compile_topology(t, NULL);
-    const struct compiled_host *hv1 = host(r, "hv1");
-    uint32_t md = router_md("r1");
+    const struct compiled_host *hv1 = compile_test_host(r, "hv1");
+    uint32_t md = compile_test_router_md("r1");
     uint32_t w1 = ofport(hv1, "web1");
 
     /* Table 30: ARP answer for the router's web address, router MAC hit
      * for both ports (port keys 1 = app, 2 = web: switch name order). */
-    expect_flow(hv1, xasprintf("table=30, priority=110,metadata=0x64,"
+    compile_test_expect_flow(hv1, xasprintf("table=30, priority=110,metadata=0x64,"
                                "dl_type=0x806,arp_op=1,arp_tpa=10.1.0.1,"
                                "reg13=0x0 actions=move:dl_src->dl_dst,"
                                "set_field:0a:00:00:00:ff:01->dl_src,"
                                "set_field:2->arp_op,move:arp_sha->arp_tha,"
                                "set_field:0a:00:00:00:ff:01->arp_sha,"
-                               "move:arp_spa->arp_tpa,"
+                                            "move:arp_spa->arp_tpa,"
                                "set_field:10.1.0.1->arp_spa,output:IN_PORT"));
-    expect_flow(hv1, xasprintf("table=30, priority=100,metadata=0x64,"
-                               "dl_dst=0a:00:00:00:ff:01 actions="
+    compile_test_expect_flow(hv1, xasprintf("table=30, priority=100,metadata=0x64,"
+                                            "dl_dst=0a:00:00:00:ff:01 actions="
                                "set_field:0x%x->metadata,set_field:0x2->reg14,"
-                               "resubmit(,40)", md));
-    expect_flow(hv1, xasprintf("table=30, priority=100,metadata=0xc8,"
-                               "dl_dst=0a:00:00:00:ff:02 actions="
+                                            "resubmit(,40)", md));
+    compile_test_expect_flow(hv1, xasprintf("table=30, priority=100,metadata=0xc8,"
+                                            "dl_dst=0a:00:00:00:ff:02 actions="
                                "set_field:0x%x->metadata,set_field:0x1->reg14,"
-                               "resubmit(,40)", md));
+                                            "resubmit(,40)", md));
     /* Table 40: ping to the app address from the web side (turned into
      * the reply and routed back from the router), TTL checks, connected
      * and static routes, no route. */
-    expect_flow(hv1, xasprintf("table=40, priority=300,metadata=0x%x,"
+    compile_test_expect_flow(hv1, xasprintf("table=40, priority=300,metadata=0x%x,"
                                "dl_type=0x800,nw_proto=1,nw_dst=10.2.0.1,"
-                               "icmp_type=8,reg14=0x2 actions="
+                                            "icmp_type=8,reg14=0x2 actions="
                                "move:nw_src->nw_dst,set_field:10.2.0.1->nw_src,"
                                "set_field:0->icmp_type,set_field:65->nw_ttl,"
                                "set_field:0x0->nxm_in_port,resubmit(,40)", md));
@@ -189,35 +104,35 @@ test_router_flows(void **state)
         }
         assert_true(found);
     }
-    expect_flow(hv1, xasprintf("table=40, priority=149,metadata=0x%x,"
+    compile_test_expect_flow(hv1, xasprintf("table=40, priority=149,metadata=0x%x,"
                                "dl_type=0x800,nw_dst=10.2.0.0/255.255.255.0 "
-                               "actions=move:nw_dst->reg0,"
+                                            "actions=move:nw_dst->reg0,"
                                "set_field:0x1->reg15,resubmit(,41)", md));
-    expect_flow(hv1, xasprintf("table=40, priority=132,metadata=0x%x,"
+    compile_test_expect_flow(hv1, xasprintf("table=40, priority=132,metadata=0x%x,"
                                "dl_type=0x800,nw_dst=10.9.0.0/255.255.0.0 "
                                "actions=set_field:0xa020063->reg0,"
                                "set_field:0x1->reg15,resubmit(,41)", md));
     /* Table 41: app1 (on hv2) reached from hv1, which has no app port:
      * MACs rewritten, TTL decremented, then app's L2 tunnels it. */
-    expect_flow(hv1, xasprintf("table=41, priority=100,metadata=0x%x,"
+    compile_test_expect_flow(hv1, xasprintf("table=41, priority=100,metadata=0x%x,"
                                "dl_type=0x800,reg0=0xa02000b,reg15=0x1 "
-                               "actions=dec_ttl,"
+                                            "actions=dec_ttl,"
                                "set_field:0a:00:00:00:ff:02->dl_src,"
                                "set_field:0a:00:00:00:02:11->dl_dst,"
                                "set_field:0xc8->metadata,set_field:0x0->reg13,"
                                "set_field:0x0->reg14,resubmit(,30)", md));
-    expect_flow(hv1, xasprintf("table=30, priority=100,metadata=0xc8,"
+    compile_test_expect_flow(hv1, xasprintf("table=30, priority=100,metadata=0xc8,"
                                "dl_dst=0a:00:00:00:02:11,reg13=0x0 actions="
-                               "set_field:0xc8->tun_id,"
+                                            "set_field:0xc8->tun_id,"
                                "set_field:10.200.0.12->tun_dst,output:4000"));
     /* The same router flows on both hosts. */
-    const struct compiled_host *hv2 = host(r, "hv2");
-    assert_int_equal(count_table(hv1, 40), count_table(hv2, 40));
-    assert_int_equal(count_table(hv1, 41), count_table(hv2, 41));
+    const struct compiled_host *hv2 = compile_test_host(r, "hv2");
+    assert_int_equal(compile_test_count_table(hv1, 40), compile_test_count_table(hv2, 40));
+    assert_int_equal(compile_test_count_table(hv1, 41), compile_test_count_table(hv2, 41));
     /* Table 40: 2x2 pings + 2x2 TTL + 2 connected + 1 static + 2 no route;
      * table 41: 1 neighbour per egress network + 2 misses. */
-    assert_int_equal(count_table(hv1, 40), 13);
-    assert_int_equal(count_table(hv1, 41), 4);
+    assert_int_equal(compile_test_count_table(hv1, 40), 13);
+    assert_int_equal(compile_test_count_table(hv1, 41), 4);
 
     /* Packet actions on hv1: DHCP for web1 and 3 ICMP errors per router
      * port. */
@@ -290,7 +205,7 @@ static void
 test_three_tier(void **state)
 {
     (void) state;
-    struct topo *t = load_example("three-tier.yaml");
+    struct topo *t = compile_test_load_example("three-tier.yaml");
     struct compile_result *r = compile_topology(t, NULL);
 
     for (size_t h = 0; h < r->n_hosts; h++) {
@@ -321,7 +236,7 @@ test_three_tier(void **state)
                 }
             }
         }
-        assert_int_equal(count_table(ch, 41), 3 * 2 + 3);
+        assert_int_equal(compile_test_count_table(ch, 41), 3 * 2 + 3);
     }
     printf("three-tier flows:");
     for (size_t h = 0; h < r->n_hosts; h++) {
@@ -332,7 +247,7 @@ test_three_tier(void **state)
 
     /* hv1 has web1 and db2: routed web1 -> db2 ends in db's L2, which
      * delivers db2 locally (no tunnel). */
-    const struct compiled_host *hv1 = host(r, "hv1");
+    const struct compiled_host *hv1 = compile_test_host(r, "hv1");
     const struct topo_port *db2 = topo_find_port(t, "db2");
     const struct topo_switch *db = topo_find_switch(t, "db");
     for (size_t i = 0; i < hv1->flows.n; i++) {
@@ -360,10 +275,10 @@ static void
 test_two_routers(void **state)
 {
     (void) state;
-    struct topo *t = load_example("two-routers.yaml");
+    struct topo *t = compile_test_load_example("two-routers.yaml");
     struct compile_result *r = compile_topology(t, NULL);
-    const struct compiled_host *hv1 = host(r, "hv1");
-    uint32_t md1 = router_md("r1"), md2 = router_md("r2");
+    const struct compiled_host *hv1 = compile_test_host(r, "hv1");
+    uint32_t md1 = compile_test_router_md("r1"), md2 = compile_test_router_md("r2");
     size_t n1 = 0, n2 = 0;
 
     assert_int_equal(hv1->n_ports, 1);

@@ -12,6 +12,7 @@
 
 #include "controller/compile.h"
 #include "controller/topo.h"
+#include "tests/unit/support/compile-test.h"
 #include "lib/addr.h"
 #include "lib/util.h"
 
@@ -54,34 +55,10 @@
 static const char base_yaml[] = BASE_HOSTS PORT_WEB1("hv1") OTHER_PORTS;
 static const char moved_yaml[] = BASE_HOSTS PORT_WEB1("hv2") OTHER_PORTS;
 
-static struct topo *
-load(const char *yaml)
-{
-    struct topo_errors errs;
-    topo_errors_init(&errs);
-    struct topo *t = topo_load_buffer("c.yaml", yaml, strlen(yaml), &errs);
-    for (size_t i = 0; i < errs.n; i++) {
-        char *s = topo_error_format(&errs.errs[i]);
-        fprintf(stderr, "%s\n", s);
-        free(s);
-    }
-    assert_non_null(t);
-    topo_errors_destroy(&errs);
-    return t;
-}
-
-static const struct compiled_host *
-host(const struct compile_result *r, const char *name)
-{
-    const struct compiled_host *h = compile_find_host(r, name);
-    assert_non_null(h);
-    return h;
-}
-
 static uint32_t
 ofport(const struct compile_result *r, const char *hname, const char *pname)
 {
-    const struct compiled_host *h = host(r, hname);
+    const struct compiled_host *h = compile_test_host(r, hname);
     for (size_t i = 0; i < h->n_ports; i++) {
         if (!strcmp(h->ports[i].name, pname)) {
             return h->ports[i].ofport;
@@ -89,37 +66,6 @@ ofport(const struct compile_result *r, const char *hname, const char *pname)
     }
     fail_msg("no port %s on %s", pname, hname);
     return 0;
-}
-
-/* True if 'h' has a flow whose flow_format() text, without the cookie,
- * is exactly 'text'. */
-static bool
-has_flow(const struct compiled_host *h, const char *text)
-{
-    for (size_t i = 0; i < h->flows.n; i++) {
-        char *s = flow_format(&h->flows.flows[i]);
-        bool eq = !strcmp(strchr(s, ' ') + 1, text);
-        free(s);
-        if (eq) {
-            return true;
-        }
-    }
-    return false;
-}
-
-static void
-expect_flow(const struct compiled_host *h, char *text)
-{
-    if (!has_flow(h, text)) {
-        fprintf(stderr, "%s lacks: %s\nit has:\n", h->name, text);
-        for (size_t i = 0; i < h->flows.n; i++) {
-            char *s = flow_format(&h->flows.flows[i]);
-            fprintf(stderr, "  %s\n", s);
-            free(s);
-        }
-        fail();
-    }
-    free(text);
 }
 
 static const struct flow *
@@ -140,9 +86,9 @@ find_flow(const struct compiled_host *h, uint8_t table, uint16_t prio,
 static void
 test_flows(void **state)
 {
-    struct topo *t = load(base_yaml);
+    struct topo *t = compile_test_load("c.yaml", base_yaml);
     struct compile_result *r = compile_topology(t, NULL);
-    const struct compiled_host *hv1 = host(r, "hv1");
+    const struct compiled_host *hv1 = compile_test_host(r, "hv1");
     uint32_t w1 = ofport(r, "hv1", "web1"), d1 = ofport(r, "hv1", "db1");
 
     assert_int_equal(r->n_hosts, 4);
@@ -156,71 +102,71 @@ test_flows(void **state)
     assert_string_equal(hv1->underlay_iface, "ul0");
 
     /* Table 0. */
-    expect_flow(hv1, xasprintf("table=0, priority=100,in_port=%u actions="
+    compile_test_expect_flow(hv1, xasprintf("table=0, priority=100,in_port=%u actions="
                                "set_field:0x64->metadata,set_field:0x%x->reg14,"
-                               "resubmit(,10)", w1, w1));
-    expect_flow(hv1, xasprintf("table=0, priority=100,in_port=4000,tun_id=0x64"
+                                            "resubmit(,10)", w1, w1));
+    compile_test_expect_flow(hv1, xasprintf("table=0, priority=100,in_port=4000,tun_id=0x64"
                                " actions=set_field:0x64->metadata,"
                                "set_field:0x1->reg13,resubmit(,30)"));
-    expect_flow(hv1, xasprintf("table=0, priority=100,in_port=4000,tun_id=0xc8"
+    compile_test_expect_flow(hv1, xasprintf("table=0, priority=100,in_port=4000,tun_id=0xc8"
                                " actions=set_field:0xc8->metadata,"
                                "set_field:0x1->reg13,resubmit(,30)"));
-    expect_flow(hv1, xasprintf("table=0, priority=0 actions=drop"));
+    compile_test_expect_flow(hv1, xasprintf("table=0, priority=0 actions=drop"));
     /* Table 10: IP + ARP for a port with ip, MAC only without. */
-    expect_flow(hv1, xasprintf("table=10, priority=100,dl_src=0a:00:00:00:01:11,"
+    compile_test_expect_flow(hv1, xasprintf("table=10, priority=100,dl_src=0a:00:00:00:01:11,"
                                "dl_type=0x800,nw_src=10.1.0.11,reg14=0x%x "
-                               "actions=resubmit(,30)", w1));
-    expect_flow(hv1, xasprintf("table=10, priority=100,dl_src=0a:00:00:00:01:11,"
-                               "dl_type=0x806,arp_spa=10.1.0.11,"
+                                            "actions=resubmit(,30)", w1));
+    compile_test_expect_flow(hv1, xasprintf("table=10, priority=100,dl_src=0a:00:00:00:01:11,"
+                                            "dl_type=0x806,arp_spa=10.1.0.11,"
                                "arp_sha=0a:00:00:00:01:11,reg14=0x%x "
-                               "actions=resubmit(,30)", w1));
-    expect_flow(hv1, xasprintf("table=10, priority=90,dl_src=0a:00:00:00:02:11,"
+                                            "actions=resubmit(,30)", w1));
+    compile_test_expect_flow(hv1, xasprintf("table=10, priority=90,dl_src=0a:00:00:00:02:11,"
                                "reg14=0x%x actions=resubmit(,30)", d1));
-    expect_flow(hv1, xasprintf("table=10, priority=0 actions=drop"));
+    compile_test_expect_flow(hv1, xasprintf("table=10, priority=0 actions=drop"));
     /* Table 30: local delivery, remote tunnel, flooding. */
-    expect_flow(hv1, xasprintf("table=30, priority=100,metadata=0x64,"
-                               "dl_dst=0a:00:00:00:01:11 actions="
+    compile_test_expect_flow(hv1, xasprintf("table=30, priority=100,metadata=0x64,"
+                                            "dl_dst=0a:00:00:00:01:11 actions="
                                "set_field:0x%x->reg15,resubmit(,70)", w1));
-    expect_flow(hv1, xasprintf("table=30, priority=100,metadata=0x64,"
+    compile_test_expect_flow(hv1, xasprintf("table=30, priority=100,metadata=0x64,"
                                "dl_dst=0a:00:00:00:01:12,reg13=0x0 actions="
-                               "set_field:0x64->tun_id,"
+                                            "set_field:0x64->tun_id,"
                                "set_field:10.200.0.12->tun_dst,output:4000"));
-    expect_flow(hv1, xasprintf("table=30, priority=100,metadata=0xc8,"
+    compile_test_expect_flow(hv1, xasprintf("table=30, priority=100,metadata=0xc8,"
                                "dl_dst=0a:00:00:00:02:13,reg13=0x0 actions="
-                               "set_field:0xc8->tun_id,"
+                                            "set_field:0xc8->tun_id,"
                                "set_field:10.200.0.13->tun_dst,output:4000"));
-    expect_flow(hv1, xasprintf("table=30, priority=100,metadata=0x64,"
+    compile_test_expect_flow(hv1, xasprintf("table=30, priority=100,metadata=0x64,"
                                "dl_dst=01:00:00:00:00:00/01:00:00:00:00:00,"
-                               "reg13=0x0 actions=output:%u,"
-                               "set_field:0x64->tun_id,"
+                                            "reg13=0x0 actions=output:%u,"
+                                            "set_field:0x64->tun_id,"
                                "set_field:10.200.0.12->tun_dst,output:4000",
-                               w1));
-    expect_flow(hv1, xasprintf("table=30, priority=100,metadata=0x64,"
+                                            w1));
+    compile_test_expect_flow(hv1, xasprintf("table=30, priority=100,metadata=0x64,"
                                "dl_dst=01:00:00:00:00:00/01:00:00:00:00:00,"
                                "reg13=0x1 actions=output:%u", w1));
-    expect_flow(hv1, xasprintf("table=30, priority=0 actions=drop"));
+    compile_test_expect_flow(hv1, xasprintf("table=30, priority=0 actions=drop"));
     /* Table 70. */
-    expect_flow(hv1, xasprintf("table=70, priority=100,reg15=0x%x "
-                               "actions=output:%u", d1, d1));
-    expect_flow(hv1, xasprintf("table=70, priority=0 actions=drop"));
+    compile_test_expect_flow(hv1, xasprintf("table=70, priority=100,reg15=0x%x "
+                                            "actions=output:%u", d1, d1));
+    compile_test_expect_flow(hv1, xasprintf("table=70, priority=0 actions=drop"));
 
     /* DHCP for web1 (it has an ip on a switch with a cidr): discover from
      * 0.0.0.0 allowed, requests to the agent with its port number as id. */
-    expect_flow(hv1, xasprintf("table=10, priority=110,dl_src=0a:00:00:00:01:11,"
+    compile_test_expect_flow(hv1, xasprintf("table=10, priority=110,dl_src=0a:00:00:00:01:11,"
                                "dl_type=0x800,nw_proto=17,nw_src=0.0.0.0,"
                                "nw_dst=255.255.255.255,udp_src=68,udp_dst=67,"
                                "reg14=0x%x actions=resubmit(,30)", w1));
-    expect_flow(hv1, xasprintf("table=30, priority=120,dl_type=0x800,"
+    compile_test_expect_flow(hv1, xasprintf("table=30, priority=120,dl_type=0x800,"
                                "nw_proto=17,udp_src=68,udp_dst=67,reg14=0x%x "
                                "actions=controller(userdata=%04x)", w1, w1));
     /* ARP suppression: every workload ip is answered in place. */
-    expect_flow(hv1, xasprintf("table=30, priority=110,metadata=0xc8,"
+    compile_test_expect_flow(hv1, xasprintf("table=30, priority=110,metadata=0xc8,"
                                "dl_type=0x806,arp_op=1,arp_tpa=10.2.0.13,"
                                "reg13=0x0 actions=move:dl_src->dl_dst,"
                                "set_field:0a:00:00:00:02:13->dl_src,"
                                "set_field:2->arp_op,move:arp_sha->arp_tha,"
                                "set_field:0a:00:00:00:02:13->arp_sha,"
-                               "move:arp_spa->arp_tpa,"
+                                            "move:arp_spa->arp_tpa,"
                                "set_field:10.2.0.13->arp_spa,output:IN_PORT"));
 
     /* hv1: 4 defaults + 2 ports x (classify, output) + web1 2 port-sec +
@@ -229,7 +175,7 @@ test_flows(void **state)
      * with an ip (web1, web2, db2, db3). */
     assert_int_equal(hv1->flows.n, 4 + 4 + 3 + 2 + 5 + 4 + 2 + 4);
     /* hv3 has only db3: nothing of web at all. */
-    const struct compiled_host *hv3 = host(r, "hv3");
+    const struct compiled_host *hv3 = compile_test_host(r, "hv3");
     for (size_t i = 0; i < hv3->flows.n; i++) {
         const struct flow_field *m = flow_match_get(&hv3->flows.flows[i].match,
                                                     FF_METADATA);
@@ -239,7 +185,7 @@ test_flows(void **state)
         assert_false(tun && tun->value == 100);
     }
     /* A host without ports still has the four table defaults, and only. */
-    const struct compiled_host *hv4 = host(r, "hv4");
+    const struct compiled_host *hv4 = compile_test_host(r, "hv4");
     assert_int_equal(hv4->flows.n, 4);
     assert_int_equal(hv4->n_ports, 0);
     for (size_t i = 0; i < 4; i++) {
@@ -255,9 +201,9 @@ test_flows(void **state)
 static void
 test_flood_scope(void **state)
 {
-    struct topo *t = load(base_yaml);
+    struct topo *t = compile_test_load("c.yaml", base_yaml);
     struct compile_result *r = compile_topology(t, NULL);
-    const struct compiled_host *hv1 = host(r, "hv1");
+    const struct compiled_host *hv1 = compile_test_host(r, "hv1");
     static const struct { uint32_t vni; const char *local;
                           uint32_t tun_dsts[3]; size_t n_dsts; } want[] = {
         { 100, "web1", { 0x0ac8000c }, 1 },
@@ -305,7 +251,7 @@ test_flood_scope(void **state)
 static void
 test_isolation(void **state)
 {
-    struct topo *t = load(base_yaml);
+    struct topo *t = compile_test_load("c.yaml", base_yaml);
     struct compile_result *r = compile_topology(t, NULL);
     size_t checked = 0;
     for (size_t h = 0; h < r->n_hosts; h++) {
@@ -406,7 +352,7 @@ static void
 test_determinism(void **state)
 {
     static const char reordered[] = BASE_HOSTS OTHER_PORTS PORT_WEB1("hv1");
-    struct topo *t = load(base_yaml), *t2 = load(reordered);
+    struct topo *t = compile_test_load("c.yaml", base_yaml), *t2 = compile_test_load("c.yaml", reordered);
     struct compile_result *a = compile_topology(t, NULL);
     struct compile_result *b = compile_topology(t, NULL);
     struct compile_result *c = compile_topology(t, a);
@@ -474,7 +420,7 @@ check_diff(void *aux_, const struct flow *o, const struct flow *n)
 static void
 test_move(void **state)
 {
-    struct topo *t1 = load(base_yaml), *t2 = load(moved_yaml);
+    struct topo *t1 = compile_test_load("c.yaml", base_yaml), *t2 = compile_test_load("c.yaml", moved_yaml);
     struct compile_result *r1 = compile_topology(t1, NULL);
     struct compile_result *r2 = compile_topology(t2, r1);
     struct changed c = { 0 };
@@ -491,13 +437,13 @@ test_move(void **state)
     uint32_t w1 = ofport(r2, "hv2", "web1");
     assert_int_not_equal(w1, ofport(r2, "hv2", "web2"));
     assert_int_not_equal(w1, ofport(r2, "hv2", "db2"));
-    assert_int_equal(host(r2, "hv1")->n_ports, 1);
-    assert_int_equal(host(r2, "hv2")->n_ports, 3);
+    assert_int_equal(compile_test_host(r2, "hv1")->n_ports, 1);
+    assert_int_equal(compile_test_host(r2, "hv2")->n_ports, 3);
 
     /* On hv2 only web1's and switch web's flows changed. */
     struct diff_aux aux = { r1, r2, 0, true };
-    flow_set_diff(&host(r1, "hv2")->flows, &host(r2, "hv2")->flows,
-                  check_diff, &aux);
+    flow_set_diff(&compile_test_host(r1, "hv2")->flows, &compile_test_host(r2, "hv2")->flows,
+                                            check_diff, &aux);
     assert_true(aux.ok);
     assert_true(aux.n >= 5);
 
@@ -529,7 +475,7 @@ count_added(void *aux, const struct compiled_host *o,
 static void
 test_added_hosts(void **state)
 {
-    struct topo *t = load(base_yaml);
+    struct topo *t = compile_test_load("c.yaml", base_yaml);
     struct compile_result *r = compile_topology(t, NULL);
     int c = 0;
     compile_changed_hosts(NULL, r, count_added, &c);
@@ -542,9 +488,9 @@ test_added_hosts(void **state)
 static void
 test_provenance(void **state)
 {
-    struct topo *t = load(base_yaml);
+    struct topo *t = compile_test_load("c.yaml", base_yaml);
     struct compile_result *r = compile_topology(t, NULL);
-    const struct compiled_host *hv1 = host(r, "hv1");
+    const struct compiled_host *hv1 = compile_test_host(r, "hv1");
     struct compile_provenance p;
 
     /* Every flow on every host explains itself. */
@@ -609,7 +555,7 @@ test_provenance(void **state)
 static void
 test_ofport_stability(void **state)
 {
-    struct topo *t1 = load(BASE_HOSTS PORT_WEB1("hv1") OTHER_PORTS);
+    struct topo *t1 = compile_test_load("c.yaml", BASE_HOSTS PORT_WEB1("hv1") OTHER_PORTS);
     struct compile_result *r1 = compile_topology(t1, NULL);
     char *more = xasprintf("%s", BASE_HOSTS PORT_WEB1("hv1") OTHER_PORTS);
     for (int i = 0; i < 40; i++) {
@@ -618,11 +564,11 @@ test_ofport_stability(void **state)
         free(more);
         more = n;
     }
-    struct topo *t2 = load(more);
+    struct topo *t2 = compile_test_load("c.yaml", more);
     struct compile_result *r2 = compile_topology(t2, r1);
     assert_int_equal(ofport(r1, "hv1", "web1"), ofport(r2, "hv1", "web1"));
     assert_int_equal(ofport(r1, "hv1", "db1"), ofport(r2, "hv1", "db1"));
-    const struct compiled_host *h = host(r2, "hv1");
+    const struct compiled_host *h = compile_test_host(r2, "hv1");
     assert_int_equal(h->n_ports, 42);
     for (size_t i = 0; i < h->n_ports; i++) {
         assert_true(h->ports[i].ofport >= 1 && h->ports[i].ofport <= 3999);
@@ -667,7 +613,7 @@ test_scale(void **state)
                p, (p * 7) % 100, s, s / 250, s % 250, p / 200 + 2);
     }
     long long t0 = time_msec();
-    struct topo *t = load(y);
+    struct topo *t = compile_test_load("c.yaml", y);
     long long t1 = time_msec();
     struct compile_result *r = compile_topology(t, NULL);
     long long t2 = time_msec();

@@ -13,76 +13,9 @@
 #include <string.h>
 
 #include "controller/topo.h"
+#include "tests/unit/support/topo-test.h"
 #include "lib/addr.h"
 #include "lib/util.h"
-
-static struct topo *
-load(const char *yaml, struct topo_errors *errs)
-{
-    return topo_load_buffer("t.yaml", yaml, strlen(yaml), errs);
-}
-
-static char *
-source_path(const char *rel)
-{
-    static const char self[] = "/tests/unit/test-topo-gateway.c";
-    const char *dir = getenv("ANET_SOURCE_DIR");
-    if (dir) {
-        return xasprintf("%s/%s", dir, rel);
-    }
-    return xasprintf("%.*s/%s", (int) (strlen(__FILE__) - strlen(self)),
-                     __FILE__, rel);
-}
-
-static void
-print_errors(const struct topo_errors *errs)
-{
-    for (size_t i = 0; i < errs->n; i++) {
-        char *s = topo_error_format(&errs->errs[i]);
-        fprintf(stderr, "  %s\n", s);
-        free(s);
-    }
-}
-
-static void
-expect_error(const struct topo_errors *errs, unsigned int line,
-             unsigned int col, const char *path, const char *what)
-{
-    for (size_t i = 0; i < errs->n; i++) {
-        const struct topo_error *e = &errs->errs[i];
-        if (e->line == line && e->col == col && !strcmp(e->path, path)
-            && strstr(e->msg, what)) {
-            return;
-        }
-    }
-    fprintf(stderr, "expected %u:%u: %s: ...%s... among:\n", line, col, path,
-            what);
-    print_errors(errs);
-    fail();
-}
-
-static uint32_t
-ip(const char *s)
-{
-    uint32_t v;
-    assert_int_equal(ip4_parse(s, &v), 0);
-    return v;
-}
-
-static struct topo *
-load_ok(const char *yaml)
-{
-    struct topo_errors errs;
-    topo_errors_init(&errs);
-    struct topo *t = load(yaml, &errs);
-    if (!t) {
-        print_errors(&errs);
-    }
-    assert_non_null(t);
-    assert_int_equal(errs.n, 0);
-    topo_errors_destroy(&errs);
-    return t;
-}
 
 /* Lines 1..24; the gateway goes on line 25. */
 #define HEAD                                                    \
@@ -117,31 +50,31 @@ load_ok(const char *yaml)
 static void
 test_valid(void **state)
 {
-    struct topo *t = load_ok(
-        BASE
+    struct topo *t = topo_test_load_ok(
+                  BASE
         "    snat: [web, app]\n"                                    /* 26 */
-        "    floating_ips:\n"
-        "      - {ip: 203.0.113.21, port: app1}\n"
-        "      - {ip: 203.0.113.20, port: web1}\n"
+                  "    floating_ips:\n"
+                  "      - {ip: 203.0.113.21, port: app1}\n"
+                  "      - {ip: 203.0.113.20, port: web1}\n"
         "    port_forwards:\n"                                      /* 30 */
         "      - {protocol: udp, port: 53, to: app1, to_port: 5353}\n"
-        "      - {protocol: tcp, port: 8080, to: app1, to_port: 80, "
-        "ip: 203.0.113.10}\n"
-        "    routes:\n"
+                  "      - {protocol: tcp, port: 8080, to: app1, to_port: 80, "
+                  "ip: 203.0.113.10}\n"
+                  "    routes:\n"
         "      - {prefix: 198.51.100.0/24, next_hop: 203.0.113.5}\n" /* 34 */
-        "  - name: r2\n"
-        "    ports: [{switch: other, ip: 10.9.0.1/24}]\n"
-        "    gateway: {network: internet, ip: 203.0.113.11, "
+                  "  - name: r2\n"
+                  "    ports: [{switch: other, ip: 10.9.0.1/24}]\n"
+                  "    gateway: {network: internet, ip: 203.0.113.11, "
         "mac: '0a:00:00:00:ee:01'}\n"                               /* 37 */
-        "    routes:\n"
-        "      - {prefix: 0.0.0.0/0, next_hop: 203.0.113.2}\n");
+                  "    routes:\n"
+                  "      - {prefix: 0.0.0.0/0, next_hop: 203.0.113.2}\n");
     assert_int_equal(t->n_externals, 1);
     const struct topo_external *e = topo_find_external(t, "internet");
     assert_ptr_equal(e, &t->externals[0]);
     assert_null(topo_find_external(t, "web"));
-    assert_int_equal(e->net, ip("203.0.113.0"));
+    assert_int_equal(e->net, topo_test_ip("203.0.113.0"));
     assert_int_equal(e->plen, 24);
-    assert_int_equal(e->gateway_ip, ip("203.0.113.1"));
+    assert_int_equal(e->gateway_ip, topo_test_ip("203.0.113.1"));
     assert_true(e->gateway_mac == 0x0a00000000feULL);
     assert_string_equal(t->hosts[e->host].name, "hv1");
     assert_string_equal(e->iface, "ext0");
@@ -155,7 +88,7 @@ test_valid(void **state)
     const struct topo_router *r2 = topo_find_router(t, "r2");
     assert_true(r1->has_gateway);
     assert_int_equal(r1->gw_net, 0);
-    assert_int_equal(r1->gw_ip, ip("203.0.113.10"));
+    assert_int_equal(r1->gw_ip, topo_test_ip("203.0.113.10"));
     assert_true(r1->gw_mac >> 40 == 0x0a);
     assert_true(r1->gw_mac != r1->ports[0].mac && r1->gw_mac != r1->ports[1].mac);
     assert_int_equal(r1->gw_mark.line, 25);
@@ -170,23 +103,23 @@ test_valid(void **state)
 
     /* Floating IPs sorted by address, ports resolved. */
     assert_int_equal(r1->n_fips, 2);
-    assert_int_equal(r1->fips[0].ip, ip("203.0.113.20"));
+    assert_int_equal(r1->fips[0].ip, topo_test_ip("203.0.113.20"));
     assert_string_equal(t->ports[r1->fips[0].port].name, "web1");
     assert_int_equal(r1->fips[0].mark.line, 29);
-    assert_int_equal(r1->fips[1].ip, ip("203.0.113.21"));
+    assert_int_equal(r1->fips[1].ip, topo_test_ip("203.0.113.21"));
     assert_string_equal(t->ports[r1->fips[1].port].name, "app1");
 
     /* Port forwards sorted by (ip, protocol, port); ip defaults. */
     assert_int_equal(r1->n_forwards, 2);
     const struct topo_port_forward *f = &r1->forwards[0];
-    assert_int_equal(f->ip, ip("203.0.113.10"));
+    assert_int_equal(f->ip, topo_test_ip("203.0.113.10"));
     assert_int_equal(f->proto, 6);
     assert_int_equal(f->port, 8080);
     assert_string_equal(t->ports[f->to].name, "app1");
     assert_int_equal(f->to_port, 80);
     assert_int_equal(f->mark.line, 32);
     f = &r1->forwards[1];
-    assert_int_equal(f->ip, ip("203.0.113.10"));
+    assert_int_equal(f->ip, topo_test_ip("203.0.113.10"));
     assert_int_equal(f->proto, 17);
     assert_int_equal(f->port, 53);
     assert_int_equal(f->to_port, 5353);
@@ -194,20 +127,20 @@ test_valid(void **state)
     /* r1: its static route (next hop on the external network counts as
      * connected), then the implicit default route via gateway_ip. */
     assert_int_equal(r1->n_routes, 2);
-    assert_int_equal(r1->routes[0].prefix, ip("198.51.100.0"));
-    assert_int_equal(r1->routes[0].next_hop, ip("203.0.113.5"));
+    assert_int_equal(r1->routes[0].prefix, topo_test_ip("198.51.100.0"));
+    assert_int_equal(r1->routes[0].next_hop, topo_test_ip("203.0.113.5"));
     assert_int_equal(r1->routes[1].prefix, 0);
     assert_int_equal(r1->routes[1].plen, 0);
-    assert_int_equal(r1->routes[1].next_hop, ip("203.0.113.1"));
+    assert_int_equal(r1->routes[1].next_hop, topo_test_ip("203.0.113.1"));
     assert_int_equal(r1->routes[1].mark.line, 25);
     assert_int_equal(r1->routes[1].mark.col, 14);
     /* r2 has its own default route: none is added. */
     assert_int_equal(r2->n_routes, 1);
-    assert_int_equal(r2->routes[0].next_hop, ip("203.0.113.2"));
+    assert_int_equal(r2->routes[0].next_hop, topo_test_ip("203.0.113.2"));
     topo_destroy(t);
 
     /* A router without gateway has none of it. */
-    t = load_ok(HEAD);
+    t = topo_test_load_ok(HEAD);
     assert_false(t->routers[0].has_gateway);
     assert_int_equal(t->routers[0].n_routes, 0);
     assert_int_equal(t->routers[0].n_snat + t->routers[0].n_fips
@@ -245,7 +178,9 @@ test_derived_stable(void **state)
         "gateway_mac: '0a:00:00:00:00:fe', host: h1, iface: ext0}\n"
         "switches: [{name: s2}, {name: s1, cidr: 10.1.0.0/24}]\n"
         "hosts: [{name: h1, tunnel_ip: 10.0.0.1/24}]\n";
-    struct topo *ta = load_ok(a), *tb = load_ok(b), *ta2 = load_ok(a);
+    struct topo *ta = topo_test_load_ok(a);
+    struct topo *tb = topo_test_load_ok(b);
+    struct topo *ta2 = topo_test_load_ok(a);
     assert_int_equal(ta->n_externals, 2);
     assert_string_equal(ta->externals[0].name, "net-a");
     for (size_t i = 0; i < 2; i++) {
@@ -276,7 +211,7 @@ test_derived_stable(void **state)
         "routers:\n"
         "  - {name: ra, ports: [{switch: s1, ip: 10.1.0.1/24}], "
         "gateway: {network: net-a, ip: 203.0.113.10}}\n", (unsigned) vni, mac);
-    struct topo *tc = load_ok(c);
+    struct topo *tc = topo_test_load_ok(c);
     assert_int_equal(topo_find_switch(tc, "s2")->vni, vni);
     assert_true(tc->externals[0].vni != vni);
     assert_true(tc->externals[0].vni != topo_find_switch(tc, "s1")->vni);
@@ -286,9 +221,9 @@ test_derived_stable(void **state)
     free(c);
 
     /* A given external VNI is kept. */
-    struct topo *td = load_ok(
-        "hosts: [{name: h1, tunnel_ip: 10.0.0.1/24}]\n"
-        "external_networks:\n"
+    struct topo *td = topo_test_load_ok(
+                  "hosts: [{name: h1, tunnel_ip: 10.0.0.1/24}]\n"
+                  "external_networks:\n"
         "  - {name: net-a, cidr: 203.0.113.0/24, gateway_ip: 203.0.113.1, "
         "gateway_mac: '0a:00:00:00:00:fe', host: h1, iface: ext0, vni: 900}\n");
     assert_int_equal(td->externals[0].vni, 900);
@@ -477,12 +412,12 @@ test_error_kinds(void **state)
         const struct error_case *c = &error_cases[i];
         struct topo_errors errs;
         topo_errors_init(&errs);
-        struct topo *t = load(c->yaml, &errs);
+        struct topo *t = topo_test_load(c->yaml, &errs);
         if (t || !errs.n) {
             fprintf(stderr, "case '%s' was accepted\n", c->kind);
         }
         assert_null(t);
-        expect_error(&errs, c->line, c->col, c->path, c->what);
+        topo_test_expect_error(&errs, c->line, c->col, c->path, c->what);
         topo_errors_destroy(&errs);
     }
 }
@@ -492,45 +427,46 @@ test_error_kinds(void **state)
 static void
 test_many_errors(void **state)
 {
-    topo_destroy(load_ok(BASE));
-    topo_destroy(load_ok(EXTOK("")));
+    topo_destroy(topo_test_load_ok(BASE));
+    topo_destroy(topo_test_load_ok(EXTOK("")));
 
     struct topo_errors errs;
     topo_errors_init(&errs);
-    struct topo *t = load(
+    struct topo *t = topo_test_load(
         "hosts: [{name: hv1, tunnel_ip: 10.200.0.11/24}]\n"          /* 1 */
-        "switches: [{name: web, cidr: 10.1.0.0/24}]\n"
+                  "switches: [{name: web, cidr: 10.1.0.0/24}]\n"
         "ports: [{name: web1, host: hv1, switch: web, ip: 10.1.0.11}]\n"
-        "external_networks:\n"
+                  "external_networks:\n"
         "  - {name: internet, cidr: 203.0.113.0/24, gateway_ip: 203.0.113.1, "
         "gateway_mac: '0a:00:00:00:00:fe', host: hv2, iface: ext0}\n" /* 5 */
-        "routers:\n"
-        "  - name: r1\n"
-        "    ports: [{switch: web, ip: 10.1.0.1/24}]\n"
+                  "routers:\n"
+                  "  - name: r1\n"
+                  "    ports: [{switch: web, ip: 10.1.0.1/24}]\n"
         "    gateway: {network: internet, ip: 203.0.113.300}\n"      /* 9 */
-        "    snat: [db]\n"
-        "    floating_ips: [{ip: 198.51.100.20, port: web1}]\n"
+                  "    snat: [db]\n"
+                  "    floating_ips: [{ip: 198.51.100.20, port: web1}]\n"
         "    port_forwards: [{protocol: sctp, port: 99999, to: web1, "
         "to_port: 80}]\n"                                            /* 12 */
-        "  - name: r2\n"
-        "    ports: []\n"
+                  "  - name: r2\n"
+                  "    ports: []\n"
         "    snat: [web]\n", &errs);                                 /* 15 */
     assert_null(t);
-    expect_error(&errs, 5, 109, "external_networks.internet.host",
-                 "unknown host 'hv2'");
-    expect_error(&errs, 9, 38, "routers.r1.gateway.ip",
-                 "not a unicast IPv4 address");
-    expect_error(&errs, 10, 12, "routers.r1.snat[0]", "unknown switch 'db'");
-    expect_error(&errs, 11, 25, "routers.r1.floating_ips[0].ip",
-                 "is outside external network internet's cidr");
-    expect_error(&errs, 12, 32, "routers.r1.port_forwards[0].protocol",
-                 "protocol 'sctp'");
-    expect_error(&errs, 12, 44, "routers.r1.port_forwards[0].port",
-                 "port '99999' out of range");
-    expect_error(&errs, 15, 11, "routers.r2.snat",
-                 "router r2 has snat but no gateway");
-    expect_error(&errs, 15, 12, "routers.r2.snat[0]",
-                 "router r2 has no port on switch web");
+    topo_test_expect_error(&errs, 5, 109, "external_networks.internet.host",
+                           "unknown host 'hv2'");
+    topo_test_expect_error(&errs, 9, 38, "routers.r1.gateway.ip",
+                           "not a unicast IPv4 address");
+    topo_test_expect_error(&errs, 10, 12, "routers.r1.snat[0]",
+                           "unknown switch 'db'");
+    topo_test_expect_error(&errs, 11, 25, "routers.r1.floating_ips[0].ip",
+                           "is outside external network internet's cidr");
+    topo_test_expect_error(&errs, 12, 32, "routers.r1.port_forwards[0].protocol",
+                           "protocol 'sctp'");
+    topo_test_expect_error(&errs, 12, 44, "routers.r1.port_forwards[0].port",
+                           "port '99999' out of range");
+    topo_test_expect_error(&errs, 15, 11, "routers.r2.snat",
+                           "router r2 has snat but no gateway");
+    topo_test_expect_error(&errs, 15, 12, "routers.r2.snat[0]",
+                           "router r2 has no port on switch web");
     assert_int_equal(errs.n, 8);
     for (size_t i = 1; i < errs.n; i++) {
         assert_true(errs.errs[i - 1].line < errs.errs[i].line
@@ -546,26 +482,26 @@ static void
 test_gateway_mac_optional(void **state)
 {
     (void) state;
-    struct topo *t = load_ok(
-        "hosts: [{name: hv1, tunnel_ip: 10.200.0.11/24}]\n"
-        "switches: [{name: web, cidr: 10.1.0.0/24}]\n"
-        "external_networks:\n"
+    struct topo *t = topo_test_load_ok(
+                  "hosts: [{name: hv1, tunnel_ip: 10.200.0.11/24}]\n"
+                  "switches: [{name: web, cidr: 10.1.0.0/24}]\n"
+                  "external_networks:\n"
         "  - {name: internet, cidr: 203.0.113.0/24, gateway_ip: 203.0.113.1, "
-        "host: hv1, iface: ext0}\n"
-        "routers:\n"
-        "  - name: r1\n"
-        "    ports: [{switch: web, ip: 10.1.0.1/24}]\n"
-        "    gateway: {network: internet, ip: 203.0.113.10}\n"
-        "    snat: [web]\n");
+                  "host: hv1, iface: ext0}\n"
+                  "routers:\n"
+                  "  - name: r1\n"
+                  "    ports: [{switch: web, ip: 10.1.0.1/24}]\n"
+                  "    gateway: {network: internet, ip: 203.0.113.10}\n"
+                  "    snat: [web]\n");
     const struct topo_external *e = topo_find_external(t, "internet");
     assert_non_null(e);
     assert_true(e->gateway_mac == 0);
-    assert_int_equal(e->gateway_ip, ip("203.0.113.1"));
+    assert_int_equal(e->gateway_ip, topo_test_ip("203.0.113.1"));
     const struct topo_router *r1 = topo_find_router(t, "r1");
     assert_true(r1->has_gateway);
     assert_true(r1->gw_mac != 0);
     assert_int_equal(r1->routes[r1->n_routes - 1].next_hop,
-                     ip("203.0.113.1"));
+                     topo_test_ip("203.0.113.1"));
     topo_destroy(t);
 }
 
@@ -576,12 +512,14 @@ test_example_arp(void **state)
     (void) state;
     struct topo_errors errs;
     topo_errors_init(&errs);
-    char *path = source_path("topology-examples/three-tier-gateway.yaml");
-    char *path2 = source_path("topology-examples/three-tier-gateway-arp.yaml");
+    char *path =
+        topo_test_source_path("topology-examples/three-tier-gateway.yaml");
+    char *path2 =
+        topo_test_source_path("topology-examples/three-tier-gateway-arp.yaml");
     struct topo *a = topo_load_file(path, &errs);
     struct topo *b = topo_load_file(path2, &errs);
     if (!a || !b) {
-        print_errors(&errs);
+        topo_test_print_errors(&errs);
     }
     assert_non_null(a);
     assert_non_null(b);
@@ -605,10 +543,11 @@ test_example(void **state)
 {
     struct topo_errors errs;
     topo_errors_init(&errs);
-    char *path = source_path("topology-examples/three-tier-gateway.yaml");
+    char *path =
+        topo_test_source_path("topology-examples/three-tier-gateway.yaml");
     struct topo *t = topo_load_file(path, &errs);
     if (!t) {
-        print_errors(&errs);
+        topo_test_print_errors(&errs);
     }
     assert_non_null(t);
     assert_int_equal(t->n_switches, 3);
@@ -616,29 +555,29 @@ test_example(void **state)
     assert_int_equal(t->n_externals, 1);
     const struct topo_external *e = &t->externals[0];
     assert_string_equal(e->name, "internet");
-    assert_int_equal(e->net, ip("203.0.113.0"));
+    assert_int_equal(e->net, topo_test_ip("203.0.113.0"));
     assert_int_equal(e->plen, 24);
-    assert_int_equal(e->gateway_ip, ip("203.0.113.1"));
+    assert_int_equal(e->gateway_ip, topo_test_ip("203.0.113.1"));
     assert_true(e->gateway_mac == 0x0a00000000feULL);
     assert_string_equal(t->hosts[e->host].name, "hv1");
     assert_string_equal(e->iface, "ext0");
 
     const struct topo_router *r1 = topo_find_router(t, "r1");
     assert_true(r1->has_gateway);
-    assert_int_equal(r1->gw_ip, ip("203.0.113.10"));
+    assert_int_equal(r1->gw_ip, topo_test_ip("203.0.113.10"));
     assert_int_equal(r1->n_snat, 3);
     assert_int_equal(r1->n_fips, 1);
-    assert_int_equal(r1->fips[0].ip, ip("203.0.113.20"));
+    assert_int_equal(r1->fips[0].ip, topo_test_ip("203.0.113.20"));
     assert_string_equal(t->ports[r1->fips[0].port].name, "web1");
     assert_int_equal(r1->n_forwards, 1);
-    assert_int_equal(r1->forwards[0].ip, ip("203.0.113.10"));
+    assert_int_equal(r1->forwards[0].ip, topo_test_ip("203.0.113.10"));
     assert_int_equal(r1->forwards[0].proto, 6);
     assert_int_equal(r1->forwards[0].port, 8080);
     assert_string_equal(t->ports[r1->forwards[0].to].name, "app1");
     assert_int_equal(r1->forwards[0].to_port, 80);
     assert_int_equal(r1->n_routes, 1);
     assert_int_equal(r1->routes[0].plen, 0);
-    assert_int_equal(r1->routes[0].next_hop, ip("203.0.113.1"));
+    assert_int_equal(r1->routes[0].next_hop, topo_test_ip("203.0.113.1"));
     assert_int_equal(errs.n, 0);
     topo_destroy(t);
     free(path);

@@ -11,76 +11,9 @@
 #include <string.h>
 
 #include "controller/topo.h"
+#include "tests/unit/support/topo-test.h"
 #include "lib/addr.h"
 #include "lib/util.h"
-
-static struct topo *
-load(const char *yaml, struct topo_errors *errs)
-{
-    return topo_load_buffer("t.yaml", yaml, strlen(yaml), errs);
-}
-
-static char *
-source_path(const char *rel)
-{
-    static const char self[] = "/tests/unit/test-topo-router.c";
-    const char *dir = getenv("ANET_SOURCE_DIR");
-    if (dir) {
-        return xasprintf("%s/%s", dir, rel);
-    }
-    return xasprintf("%.*s/%s", (int) (strlen(__FILE__) - strlen(self)),
-                     __FILE__, rel);
-}
-
-static void
-print_errors(const struct topo_errors *errs)
-{
-    for (size_t i = 0; i < errs->n; i++) {
-        char *s = topo_error_format(&errs->errs[i]);
-        fprintf(stderr, "  %s\n", s);
-        free(s);
-    }
-}
-
-static void
-expect_error(const struct topo_errors *errs, unsigned int line,
-             unsigned int col, const char *path, const char *what)
-{
-    for (size_t i = 0; i < errs->n; i++) {
-        const struct topo_error *e = &errs->errs[i];
-        if (e->line == line && e->col == col && !strcmp(e->path, path)
-            && strstr(e->msg, what)) {
-            return;
-        }
-    }
-    fprintf(stderr, "expected %u:%u: %s: ...%s... among:\n", line, col, path,
-            what);
-    print_errors(errs);
-    fail();
-}
-
-static uint32_t
-ip(const char *s)
-{
-    uint32_t v;
-    assert_int_equal(ip4_parse(s, &v), 0);
-    return v;
-}
-
-static struct topo *
-load_ok(const char *yaml)
-{
-    struct topo_errors errs;
-    topo_errors_init(&errs);
-    struct topo *t = load(yaml, &errs);
-    if (!t) {
-        print_errors(&errs);
-    }
-    assert_non_null(t);
-    assert_int_equal(errs.n, 0);
-    topo_errors_destroy(&errs);
-    return t;
-}
 
 static const char valid_yaml[] =
     "hosts:\n"                                              /* 1 */
@@ -121,7 +54,7 @@ static const char valid_yaml[] =
 static void
 test_valid(void **state)
 {
-    struct topo *t = load_ok(valid_yaml);
+    struct topo *t = topo_test_load_ok(valid_yaml);
 
     /* Switches: bare, db, transit, web. */
     assert_int_equal(t->n_switches, 4);
@@ -135,13 +68,13 @@ test_valid(void **state)
     /* DHCP: given values, the defaults, off without a cidr. */
     assert_true(web->dhcp.enabled);
     assert_int_equal(web->dhcp.n_dns, 2);
-    assert_int_equal(web->dhcp.dns[0], ip("10.1.0.53"));
-    assert_int_equal(web->dhcp.dns[1], ip("10.9.9.9"));
+    assert_int_equal(web->dhcp.dns[0], topo_test_ip("10.1.0.53"));
+    assert_int_equal(web->dhcp.dns[1], topo_test_ip("10.9.9.9"));
     assert_int_equal(web->dhcp.lease_time, 600);
     assert_int_equal(web->dhcp.n_routes, 1);
-    assert_int_equal(web->dhcp.routes[0].prefix, ip("10.50.0.0"));
+    assert_int_equal(web->dhcp.routes[0].prefix, topo_test_ip("10.50.0.0"));
     assert_int_equal(web->dhcp.routes[0].plen, 16);
-    assert_int_equal(web->dhcp.routes[0].next_hop, ip("10.1.0.1"));
+    assert_int_equal(web->dhcp.routes[0].next_hop, topo_test_ip("10.1.0.1"));
     assert_int_equal(web->dhcp.routes[0].mark.line, 10);
     assert_true(db->dhcp.enabled);
     assert_int_equal(db->dhcp.lease_time, 3600);
@@ -162,18 +95,18 @@ test_valid(void **state)
 
     assert_int_equal(r1->n_ports, 2);
     assert_int_equal(r1->ports[0].sw, itr);             /* transit < web */
-    assert_int_equal(r1->ports[0].ip, ip("192.168.100.1"));
+    assert_int_equal(r1->ports[0].ip, topo_test_ip("192.168.100.1"));
     assert_int_equal(r1->ports[0].plen, 24);
     assert_int_equal(r1->ports[0].mark.line, 28);
     assert_int_equal(r1->ports[1].sw, iweb);
-    assert_int_equal(r1->ports[1].ip, ip("10.1.0.1"));
+    assert_int_equal(r1->ports[1].ip, topo_test_ip("10.1.0.1"));
     assert_int_equal(r1->ports[1].mark.line, 26);
     assert_int_equal(r1->n_routes, 2);
     assert_int_equal(r1->routes[0].prefix, 0);
     assert_int_equal(r1->routes[0].plen, 0);
-    assert_int_equal(r1->routes[0].next_hop, ip("192.168.100.2"));
+    assert_int_equal(r1->routes[0].next_hop, topo_test_ip("192.168.100.2"));
     assert_int_equal(r1->routes[0].mark.line, 30);
-    assert_int_equal(r1->routes[1].prefix, ip("10.3.0.0"));
+    assert_int_equal(r1->routes[1].prefix, topo_test_ip("10.3.0.0"));
     assert_int_equal(r1->routes[1].plen, 16);
 
     assert_int_equal(r2->n_ports, 2);
@@ -181,7 +114,7 @@ test_valid(void **state)
     assert_true(r2->ports[0].mac == 0x0a000000ff01ULL);
     assert_int_equal(r2->ports[1].sw, itr);
     assert_int_equal(r2->n_routes, 1);
-    assert_int_equal(r2->routes[0].next_hop, ip("192.168.100.1"));
+    assert_int_equal(r2->routes[0].next_hop, topo_test_ip("192.168.100.1"));
 
     /* Derived MACs: 0a:, unicast, distinct from each other and workloads. */
     const uint64_t macs[] = { r1->ports[0].mac, r1->ports[1].mac,
@@ -230,7 +163,9 @@ test_macs_stable(void **state)
         "switches: [{name: s2, cidr: 10.2.0.0/24}, {name: s1, cidr: "
         "10.1.0.0/24}]\n"
         "hosts: [{name: h1, tunnel_ip: 10.0.0.1/24}]\n";
-    struct topo *ta = load_ok(a), *tb = load_ok(b), *ta2 = load_ok(a);
+    struct topo *ta = topo_test_load_ok(a);
+    struct topo *tb = topo_test_load_ok(b);
+    struct topo *ta2 = topo_test_load_ok(a);
     for (size_t r = 0; r < 2; r++) {
         assert_string_equal(ta->routers[r].name, tb->routers[r].name);
         assert_int_equal(ta->routers[r].n_ports, tb->routers[r].n_ports);
@@ -263,7 +198,7 @@ test_macs_stable(void **state)
         "{switch: s2, ip: 10.2.0.1/24, mac: '%s'}]}\n"
         "ports: [{name: p1, host: h1, switch: s1}, "
         "{name: p2, host: h1, switch: s2, mac: '%s'}]\n", pmac, mac);
-    struct topo *tc = load_ok(c);
+    struct topo *tc = topo_test_load_ok(c);
     assert_true(topo_find_port(tc, "p2")->mac == ra_s1);
     assert_true(tc->routers[0].ports[0].mac != ra_s1);
     assert_true(tc->routers[0].ports[1].mac == ta->ports[0].mac);
@@ -271,16 +206,16 @@ test_macs_stable(void **state)
     free(c);
 
     /* A base MAC: the k-th port in switch name order gets base + k. */
-    struct topo *td = load_ok(
-        "switches: [{name: s1, cidr: 10.1.0.0/24}, {name: s2, cidr: "
-        "10.2.0.0/24}, {name: s3, cidr: 10.3.0.0/24}]\n"
-        "routers:\n"
-        "  - name: ra\n"
-        "    mac: 0a:00:00:00:ff:00\n"
-        "    ports:\n"
-        "      - {switch: s3, ip: 10.3.0.1/24}\n"
+    struct topo *td = topo_test_load_ok(
+                  "switches: [{name: s1, cidr: 10.1.0.0/24}, {name: s2, cidr: "
+                  "10.2.0.0/24}, {name: s3, cidr: 10.3.0.0/24}]\n"
+                  "routers:\n"
+                  "  - name: ra\n"
+                  "    mac: 0a:00:00:00:ff:00\n"
+                  "    ports:\n"
+                  "      - {switch: s3, ip: 10.3.0.1/24}\n"
         "      - {switch: s1, ip: 10.1.0.1/24, mac: '02:00:00:00:00:01'}\n"
-        "      - {switch: s2, ip: 10.2.0.1/24}\n");
+                  "      - {switch: s2, ip: 10.2.0.1/24}\n");
     assert_true(td->routers[0].ports[0].mac == 0x020000000001ULL);
     assert_true(td->routers[0].ports[1].mac == 0x0a000000ff01ULL);
     assert_true(td->routers[0].ports[2].mac == 0x0a000000ff02ULL);
@@ -456,12 +391,12 @@ test_error_kinds(void **state)
         const struct error_case *c = &error_cases[i];
         struct topo_errors errs;
         topo_errors_init(&errs);
-        struct topo *t = load(c->yaml, &errs);
+        struct topo *t = topo_test_load(c->yaml, &errs);
         if (t || !errs.n) {
             fprintf(stderr, "case '%s' was accepted\n", c->kind);
         }
         assert_null(t);
-        expect_error(&errs, c->line, c->col, c->path, c->what);
+        topo_test_expect_error(&errs, c->line, c->col, c->path, c->what);
         topo_errors_destroy(&errs);
     }
 }
@@ -472,8 +407,8 @@ test_error_kinds(void **state)
 static void
 test_many_errors(void **state)
 {
-    topo_destroy(load_ok(BASE));
-    topo_destroy(load_ok(SW("")));
+    topo_destroy(topo_test_load_ok(BASE));
+    topo_destroy(topo_test_load_ok(SW("")));
 
     static const char yaml[] =
         "switches:\n"                                           /* 1 */
@@ -496,13 +431,18 @@ test_many_errors(void **state)
         "      - {prefix: 0.0.0.0/0, next_hop: 10.9.0.1}\n";    /* 18 */
     struct topo_errors errs;
     topo_errors_init(&errs);
-    assert_null(load(yaml, &errs));
-    expect_error(&errs, 4, 24, "switches.web.dhcp.lease_time", "out of range");
-    expect_error(&errs, 4, 33, "switches.web.dhcp.dns[0]", "bad DNS address");
-    expect_error(&errs, 11, 26, "routers.r1.ports[1].ip", "prefix length /25");
-    expect_error(&errs, 13, 18, "routers.r1.routes[0].prefix", "host bits");
-    expect_error(&errs, 16, 27, "routers.r2.ports[0].ip", "already router r1's");
-    expect_error(&errs, 18, 39, "routers.r2.routes[0].next_hop",
+    assert_null(topo_test_load(yaml, &errs));
+    topo_test_expect_error(&errs, 4, 24, "switches.web.dhcp.lease_time",
+                           "out of range");
+    topo_test_expect_error(&errs, 4, 33, "switches.web.dhcp.dns[0]",
+                           "bad DNS address");
+    topo_test_expect_error(&errs, 11, 26, "routers.r1.ports[1].ip",
+                           "prefix length /25");
+    topo_test_expect_error(&errs, 13, 18, "routers.r1.routes[0].prefix",
+                           "host bits");
+    topo_test_expect_error(&errs, 16, 27, "routers.r2.ports[0].ip",
+                           "already router r1's");
+    topo_test_expect_error(&errs, 18, 39, "routers.r2.routes[0].next_hop",
                  "not on a network router r2 has a port on (10.1.0.0/24)");
     assert_int_equal(errs.n, 6);
     for (size_t i = 1; i < errs.n; i++) {
@@ -517,10 +457,10 @@ test_examples(void **state)
 {
     struct topo_errors errs;
     topo_errors_init(&errs);
-    char *path = source_path("topology-examples/three-tier.yaml");
+    char *path = topo_test_source_path("topology-examples/three-tier.yaml");
     struct topo *t = topo_load_file(path, &errs);
     if (!t) {
-        print_errors(&errs);
+        topo_test_print_errors(&errs);
     }
     assert_non_null(t);
     assert_int_equal(t->n_hosts, 3);
@@ -539,16 +479,16 @@ test_examples(void **state)
     assert_string_equal(t->switches[r1->ports[0].sw].name, "app");
     const struct topo_switch *web = topo_find_switch(t, "web");
     assert_int_equal(web->dhcp.n_dns, 1);
-    assert_int_equal(web->dhcp.dns[0], ip("10.1.0.53"));
+    assert_int_equal(web->dhcp.dns[0], topo_test_ip("10.1.0.53"));
     assert_int_equal(topo_find_switch(t, "db")->dhcp.n_dns, 0);
     assert_int_equal(topo_find_port(t, "db2")->host, 0);
     topo_destroy(t);
     free(path);
 
-    path = source_path("topology-examples/two-routers.yaml");
+    path = topo_test_source_path("topology-examples/two-routers.yaml");
     t = topo_load_file(path, &errs);
     if (!t) {
-        print_errors(&errs);
+        topo_test_print_errors(&errs);
     }
     assert_non_null(t);
     assert_int_equal(t->n_routers, 2);
@@ -557,10 +497,10 @@ test_examples(void **state)
     const struct topo_switch *tr = topo_find_switch(t, "transit");
     assert_false(tr->dhcp.enabled);
     assert_int_equal(a->n_routes, 1);
-    assert_int_equal(a->routes[0].prefix, ip("10.3.0.0"));
+    assert_int_equal(a->routes[0].prefix, topo_test_ip("10.3.0.0"));
     assert_int_equal(a->routes[0].plen, 16);
-    assert_int_equal(a->routes[0].next_hop, ip("192.168.100.2"));
-    assert_int_equal(b->routes[0].next_hop, ip("192.168.100.1"));
+    assert_int_equal(a->routes[0].next_hop, topo_test_ip("192.168.100.2"));
+    assert_int_equal(b->routes[0].next_hop, topo_test_ip("192.168.100.1"));
     assert_ptr_equal(&t->switches[a->ports[0].sw], tr);    /* transit < web */
     assert_ptr_equal(&t->switches[b->ports[1].sw], tr);    /* db < transit */
     assert_true(a->ports[0].mac != b->ports[1].mac);

@@ -11,56 +11,9 @@
 #include <string.h>
 
 #include "controller/topo.h"
+#include "tests/unit/support/topo-test.h"
 #include "lib/addr.h"
 #include "lib/util.h"
-
-static struct topo *
-load(const char *yaml, struct topo_errors *errs)
-{
-    return topo_load_buffer("t.yaml", yaml, strlen(yaml), errs);
-}
-
-static char *
-source_path(const char *rel)
-{
-    /* CTest passes the source tree; by hand, derive it from this file. */
-    static const char self[] = "/tests/unit/test-topo.c";
-    const char *dir = getenv("ANET_SOURCE_DIR");
-    if (dir) {
-        return xasprintf("%s/%s", dir, rel);
-    }
-    return xasprintf("%.*s/%s", (int) (strlen(__FILE__) - strlen(self)),
-                     __FILE__, rel);
-}
-
-static void
-print_errors(const struct topo_errors *errs)
-{
-    for (size_t i = 0; i < errs->n; i++) {
-        char *s = topo_error_format(&errs->errs[i]);
-        fprintf(stderr, "  %s\n", s);
-        free(s);
-    }
-}
-
-/* Asserts that 'errs' holds an error at line:col with 'path' whose message
- * contains 'what'. */
-static void
-expect_error(const struct topo_errors *errs, unsigned int line,
-             unsigned int col, const char *path, const char *what)
-{
-    for (size_t i = 0; i < errs->n; i++) {
-        const struct topo_error *e = &errs->errs[i];
-        if (e->line == line && e->col == col && !strcmp(e->path, path)
-            && strstr(e->msg, what)) {
-            return;
-        }
-    }
-    fprintf(stderr, "expected %u:%u: %s: ...%s... among:\n", line, col, path,
-            what);
-    print_errors(errs);
-    fail();
-}
 
 static const char valid_yaml[] =
     "hosts:\n"                                  /* 1 */
@@ -92,9 +45,9 @@ test_valid(void **state)
 {
     struct topo_errors errs;
     topo_errors_init(&errs);
-    struct topo *t = load(valid_yaml, &errs);
+    struct topo *t = topo_test_load(valid_yaml, &errs);
     if (!t) {
-        print_errors(&errs);
+        topo_test_print_errors(&errs);
     }
     assert_non_null(t);
     assert_int_equal(errs.n, 0);
@@ -167,7 +120,9 @@ test_derived_stable(void **state)
         "  - {name: p2, host: h1, switch: s2}\n"
         "switches: [{name: s3}, {name: s2}, {name: s1}]\n"
         "hosts: [{name: h1, tunnel_ip: 10.0.0.1/24}]\n";
-    struct topo *ta = load(a, NULL), *tb = load(b, NULL), *ta2 = load(a, NULL);
+    struct topo *ta = topo_test_load(a, NULL);
+    struct topo *tb = topo_test_load(b, NULL);
+    struct topo *ta2 = topo_test_load(a, NULL);
     assert_non_null(ta);
     assert_non_null(tb);
     assert_non_null(ta2);
@@ -194,7 +149,7 @@ test_derived_stable(void **state)
         "ports:\n"
         "  - {name: p1, host: h1, switch: s1}\n"
         "  - {name: zz, host: h1, switch: zz, mac: '%s'}\n", s1_vni, mac);
-    struct topo *tc = load(c, NULL);
+    struct topo *tc = topo_test_load(c, NULL);
     assert_non_null(tc);
     assert_int_equal(topo_find_switch(tc, "zz")->vni, s1_vni);
     assert_int_not_equal(topo_find_switch(tc, "s1")->vni, s1_vni);
@@ -301,13 +256,13 @@ test_error_kinds(void **state)
         const struct error_case *c = &error_cases[i];
         struct topo_errors errs;
         topo_errors_init(&errs);
-        struct topo *t = load(c->yaml, &errs);
+        struct topo *t = topo_test_load(c->yaml, &errs);
         if (t || !errs.n) {
             fprintf(stderr, "case '%s' was accepted\n", c->kind);
         }
         assert_null(t);
         assert_true(errs.n >= 1);
-        expect_error(&errs, c->line, c->col, c->path, c->what);
+        topo_test_expect_error(&errs, c->line, c->col, c->path, c->what);
         /* The formatted form is "file:line:col: path: message". */
         char *s = topo_error_format(&errs.errs[0]);
         assert_true(!strncmp(s, "t.yaml:", 7));
@@ -321,8 +276,8 @@ test_format(void **state)
 {
     struct topo_errors errs;
     topo_errors_init(&errs);
-    assert_null(load(HOST1 WEB "ports:\n  - {name: p1, host: hv1, "
-                     "switch: web, ip: 10.2.0.5}\n", &errs));
+    assert_null(topo_test_load(HOST1 WEB "ports:\n  - {name: p1, host: hv1, "
+                               "switch: web, ip: 10.2.0.5}\n", &errs));
     assert_int_equal(errs.n, 1);
     char *s = topo_error_format(&errs.errs[0]);
     assert_string_equal(s, "t.yaml:8:44: ports.p1.ip: ip 10.2.0.5 is outside "
@@ -339,17 +294,23 @@ test_many_errors(void **state)
 {
     struct topo_errors errs;
     topo_errors_init(&errs);
-    char *path = source_path("tests/unit/data/bad-topology.yaml");
+    char *path = topo_test_source_path("tests/unit/data/bad-topology.yaml");
     struct topo *t = topo_load_file(path, &errs);
     assert_null(t);
-    expect_error(&errs, 7, 16, "hosts.hv2.tunnel_ip", "duplicate tunnel_ip");
-    expect_error(&errs, 8, 5, "hosts.hv2.colour", "unknown key 'colour'");
-    expect_error(&errs, 15, 10, "switches.db.vni", "VNI clash");
-    expect_error(&errs, 20, 9, "ports.web1.ip", "outside switch web's cidr");
-    expect_error(&errs, 22, 11, "ports.web2.host", "unknown host 'hv9'");
-    expect_error(&errs, 24, 10, "ports.web2.mac", "multicast");
-    expect_error(&errs, 25, 5, "ports[2]", "missing required key 'name'");
-    expect_error(&errs, 26, 13, "ports[2].switch", "unknown switch 'dbx'");
+    topo_test_expect_error(&errs, 7, 16, "hosts.hv2.tunnel_ip",
+                           "duplicate tunnel_ip");
+    topo_test_expect_error(&errs, 8, 5, "hosts.hv2.colour",
+                           "unknown key 'colour'");
+    topo_test_expect_error(&errs, 15, 10, "switches.db.vni", "VNI clash");
+    topo_test_expect_error(&errs, 20, 9, "ports.web1.ip",
+                           "outside switch web's cidr");
+    topo_test_expect_error(&errs, 22, 11, "ports.web2.host",
+                           "unknown host 'hv9'");
+    topo_test_expect_error(&errs, 24, 10, "ports.web2.mac", "multicast");
+    topo_test_expect_error(&errs, 25, 5, "ports[2]",
+                           "missing required key 'name'");
+    topo_test_expect_error(&errs, 26, 13, "ports[2].switch",
+                           "unknown switch 'dbx'");
     assert_int_equal(errs.n, 8);
     for (size_t i = 1; i < errs.n; i++) {
         assert_true(errs.errs[i - 1].line <= errs.errs[i].line);
@@ -378,7 +339,7 @@ test_missing_file(void **state)
 static void
 test_examples(void **state)
 {
-    char *dir = source_path("topology-examples");
+    char *dir = topo_test_source_path("topology-examples");
     DIR *d = opendir(dir);
     size_t n = 0;
     assert_non_null(d);
@@ -393,7 +354,7 @@ test_examples(void **state)
         struct topo *t = topo_load_file(path, &errs);
         if (!t) {
             fprintf(stderr, "%s:\n", path);
-            print_errors(&errs);
+            topo_test_print_errors(&errs);
         }
         assert_non_null(t);
         assert_true(t->n_hosts >= 2 && t->n_ports >= 3);
@@ -411,11 +372,11 @@ test_examples(void **state)
 static void
 test_empty(void **state)
 {
-    struct topo *t = load("", NULL);
+    struct topo *t = topo_test_load("", NULL);
     assert_non_null(t);
     assert_int_equal(t->n_hosts + t->n_switches + t->n_ports, 0);
     topo_destroy(t);
-    t = load("hosts:\nswitches: []\n", NULL);
+    t = topo_test_load("hosts:\nswitches: []\n", NULL);
     assert_non_null(t);
     topo_destroy(t);
     topo_destroy(NULL);
