@@ -366,6 +366,7 @@ compiler_destroy(struct compiler *c)
     free(c->dirty_sw);
     free(c->pending);
     free(c->scratch.p);
+    free(c->scratch_shared.p);
     free(c->drecs.p);
     free(c->drec);
     free(c->rold);
@@ -750,6 +751,13 @@ compile_flush_switch__(struct compiler *c, uint32_t s)
         } else {
             compile_gen_switch_block(c, sw, span[i], ports, np, hosts, nh,
                                      &c->scratch);
+            if (i == 0) {
+                cbuf_reset(&c->scratch_shared);
+                compile_l3_switch_extra(c, sw, ports, np, &c->scratch_shared);
+            }
+            cbuf_append(&c->scratch, c->scratch_shared.p,
+                        c->scratch_shared.len);
+            c->scratch.n += c->scratch_shared.n;
         }
         compile_replace__(c, &b->fl, old_host, &c->scratch, span[i]);
     }

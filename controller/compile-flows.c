@@ -259,9 +259,7 @@ crec_decode(const uint8_t *rec, struct flow_set *out)
     util_memcpy(&f.cookie, p, 8);
     p += 8;
     uint64_t na = cflows_varint__(&p);
-    if (na) {
-        f.actions = xmalloc(na * sizeof *f.actions);
-    }
+    flow_alloc_actions(&f, na);
     for (size_t i = 0; i < na; i++) {
         struct flow_action *a = &f.actions[i];
         a->type = *p++;
@@ -509,5 +507,6 @@ compile_gen_switch_block(const struct compiler *c, const struct cswitch *sw,
     }
     compile_emit__(out, &fl);
     compile_emit__(out, &ft);
-    compile_l3_switch_extra(c, sw, ports, n_ports, out);
+    /* The switch's ARP answers (compile_l3_switch_extra) are the same on
+     * every host: the engine encodes them once and appends them. */
 }

@@ -284,6 +284,10 @@ struct compiler {
     uint32_t stamp;
     size_t n_flows;
     struct cbuf scratch;
+    /* A switch's host-independent records (ARP answers for its workload
+     * addresses), encoded once per recompute and appended to the switch's
+     * block on every host it spans. */
+    struct cbuf scratch_shared;
 
     /* Delta being built by the current apply (NULL when not wanted): the
      * changed records are kept encoded (copies in 'drecs', listed in

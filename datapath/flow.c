@@ -106,14 +106,39 @@ flow_init(struct flow *f, uint8_t table, uint16_t priority, uint64_t cookie)
     f->cookie = cookie;
 }
 
+/* Capacity of an action list of 'n' actions: 0, else the power of two of
+ * at least 4 that holds 'n'.  Action lists are short and most have one to
+ * four actions, which so take one allocation; the capacity follows from
+ * n_actions alone, so no field is spent on it. */
+static size_t
+flow_actions_cap__(size_t n)
+{
+    size_t cap = 4;
+    if (!n) {
+        return 0;
+    }
+    while (cap < n) {
+        cap *= 2;
+    }
+    return cap;
+}
+
+void
+flow_alloc_actions(struct flow *f, size_t n)
+{
+    free(f->actions);
+    f->actions = n ? xmalloc(flow_actions_cap__(n) * sizeof *f->actions)
+                   : NULL;
+}
+
 void
 flow_add_action(struct flow *f, uint8_t type, uint8_t field, uint32_t arg,
                 uint64_t value)
 {
-    /* Action lists are short; grow by powers of two using n_actions alone. */
     size_t n = f->n_actions;
-    if ((n & (n - 1)) == 0) {
-        f->actions = xrealloc(f->actions, (n ? 2 * n : 1) * sizeof *f->actions);
+    if (flow_actions_cap__(n) == n) {
+        f->actions = xrealloc(f->actions,
+                              flow_actions_cap__(n + 1) * sizeof *f->actions);
     }
     f->actions[n] = (struct flow_action) { .type = type, .field = field,
                                            .arg = arg, .value = value };
@@ -137,11 +162,7 @@ flow_clone(struct flow *dst, const struct flow *src)
     dst->actions = NULL;
     if (src->n_actions) {
         size_t n = src->n_actions;
-        size_t cap = 1;
-        while (cap < n) {
-            cap *= 2;
-        }
-        dst->actions = xmalloc(cap * sizeof *dst->actions);
+        dst->actions = xmalloc(flow_actions_cap__(n) * sizeof *dst->actions);
         memcpy(dst->actions, src->actions, n * sizeof *dst->actions);
     }
 }

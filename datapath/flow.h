@@ -175,6 +175,9 @@ static inline void flow_set_field(struct flow *f, unsigned int id, uint64_t v)
 { flow_add_action(f, FA_SET_FIELD, id, 0, v); }
 static inline void flow_resubmit(struct flow *f, uint8_t table)
 { flow_add_action(f, FA_RESUBMIT, 0, table, 0); }
+/* Replaces f's action list by room for 'n' actions (n_actions untouched):
+ * for decoders that fill the array themselves. */
+void flow_alloc_actions(struct flow *, size_t n);
 void flow_destroy(struct flow *);           /* frees actions; NULL-safe */
 void flow_clone(struct flow *dst, const struct flow *src);
 
