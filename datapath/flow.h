@@ -66,7 +66,8 @@
     /* NXM_OF_IN_PORT: the 16-bit in_port; only for set_field, where 0 \
      * means "no port" (OXM in_port refuses that) so that a packet may be \
      * output back to the port it came in on. */                        \
-    X(NXM_IN_PORT, 38, "nxm_in_port", 0x0000, 0, 2, false)
+    X(NXM_IN_PORT, 38, "nxm_in_port", 0x0000, 0, 2, false)          \
+    X(CONJ_ID,    39, "conj_id",   0x0001, 37, 4, false)
 
 enum flow_field_id {
 #define FLOW_FIELD_ENUM__(E, ID, NAME, CLS, FLD, W, M) FF_##E = ID,
@@ -104,6 +105,8 @@ uint64_t flow_field_full_mask(unsigned int id);
  *               arguments: apply the connection's existing translation),
  *               arg = IPv4 address (host order), value = port_min << 16 |
  *               port_max (0 = keep the port)
+ *   CONJUNCTION field = clause k (1-based), arg = conjunction id,
+ *               value = number of clauses n (NXAST_CONJUNCTION k/n)
  */
 #define FLOW_ACTIONS(X)          \
     X(OUTPUT,     0, "output")    \
@@ -113,7 +116,8 @@ uint64_t flow_field_full_mask(unsigned int id);
     X(CONTROLLER, 4, "controller") \
     X(CT,         5, "ct")        \
     X(MOVE,       6, "move")      \
-    X(NAT,        7, "nat")
+    X(NAT,        7, "nat")       \
+    X(CONJUNCTION, 8, "conjunction")
 
 enum flow_action_type {
 #define FLOW_ACTION_ENUM__(E, ID, NAME) FA_##E = ID,
