@@ -281,7 +281,7 @@ format_value__(struct strbuf__ *sb, unsigned int id, uint64_t v)
         break;
     case FF_IN_PORT: case FF_IP_PROTO: case FF_ICMP_TYPE: case FF_ICMP_CODE:
     case FF_ARP_OP: case FF_TCP_SRC: case FF_TCP_DST: case FF_UDP_SRC:
-    case FF_UDP_DST: case FF_CT_ZONE: case FF_IP_TTL:
+    case FF_UDP_DST: case FF_CT_ZONE: case FF_IP_TTL: case FF_CONJ_ID:
         sb_printf__(sb, "%" PRIu64, v);
         break;
     default:
@@ -399,6 +399,10 @@ format_actions__(struct strbuf__ *sb, const struct flow *f)
             sb_printf__(sb, "move:%s->%s", fi ? fi->name : "?",
                         flow_field_info(a->arg) ? flow_field_info(a->arg)->name
                                                 : "?");
+            break;
+        case FA_CONJUNCTION:
+            sb_printf__(sb, "conjunction(%" PRIu32 ",%u/%" PRIu64 ")", a->arg,
+                        a->field, a->value);
             break;
         default:
             sb_printf__(sb, "unknown(%u)", a->type);

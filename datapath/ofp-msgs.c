@@ -135,6 +135,7 @@ enum nx_action_subtype {
     NXAST_RESUBMIT = 1,
     NXAST_REG_MOVE = 6,
     NXAST_RESUBMIT_TABLE = 14,
+    NXAST_CONJUNCTION = 34,
     NXAST_CT = 35,
     NXAST_NAT = 36,
     NXAST_CONTROLLER2 = 37,
@@ -156,6 +157,17 @@ struct nx_action_resubmit {
 } OFP_PACKED;
 static_assert(sizeof(struct nx_action_resubmit) == 16, "nx_action_resubmit");
 #define OFPP10_IN_PORT 0xfff8
+
+/* NXAST_CONJUNCTION: 'clause' is 0-based on the wire (FA_CONJUNCTION's k is
+ * 1-based); OVS accepts 2..64 clauses. */
+struct nx_action_conjunction {
+    struct nx_action_header nxh;
+    uint8_t clause;
+    uint8_t n_clauses;
+    ofp_be32 id;
+} OFP_PACKED;
+static_assert(sizeof(struct nx_action_conjunction) == 16, "nx_action_conj");
+#define NX_CONJ_MAX_CLAUSES 64
 
 struct nx_action_conntrack {
     struct nx_action_header nxh;
@@ -815,6 +827,18 @@ put_action__(struct ofp_buf *b, const struct flow_action *a,
     }
     case FA_NAT:
         return -EINVAL;         /* only nested in the preceding ct */
+    case FA_CONJUNCTION: {
+        if (a->value < 2 || a->value > NX_CONJ_MAX_CLAUSES || !a->field
+            || a->field > a->value) {
+            return -EINVAL;
+        }
+        struct nx_action_conjunction *cj
+            = put_nx_action__(b, sizeof *cj, NXAST_CONJUNCTION);
+        cj->clause = a->field - 1;
+        cj->n_clauses = a->value;
+        cj->id = htonl(a->arg);
+        return 1;
+    }
     case FA_MOVE: {
         fi = flow_field_info(a->field);
         di = a->arg <= 0xff ? flow_field_info(a->arg) : NULL;
@@ -962,6 +986,19 @@ decode_nx_action__(const uint8_t *p, size_t len, struct flow_action out[2])
         /* The only nested action anet represents is one nat. */
         return decode_nat__(p + sizeof *ct, len - sizeof *ct, out + 1)
                ? -EOPNOTSUPP : 2;
+    }
+    case NXAST_CONJUNCTION: {
+        const struct nx_action_conjunction *cj = (const void *) p;
+        if (len != sizeof *cj || cj->n_clauses < 2
+            || cj->n_clauses > NX_CONJ_MAX_CLAUSES
+            || cj->clause >= cj->n_clauses) {
+            return -EOPNOTSUPP;
+        }
+        out->type = FA_CONJUNCTION;
+        out->field = cj->clause + 1;
+        out->arg = ntohl(cj->id);
+        out->value = cj->n_clauses;
+        return 1;
     }
     case NXAST_CONTROLLER2: {
         out->type = FA_CONTROLLER;

@@ -405,6 +405,81 @@ test_ct_nat_round_trip(void **state)
     ofconn_close(c);
 }
 
+/* A conjunctive match survives the trip through OVS: two clauses of
+ * conjunction 7 on different fields and the conj_id=7 flow dump back equal
+ * to what we installed, and ovs-ofctl spells them as flow_format() does. */
+static void
+test_conjunction_round_trip(void **state)
+{
+    REQUIRE_OVS();
+    struct ofconn *c = ofconn_open(ovs.br0, 2000);
+    assert_non_null(c);
+    struct flow_set want;
+    struct flow f;
+    flow_set_init(&want);
+
+    flow_init(&f, 61, 200, 0x8001);
+    flow_match_set(&f.match, FF_ETH_TYPE, 0x0800, 0);
+    flow_match_set(&f.match, FF_IPV4_SRC, 0x0a000000, 0xff000000);
+    flow_add_action(&f, FA_CONJUNCTION, 1, 7, 2);
+    flow_set_take(&want, &f);
+
+    flow_init(&f, 61, 200, 0x8002);
+    flow_match_set(&f.match, FF_ETH_TYPE, 0x0800, 0);
+    flow_match_set(&f.match, FF_IP_PROTO, 6, 0);
+    flow_match_set(&f.match, FF_TCP_DST, 0x1f40, 0xffe0);
+    flow_add_action(&f, FA_CONJUNCTION, 2, 7, 2);
+    flow_set_take(&want, &f);
+
+    flow_init(&f, 61, 200, 0x8003);
+    flow_match_set(&f.match, FF_ETH_TYPE, 0x0800, 0);
+    flow_match_set(&f.match, FF_CONJ_ID, 7, 0);
+    flow_add_action(&f, FA_CT, 1, 5, 0xff);
+    flow_resubmit(&f, 70);
+    flow_set_take(&want, &f);
+    flow_set_sort(&want);
+
+    assert_int_equal(ofconn_sync(c, &want, NULL), 0);
+    char *out = test_capture("ovs-ofctl -O OpenFlow15 dump-flows %s", ovs.br0);
+    static const char *const texts[] = {
+        "ip,nw_src=10.0.0.0/8 actions=conjunction(7,1/2)",
+        "tcp,tp_dst=0x1f40/0xffe0 actions=conjunction(7,2/2)",
+        "conj_id=7,ip actions=ct(commit,zone=5),resubmit(,70)",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+        if (!strstr(out, texts[i])) {
+            fail_msg("'%s' not in:\n%s", texts[i], out);
+        }
+    }
+    free(out);
+    for (size_t i = 0; i < want.n; i++) {
+        char *acts = flow_format_actions(&want.flows[i]);
+        if (want.flows[i].actions[0].type == FA_CONJUNCTION) {
+            assert_non_null(strstr(acts, "conjunction(7,"));
+        }
+        free(acts);
+    }
+    assert_switch_equals(c, &want);
+    assert_sync(c, &want, 0, 0, 0);
+
+    /* Changing a clause number is a modification of that flow only. */
+    for (size_t i = 0; i < want.n; i++) {
+        struct flow_action *a = &want.flows[i].actions[0];
+        if (a->type == FA_CONJUNCTION && a->field == 2) {
+            a->value = 3;
+            a->field = 3;
+        }
+    }
+    assert_sync(c, &want, 0, 1, 0);
+    assert_switch_equals(c, &want);
+    out = test_capture("ovs-ofctl -O OpenFlow15 dump-flows %s", ovs.br0);
+    assert_non_null(strstr(out, "actions=conjunction(7,3/3)"));
+    free(out);
+
+    flow_set_destroy(&want);
+    ofconn_close(c);
+}
+
 static void
 test_large_sync(void **state)
 {
@@ -581,6 +656,7 @@ main(void)
         cmocka_unit_test(test_sync_round_trip),
         cmocka_unit_test(test_failed_bundle_keeps_table),
         cmocka_unit_test(test_ct_nat_round_trip),
+        cmocka_unit_test(test_conjunction_round_trip),
         cmocka_unit_test(test_large_sync),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -185,6 +185,42 @@ make_flows(struct flow *fl, struct case__ *cs)
         .same_actions = true,
     };
     n++;
+
+    /* A conjunctive match: two clauses of conjunction 7 on different
+     * fields, and the flow matching conj_id=7 that acts on it. */
+    flow_init(&fl[n], 61, 200, 8);
+    flow_match_set(&fl[n].match, FF_ETH_TYPE, 0x0800, 0);
+    flow_match_set(&fl[n].match, FF_IPV4_SRC, 0x0a000000, 0xff000000);
+    flow_add_action(&fl[n], FA_CONJUNCTION, 1, 7, 2);
+    cs[n] = (struct case__) {
+        .expect = { "ip,nw_src=10.0.0.0/8", "actions=conjunction(7,1/2)" },
+        .same_actions = true,
+    };
+    n++;
+
+    flow_init(&fl[n], 61, 200, 9);
+    flow_match_set(&fl[n].match, FF_ETH_TYPE, 0x0800, 0);
+    flow_match_set(&fl[n].match, FF_IP_PROTO, 6, 0);
+    flow_match_set(&fl[n].match, FF_TCP_DST, 0x1f40, 0xffe0);
+    flow_add_action(&fl[n], FA_CONJUNCTION, 2, 7, 2);
+    flow_add_action(&fl[n], FA_CONJUNCTION, 3, 0xfffffff0, 64);
+    cs[n] = (struct case__) {
+        .expect = { "tcp,tp_dst=0x1f40/0xffe0",
+                    "actions=conjunction(7,2/2),"
+                    "conjunction(4294967280,3/64)" },
+        .same_actions = true,
+    };
+    n++;
+
+    flow_init(&fl[n], 61, 200, 10);
+    flow_match_set(&fl[n].match, FF_CONJ_ID, 7, 0);
+    flow_match_set(&fl[n].match, FF_ETH_TYPE, 0x0800, 0);
+    flow_resubmit(&fl[n], 70);
+    cs[n] = (struct case__) {
+        .expect = { "conj_id=7,ip", "actions=resubmit(,70)" },
+        .same_actions = true,
+    };
+    n++;
     return n;
 }
 
@@ -194,8 +230,8 @@ test_flow_mod_vs_ovs_ofctl(void **state)
     if (!have_ovs_ofctl()) {
         skip();
     }
-    struct flow fl[12];
-    struct case__ cs[12];
+    struct flow fl[16];
+    struct case__ cs[16];
     int n = make_flows(fl, cs);
     for (int i = 0; i < n; i++) {
         struct ofp_buf b;
@@ -274,8 +310,8 @@ test_other_messages_vs_ovs_ofctl(void **state)
 static void
 test_round_trip(void **state)
 {
-    struct flow fl[12];
-    struct case__ cs[12];
+    struct flow fl[16];
+    struct case__ cs[16];
     int n = make_flows(fl, cs);
     for (int i = 0; i < n; i++) {
         struct ofp_buf b, b2;
@@ -532,6 +568,18 @@ test_encode_errors(void **state)
         assert_int_equal(b.size, 0);
         flow_destroy(&f);
     }
+    /* A conjunction needs 2..64 clauses and 1 <= k <= n. */
+    static const struct {
+        uint8_t k;
+        uint8_t n;
+    } bad_conj[] = { { 0, 2 }, { 3, 2 }, { 1, 1 }, { 1, 0 }, { 1, 65 } };
+    for (size_t i = 0; i < sizeof bad_conj / sizeof *bad_conj; i++) {
+        flow_init(&f, 0, 0, 0);
+        flow_add_action(&f, FA_CONJUNCTION, bad_conj[i].k, 7, bad_conj[i].n);
+        assert_int_equal(ofp_put_flow_mod(&b, 1, &f, OFPFC_ADD), -EINVAL);
+        assert_int_equal(b.size, 0);
+        flow_destroy(&f);
+    }
     /* A second nat after a ct's nat is not nested in anything. */
     flow_init(&f, 0, 0, 0);
     flow_add_action(&f, FA_CT, 1, 7, 0xff);
@@ -633,6 +681,75 @@ test_ct_nat_wire(void **state)
     assert_int_equal(decode_first(acts, sizeof want, &n), FA_N_TYPES);
 }
 
+static void
+test_conjunction_wire(void **state)
+{
+    struct flow f;
+    uint8_t acts[32];
+    size_t len, n;
+
+    /* conjunction(0x01020304,2/3): a 16-byte NXAST_CONJUNCTION (subtype
+     * 34) with the 0-based clause 1, 3 clauses and the id. */
+    flow_init(&f, 0, 0, 0);
+    flow_add_action(&f, FA_CONJUNCTION, 2, 0x01020304, 3);
+    len = encode_actions(&f, acts, sizeof acts);
+    flow_destroy(&f);
+    static const uint8_t want[16] = {
+        0xff, 0xff, 0x00, 0x10, 0x00, 0x00, 0x23, 0x20, 0x00, 34,
+        1, 3, 0x01, 0x02, 0x03, 0x04,
+    };
+    assert_int_equal(len, sizeof want);
+    assert_memory_equal(acts, want, sizeof want);
+    flow_init(&f, 0, 0, 0);
+    assert_int_equal(ofp_decode_actions(acts, len, &f), 0);
+    assert_int_equal(f.n_actions, 1);
+    assert_int_equal(f.actions[0].type, FA_CONJUNCTION);
+    assert_int_equal(f.actions[0].field, 2);
+    assert_int_equal(f.actions[0].arg, 0x01020304);
+    assert_int_equal(f.actions[0].value, 3);
+    flow_destroy(&f);
+
+    /* What OVS itself would refuse has no representation: clause >= n,
+     * fewer than 2 or more than 64 clauses, a wrong length. */
+    memcpy(acts, want, sizeof want);
+    acts[10] = 3;
+    assert_int_equal(decode_first(acts, sizeof want, &n), FA_N_TYPES);
+    memcpy(acts, want, sizeof want);
+    acts[10] = 0;
+    acts[11] = 1;
+    assert_int_equal(decode_first(acts, sizeof want, &n), FA_N_TYPES);
+    acts[11] = 65;
+    assert_int_equal(decode_first(acts, sizeof want, &n), FA_N_TYPES);
+    acts[11] = 64;
+    assert_int_equal(decode_first(acts, sizeof want, &n), FA_CONJUNCTION);
+    memcpy(acts, want, sizeof want);
+    acts[3] = 24;
+    memset(acts + 16, 0, 8);
+    assert_int_equal(decode_first(acts, 24, &n), FA_N_TYPES);
+
+    /* conj_id is the NXM_NX_CONJ_ID TLV (class 1, field 37, 4 bytes). */
+    struct flow_match m = { .n = 0 }, back;
+    struct ofp_buf b;
+    size_t used;
+    flow_match_set(&m, FF_CONJ_ID, 7, 0);
+    ofp_buf_init(&b);
+    assert_int_equal(ofp_put_match(&b, &m), 0);
+    static const uint8_t want_match[16] = {
+        0x00, 0x01, 0x00, 0x0c, 0x00, 0x01, 0x4a, 0x04, 0, 0, 0, 7,
+    };
+    assert_int_equal(b.size, sizeof want_match);
+    assert_memory_equal(b.data, want_match, sizeof want_match);
+    assert_int_equal(ofp_decode_match(b.data, b.size, &used, &back), 0);
+    assert_int_equal(back.n, 1);
+    assert_int_equal(back.f[0].id, FF_CONJ_ID);
+    assert_int_equal(back.f[0].value, 7);
+    ofp_buf_destroy(&b);
+
+    char *text = flow_format_match(&m);
+    assert_string_equal(text, "conj_id=7");
+    free(text);
+}
+
 int
 main(void)
 {
@@ -645,6 +762,7 @@ main(void)
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_encode_errors),
         cmocka_unit_test(test_ct_nat_wire),
+        cmocka_unit_test(test_conjunction_wire),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
