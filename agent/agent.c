@@ -220,6 +220,7 @@ agent_packet_action_from_proto__(const Anet__PacketAction *m,
         return false;
     }
     if (a->kind >= PKT_ICMP_TIME_EXCEEDED && a->kind < PKT_N_KINDS
+        && a->kind != PKT_REJECT
         && (!agent_ip_from_proto__(m->router_ip, false, &a->router_ip)
             || eth_parse(str_or_empty__(m->router_mac), &a->router_mac))) {
         *error = xasprintf("packet action %u: bad router address '%s' / "

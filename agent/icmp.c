@@ -16,6 +16,16 @@ icmp_source_ok__(uint32_t ip)
     return ip != 0 && ip != 0xffffffffu && first != 127 && first < 224;
 }
 
+bool
+icmp_may_answer(const struct packet_ipv4 *pkt)
+{
+    uint8_t dst_first = pkt->dst >> 24;
+    return !((pkt->eth_dst >> 40) & 1) && !((pkt->eth_src >> 40) & 1)
+           && pkt->dst != 0xffffffffu
+           && !(dst_first >= 224 && dst_first < 240)
+           && icmp_source_ok__(pkt->src) && !(pkt->frag_off & IP_OFFSET__);
+}
+
 int
 icmp_build_error(enum icmp_error_kind kind, uint32_t router_ip,
                  uint64_t router_mac, const uint8_t *frame, size_t len,
@@ -33,6 +43,9 @@ icmp_build_error(enum icmp_error_kind kind, uint32_t router_ip,
     case ICMP_ERR_HOST_UNREACHABLE:
         type = 3, code = 1;
         break;
+    case ICMP_ERR_PORT_UNREACHABLE:
+        type = 3, code = 3;
+        break;
     default:
         return -EINVAL;
     }
@@ -49,15 +62,11 @@ icmp_build_error(enum icmp_error_kind kind, uint32_t router_ip,
         tot_len = pkt.avail;  /* truncated by the switch: quote what we have */
     }
 
-    uint64_t eth_dst = pkt.eth_dst, eth_src = pkt.eth_src;
-    uint32_t src = pkt.src, dst = pkt.dst;
-    uint16_t frag = pkt.frag_off;
-    uint8_t dst_first = dst >> 24;
+    uint64_t eth_src = pkt.eth_src;
+    uint32_t src = pkt.src;
 
     /* RFC 1812 4.3.2.7: the packets that never get an ICMP error. */
-    if ((eth_dst >> 40) & 1 || (eth_src >> 40) & 1
-        || dst == 0xffffffffu || (dst_first >= 224 && dst_first < 240)
-        || !icmp_source_ok__(src) || (frag & IP_OFFSET__)) {
+    if (!icmp_may_answer(&pkt)) {
         return -EPERM;
     }
     if (pkt.proto == PACKET_IP_PROTO_ICMP) {

@@ -195,6 +195,99 @@ pkt_find__(const struct pkt_path *pp, uint32_t id)
 
 /* ---- dispatch ---------------------------------------------------------- */
 
+#define PKT_IP_PROTO_TCP 6
+#define PKT_TCP_HLEN 20
+#define PKT_IP_OFFSET 0x1fff           /* fragment offset bits */
+#define PKT_TCP_FIN 0x01
+#define PKT_TCP_SYN 0x02
+#define PKT_TCP_RST 0x04
+#define PKT_TCP_ACK 0x10
+#define PKT_RST_LEN (PACKET_ETH_HLEN + PACKET_IP_HLEN + PKT_TCP_HLEN)
+
+/* REJECT of a TCP segment: the reset RFC 793 sends for a segment that
+ * reaches no connection (see pkt.h), from the segment's destination back to
+ * its source.  0, -ENOMSG when the segment is itself a reset, -EPERM when
+ * the RFC 1812 address rules forbid an answer, -EBADMSG for a truncated
+ * header. */
+static int
+pkt_build_rst__(const struct packet_ipv4 *pkt, uint8_t *out, size_t cap,
+                size_t *len)
+{
+    if (!icmp_may_answer(pkt)) {
+        return -EPERM;
+    }
+    const uint8_t *tcp = pkt->ip + pkt->ihl;
+    if (pkt->avail < pkt->ihl + PKT_TCP_HLEN) {
+        return -EBADMSG;
+    }
+    size_t doff = (size_t) (tcp[12] >> 4) * 4;
+    if (doff < PKT_TCP_HLEN || pkt->tot_len < pkt->ihl + doff) {
+        return -EBADMSG;
+    }
+    uint8_t flags = tcp[13];
+    if (flags & PKT_TCP_RST) {
+        return -ENOMSG;
+    }
+    if (cap < PKT_RST_LEN) {
+        return -ENOSPC;
+    }
+
+    uint32_t seq = 0, ack = 0;
+    uint8_t rst_flags = PKT_TCP_RST;
+    if (flags & PKT_TCP_ACK) {
+        seq = packet_get_be32(tcp + 8);
+    } else {
+        ack = packet_get_be32(tcp + 4) + (uint32_t) (pkt->tot_len - pkt->ihl
+                                                     - doff)
+              + !!(flags & PKT_TCP_SYN) + !!(flags & PKT_TCP_FIN);
+        rst_flags |= PKT_TCP_ACK;
+    }
+
+    memset(out, 0, PKT_RST_LEN);
+    packet_put_eth_header(out, pkt->eth_src, pkt->eth_dst,
+                          PACKET_ETH_TYPE_IPV4);
+    packet_put_ip_header(out + PACKET_ETH_HLEN, PKT_IP_PROTO_TCP,
+                         packet_get_be16(pkt->ip + 4), pkt->dst, pkt->src,
+                         PKT_TCP_HLEN);
+    uint8_t *rst = out + PACKET_ETH_HLEN + PACKET_IP_HLEN;
+    memcpy(rst, tcp + 2, 2);                  /* source port = their dst */
+    memcpy(rst + 2, tcp, 2);
+    packet_put_be32(rst + 4, seq);
+    packet_put_be32(rst + 8, ack);
+    rst[12] = (PKT_TCP_HLEN / 4) << 4;
+    rst[13] = rst_flags;
+
+    /* The checksum covers the pseudo-header (source, destination, zero,
+     * protocol, TCP length) and the segment. */
+    uint8_t pseudo[12];
+    packet_put_be32(pseudo, pkt->dst);
+    packet_put_be32(pseudo + 4, pkt->src);
+    packet_put_be16(pseudo + 8, PKT_IP_PROTO_TCP);
+    packet_put_be16(pseudo + 10, PKT_TCP_HLEN);
+    uint32_t sum = packet_csum_add(0, pseudo, sizeof pseudo);
+    packet_put_be16(rst + 16,
+                    packet_csum_fold(packet_csum_add(sum, rst, PKT_TCP_HLEN)));
+    *len = PKT_RST_LEN;
+    return 0;
+}
+
+/* REJECT: a TCP reset for TCP, an ICMP port unreachable for other IPv4,
+ * both from the packet's own destination. */
+static int
+pkt_build_reject__(const struct ofp_packet_in *pin, uint8_t *out, size_t cap,
+                   size_t *len)
+{
+    struct packet_ipv4 pkt;
+    if (packet_parse_ipv4(pin->packet, pin->packet_len, &pkt)) {
+        return -EBADMSG;
+    }
+    if (pkt.proto == PKT_IP_PROTO_TCP && !(pkt.frag_off & PKT_IP_OFFSET)) {
+        return pkt_build_rst__(&pkt, out, cap, len);
+    }
+    return icmp_build_error(ICMP_ERR_PORT_UNREACHABLE, pkt.dst, pkt.eth_dst,
+                            pin->packet, pin->packet_len, out, cap, len);
+}
+
 /* Builds the reply frame for 'a' into 'out'.  0, or the builder's error. */
 static int
 pkt_build_reply__(const struct pkt_action *a, const struct ofp_packet_in *pin,
@@ -216,6 +309,8 @@ pkt_build_reply__(const struct pkt_action *a, const struct ofp_packet_in *pin,
         return icmp_build_error(ICMP_ERR_HOST_UNREACHABLE, a->router_ip,
                                 a->router_mac, pin->packet, pin->packet_len,
                                 out, cap, len);
+    case PKT_REJECT:
+        return pkt_build_reject__(pin, out, cap, len);
     default:
         return -ENOMSG;
     }
@@ -390,13 +485,17 @@ pkt_handle_packet_in__(struct pkt_path *pp, const struct ofp_msg *msg,
      * errors of a router that knows its datapath: those enter the router's
      * L3 table as if sent by the router port, and are routed back to the
      * sender (who may be several routers away, behind a rewritten source
-     * MAC) like any other packet. */
+     * MAC) like any other packet.  A reject that knows its switch
+     * (network_vni) enters that switch's L2 table instead, so that the
+     * answer also reaches a sender on another host (the rejected packet
+     * may have come in through the tunnel); without it, the answer takes
+     * the direct way back. */
     struct flow_action acts[4] = {
         { .type = FA_OUTPUT, .arg = OFPP_IN_PORT },
     };
     size_t n_acts = 1;
     uint32_t in_port = pin.in_port;
-    if (a->kind != PKT_DHCP && a->router_metadata) {
+    if (a->kind != PKT_DHCP && a->kind != PKT_REJECT && a->router_metadata) {
         acts[0] = (struct flow_action) { .type = FA_SET_FIELD,
                                          .field = FF_METADATA,
                                          .value = a->router_metadata };
@@ -416,6 +515,19 @@ pkt_handle_packet_in__(struct pkt_path *pp, const struct ofp_msg *msg,
             packet_put_be16(ip + 10, 0);
             packet_put_be16(ip + 10, packet_csum(ip, (size_t) (ip[0] & 0xf) * 4));
         }
+    }
+    if (a->kind == PKT_REJECT && a->network_vni) {
+        acts[0] = (struct flow_action) { .type = FA_SET_FIELD,
+                                         .field = FF_METADATA,
+                                         .value = a->network_vni };
+        acts[1] = (struct flow_action) { .type = FA_SET_FIELD,
+                                         .field = FF_REG13, .value = 0 };
+        acts[2] = (struct flow_action) { .type = FA_SET_FIELD,
+                                         .field = FF_REG14, .value = 0 };
+        acts[3] = (struct flow_action) { .type = FA_RESUBMIT,
+                                         .arg = PKT_SWITCH_L2_TABLE };
+        n_acts = 4;
+        in_port = OFPP_CONTROLLER;
     }
     r = ofp_put_packet_out(out, pp->next_xid++, in_port, acts, n_acts,
                            frame, len);

@@ -30,6 +30,19 @@
  * changed one calls the callback set with pkt_path_set_neighbor_cb() so
  * that the agent reports it at once.
  *
+ * REJECT: a security group rule rejected the packet.  A TCP segment that
+ * is not itself a reset is answered with a TCP reset as RFC 793 ("Reset
+ * Generation", no connection) says: when the segment carries an ACK, the
+ * reset's sequence number is that acknowledgment number (flags RST);
+ * otherwise the sequence number is 0 and it acknowledges the segment
+ * (flags RST|ACK, ack = seq + payload length + 1 per SYN and FIN).  Any
+ * other IPv4 packet gets an ICMP port unreachable (type 3 code 3, icmp.h).
+ * Either reply pretends to come from the destination the packet was meant
+ * for (its destination MAC and IP become the reply's sources) and leaves
+ * by output:IN_PORT, straight back to the sender; the RFC 1812 address
+ * rules of icmp.h apply to both (no answer to broadcasts, multicasts,
+ * non-unique sources, non-first fragments).  The action needs no fields.
+ *
  * Design: non-blocking, driven by the agent's libevent loop (unlike
  * ofconn.h, whose blocking calls are fine for a generation apply but not
  * for a stream of packets).  The connection is remade with backoff (100 ms
@@ -79,7 +92,8 @@ struct ofp_msg;
     X(ICMP_NET_UNREACHABLE,  3, "icmp-net-unreachable") \
     X(ICMP_HOST_UNREACHABLE, 4, "icmp-host-unreachable") \
     X(ARP_RESOLVE,           5, "arp-resolve")        \
-    X(ARP_LEARN,             6, "arp-learn")
+    X(ARP_LEARN,             6, "arp-learn")          \
+    X(REJECT,                7, "reject")
 
 enum pkt_kind {
 #define PKT_KIND_ENUM__(E, N, S) PKT_##E = N,

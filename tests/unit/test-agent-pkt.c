@@ -235,6 +235,210 @@ test_dispatch(void **state)
     event_base_free(base);
 }
 
+/* --- REJECT ------------------------------------------------------------- */
+
+#define CLIENT_MAC 0x0a0000000011ULL
+#define SERVER_MAC 0x0a0000000022ULL
+#define CLIENT_IP IP(10, 1, 0, 11)
+#define SERVER_IP IP(10, 1, 0, 22)
+
+/* A TCP segment 10.1.0.11:40000 -> 10.1.0.22:80 with 'flags', 'seq', 'ack'
+ * and 'payload' bytes of data. */
+static size_t
+make_tcp(uint8_t *f, uint8_t flags, uint32_t seq, uint32_t ack,
+         size_t payload)
+{
+    memset(f, 0, 128);
+    packet_put_mac(f, SERVER_MAC);
+    packet_put_mac(f + 6, CLIENT_MAC);
+    packet_put_be16(f + 12, 0x0800);
+    uint8_t *ip = f + 14, *tcp = ip + 20;
+    ip[0] = 0x45;
+    packet_put_be16(ip + 2, 20 + 20 + payload);
+    packet_put_be16(ip + 4, 0x4321);
+    ip[8] = 64;
+    ip[9] = 6;
+    packet_put_be32(ip + 12, CLIENT_IP);
+    packet_put_be32(ip + 16, SERVER_IP);
+    packet_put_be16(ip + 10, packet_csum(ip, 20));
+    packet_put_be16(tcp, 40000);
+    packet_put_be16(tcp + 2, 80);
+    packet_put_be32(tcp + 4, seq);
+    packet_put_be32(tcp + 8, ack);
+    tcp[12] = 5 << 4;
+    tcp[13] = flags;
+    packet_put_be16(tcp + 14, 64240);
+    memset(tcp + 20, 'x', payload);
+    return 14 + 40 + payload;
+}
+
+/* The one's-complement sum of 'len' bytes, written here rather than taken
+ * from lib/packet.h so that the check is independent of the builder. */
+static uint32_t
+sum16(uint32_t sum, const uint8_t *p, size_t len)
+{
+    for (size_t i = 0; i + 1 < len; i += 2) {
+        sum += (uint32_t) p[i] << 8 | p[i + 1];
+    }
+    if (len & 1) {
+        sum += (uint32_t) p[len - 1] << 8;
+    }
+    return sum;
+}
+
+static bool
+csum_ok(uint32_t sum)
+{
+    while (sum >> 16) {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    return sum == 0xffff;
+}
+
+/* Feeds 'pkt' to the REJECT action (id 11) from port 4; returns the reply
+ * frame's length (0: nothing sent) and copies it into 'reply'. */
+static size_t
+feed_reject(struct pkt_path *pp, const uint8_t *pkt, size_t n,
+            uint8_t *reply, struct ofp_buf *out)
+{
+    struct ofp_msg msg;
+    struct flow acts;
+    uint32_t in_port = 0;
+    const uint8_t *r;
+    size_t rlen;
+
+    if (!feed(pp, pkt, n, 4, 11, out)) {
+        return 0;
+    }
+    assert_int_equal(ofp_msg_parse(out->data, out->size, &msg), 0);
+    assert_int_equal(ofp_decode_packet_out(&msg, &in_port, &acts, &r, &rlen),
+                     0);
+    /* Straight back out of the port the packet came in on. */
+    assert_int_equal(in_port, 4);
+    assert_int_equal(acts.n_actions, 1);
+    assert_int_equal(acts.actions[0].type, FA_OUTPUT);
+    assert_int_equal(acts.actions[0].arg, OFPP_IN_PORT);
+    flow_destroy(&acts);
+    memcpy(reply, r, rlen);
+    return rlen;
+}
+
+/* Checks a TCP reset answering make_tcp()'s segment: addresses swapped,
+ * the rejecting host posing as the server, and both checksums valid. */
+static void
+check_rst(const uint8_t *f, size_t len, uint8_t flags, uint32_t seq,
+          uint32_t ack)
+{
+    assert_int_equal(len, 14 + 20 + 20);
+    assert_int_equal(packet_get_mac(f), CLIENT_MAC);
+    assert_int_equal(packet_get_mac(f + 6), SERVER_MAC);
+    assert_int_equal(packet_get_be16(f + 12), 0x0800);
+    const uint8_t *ip = f + 14, *tcp = ip + 20;
+    assert_int_equal(ip[0], 0x45);
+    assert_int_equal(packet_get_be16(ip + 2), 40);
+    assert_int_equal(packet_get_be16(ip + 6) & 0x1fff, 0);
+    assert_int_equal(ip[8], 64);
+    assert_int_equal(ip[9], 6);
+    assert_int_equal(packet_get_be32(ip + 12), SERVER_IP);
+    assert_int_equal(packet_get_be32(ip + 16), CLIENT_IP);
+    assert_true(csum_ok(sum16(0, ip, 20)));
+    assert_int_equal(packet_get_be16(tcp), 80);
+    assert_int_equal(packet_get_be16(tcp + 2), 40000);
+    assert_int_equal(packet_get_be32(tcp + 4), seq);
+    assert_int_equal(packet_get_be32(tcp + 8), ack);
+    assert_int_equal(tcp[12], 5 << 4);
+    assert_int_equal(tcp[13], flags);
+    assert_int_equal(packet_get_be16(tcp + 18), 0);
+    /* Pseudo-header: source, destination, protocol 6, TCP length 20. */
+    uint32_t sum = (SERVER_IP >> 16) + (SERVER_IP & 0xffff)
+                   + (CLIENT_IP >> 16) + (CLIENT_IP & 0xffff) + 6 + 20;
+    assert_true(csum_ok(sum16(sum, tcp, 20)));
+}
+
+static void
+test_reject(void **state)
+{
+    struct event_base *base = event_base_new();
+    struct pkt_path *pp = pkt_path_create(base, NULL);
+    struct ofp_buf out;
+    struct pkt_stats st;
+    uint8_t pkt[512], reply[512];
+    size_t n, len;
+
+    /* A router datapath on the action must not divert the reject's answer
+     * into a router pipeline. */
+    struct pkt_action rej = { .id = 11, .kind = PKT_REJECT, .port = "",
+                              .router_metadata = 9 };
+    assert_string_equal(pkt_kind_name(PKT_REJECT), "reject");
+    assert_int_equal(PKT_REJECT, 7);
+    pkt_path_set_actions(pp, &rej, 1);
+    ofp_buf_init(&out);
+
+    /* A SYN: RST|ACK, seq 0, ack = its seq + 1. */
+    n = make_tcp(pkt, 0x02, 1000, 0, 0);
+    len = feed_reject(pp, pkt, n, reply, &out);
+    check_rst(reply, len, 0x14, 0, 1001);
+
+    /* A SYN carrying 5 bytes of data (and a FIN): both count. */
+    n = make_tcp(pkt, 0x03, 0xfffffffe, 0, 5);
+    len = feed_reject(pp, pkt, n, reply, &out);
+    check_rst(reply, len, 0x14, 0, 0xfffffffeu + 5 + 2);
+
+    /* A segment with an ACK: a bare RST whose seq is that ack number. */
+    n = make_tcp(pkt, 0x18, 7777, 5555, 10);
+    len = feed_reject(pp, pkt, n, reply, &out);
+    check_rst(reply, len, 0x04, 5555, 0);
+
+    /* A reset is never answered. */
+    n = make_tcp(pkt, 0x04, 1, 0, 0);
+    assert_int_equal(feed_reject(pp, pkt, n, reply, &out), 0);
+    n = make_tcp(pkt, 0x14, 1, 2, 0);
+    assert_int_equal(feed_reject(pp, pkt, n, reply, &out), 0);
+    /* Nor a SYN to a broadcast MAC, or a truncated TCP header. */
+    n = make_tcp(pkt, 0x02, 1000, 0, 0);
+    packet_put_mac(pkt, 0xffffffffffffULL);
+    assert_int_equal(feed_reject(pp, pkt, n, reply, &out), 0);
+    n = make_tcp(pkt, 0x02, 1000, 0, 0);
+    assert_int_equal(feed_reject(pp, pkt, 14 + 20 + 12, reply, &out), 0);
+
+    /* UDP: an ICMP port unreachable from the packet's destination (MAC
+     * and IP) to its source, quoting the datagram. */
+    n = make_udp(pkt);
+    len = feed_reject(pp, pkt, n, reply, &out);
+    assert_int_equal(len, 14 + 20 + 8 + 28);
+    assert_int_equal(packet_get_mac(reply), 0x0a0000000011ULL);
+    assert_int_equal(packet_get_mac(reply + 6), 0x0a000000ff01ULL);
+    const uint8_t *ip = reply + 14;
+    assert_int_equal(ip[9], 1);
+    assert_int_equal(packet_get_be32(ip + 12), IP(10, 9, 0, 1));
+    assert_int_equal(packet_get_be32(ip + 16), IP(10, 1, 0, 11));
+    assert_true(csum_ok(sum16(0, ip, 20)));
+    assert_int_equal(ip[20], 3);
+    assert_int_equal(ip[21], 3);
+    assert_true(csum_ok(sum16(0, ip + 20, 8 + 28)));
+    assert_memory_equal(ip + 28, pkt + 14, 28);
+
+    pkt_path_get_stats(pp, &st);
+    assert_int_equal(st.per_kind[PKT_REJECT], 4);
+    assert_int_equal(st.replies, 4);
+    assert_int_equal(st.ignored, 3);
+    assert_int_equal(st.malformed, 1);
+
+    /* Rejects have a bucket of their own: with a burst of 2 per kind, two
+     * more are answered and the third is not. */
+    pkt_path_set_limits(pp, 1, 2, 100, 100);
+    n = make_tcp(pkt, 0x02, 1000, 0, 0);
+    assert_true(feed_reject(pp, pkt, n, reply, &out) > 0);
+    assert_true(feed_reject(pp, pkt, n, reply, &out) > 0);
+    assert_int_equal(feed_reject(pp, pkt, n, reply, &out), 0);
+    pkt_path_get_stats(pp, &st);
+    assert_int_equal(st.rate_limited, 1);
+
+    ofp_buf_destroy(&out);
+    pkt_path_destroy(pp);
+    event_base_free(base);
+}
+
 static void
 test_rate_limit(void **state)
 {
@@ -585,6 +789,7 @@ main(void)
     log_set_level(LOG_LEVEL_ERR);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dispatch),
+        cmocka_unit_test(test_reject),
         cmocka_unit_test(test_rate_limit),
         cmocka_unit_test(test_arp_resolve),
         cmocka_unit_test(test_arp_learn),

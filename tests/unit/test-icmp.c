@@ -85,6 +85,7 @@ test_errors_built(void **state)
     check_error(f, n, ICMP_ERR_TIME_EXCEEDED, 11, 0, 28);
     check_error(f, n, ICMP_ERR_NET_UNREACHABLE, 3, 0, 28);
     check_error(f, n, ICMP_ERR_HOST_UNREACHABLE, 3, 1, 28);
+    check_error(f, n, ICMP_ERR_PORT_UNREACHABLE, 3, 3, 28);
     /* IP options are quoted whole; a short payload is quoted as is. */
     n = make_packet(f, 0x0a090001, 6, 7, 40);
     check_error(f, n, ICMP_ERR_TIME_EXCEEDED, 11, 0, 28 + 8);
@@ -148,6 +149,49 @@ test_never_answered(void **state)
     assert_int_equal(build(f, n), -EPERM);
 }
 
+/* The reject rule's port unreachable follows the same RFC 1812 rules, and
+ * icmp_may_answer() agrees with icmp_build_error() on the address rules. */
+static void
+test_port_unreachable_rules(void **state)
+{
+    uint8_t f[256], out[ICMP_ERROR_MAX_LEN];
+    size_t n, len;
+    struct packet_ipv4 pkt;
+
+    n = make_packet(f, 0x0a090001, 17, 5, 30);
+    assert_int_equal(packet_parse_ipv4(f, n, &pkt), 0);
+    assert_true(icmp_may_answer(&pkt));
+    assert_int_equal(icmp_build_error(ICMP_ERR_PORT_UNREACHABLE, ROUTER_IP,
+                                      ROUTER_MAC, f, n, out, sizeof out,
+                                      &len), 0);
+
+    /* An ICMP error is never answered, not even by a reject. */
+    n = make_packet(f, 0x0a090001, 1, 5, 36);
+    f[14 + 20] = 3;
+    assert_int_equal(icmp_build_error(ICMP_ERR_PORT_UNREACHABLE, ROUTER_IP,
+                                      ROUTER_MAC, f, n, out, sizeof out,
+                                      &len), -EPERM);
+
+    /* Each address rule, through both functions. */
+    for (int c = 0; c < 5; c++) {
+        n = make_packet(f, c == 0 ? 0xe00000fb : 0x0a090001, 17, 5, 30);
+        if (c == 1) {
+            packet_put_be32(f + 14 + 12, 0x7f000001);   /* loopback source */
+        } else if (c == 2) {
+            packet_put_mac(f, 0xffffffffffffULL);       /* L2 broadcast */
+        } else if (c == 3) {
+            packet_put_be16(f + 14 + 6, 185);           /* non-first frag */
+        } else if (c == 4) {
+            packet_put_be32(f + 14 + 16, 0xffffffff);   /* IP broadcast */
+        }
+        assert_int_equal(packet_parse_ipv4(f, n, &pkt), 0);
+        assert_false(icmp_may_answer(&pkt));
+        assert_int_equal(icmp_build_error(ICMP_ERR_PORT_UNREACHABLE,
+                                          ROUTER_IP, ROUTER_MAC, f, n, out,
+                                          sizeof out, &len), -EPERM);
+    }
+}
+
 static void
 test_malformed(void **state)
 {
@@ -178,6 +222,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_errors_built),
         cmocka_unit_test(test_never_answered),
+        cmocka_unit_test(test_port_unreachable_rules),
         cmocka_unit_test(test_malformed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
