@@ -38,7 +38,8 @@ enum topo_vtype__ {
     X(TK_SWITCHES, "switches", false, "", TOPO_V_LIST)     \
     X(TK_PORTS, "ports", false, "", TOPO_V_LIST)           \
     X(TK_ROUTERS, "routers", false, "", TOPO_V_LIST)       \
-    X(TK_EXTERNALS, "external_networks", false, "", TOPO_V_LIST)
+    X(TK_EXTERNALS, "external_networks", false, "", TOPO_V_LIST) \
+    X(TK_GROUPS, "security_groups", false, "", TOPO_V_LIST)
 #define TOPO_HOST_KEYS(X)                                  \
     X(HK_NAME, "name", true, "name: hv1", TOPO_V_SCALAR)   \
     X(HK_TUNNEL_IP, "tunnel_ip", true, "tunnel_ip: 10.200.0.11/24", \
@@ -49,14 +50,16 @@ enum topo_vtype__ {
     X(SK_CIDR, "cidr", false, "", TOPO_V_SCALAR)           \
     X(SK_VNI, "vni", false, "", TOPO_V_SCALAR)             \
     X(SK_MTU, "mtu", false, "", TOPO_V_SCALAR)             \
-    X(SK_DHCP, "dhcp", false, "", TOPO_V_MAP)
+    X(SK_DHCP, "dhcp", false, "", TOPO_V_MAP)             \
+    X(SK_DEFAULT_GROUPS, "default_security_groups", false, "", TOPO_V_LIST)
 #define TOPO_PORT_KEYS(X)                                  \
     X(PK_NAME, "name", true, "name: web1", TOPO_V_SCALAR)  \
     X(PK_HOST, "host", true, "host: hv1", TOPO_V_SCALAR)   \
     X(PK_SWITCH, "switch", true, "switch: web", TOPO_V_SCALAR) \
     X(PK_IP, "ip", false, "", TOPO_V_SCALAR)               \
     X(PK_MAC, "mac", false, "", TOPO_V_SCALAR)             \
-    X(PK_IFACE, "iface", false, "", TOPO_V_SCALAR)
+    X(PK_IFACE, "iface", false, "", TOPO_V_SCALAR)         \
+    X(PK_GROUPS, "security_groups", false, "", TOPO_V_LIST)
 
 struct topo_keydef__ {
     const char *key;
@@ -121,6 +124,9 @@ struct topo_raw_switch__ {
     uint32_t vni;               /* 0 = none given (or invalid) */
     unsigned int mtu;
     struct topo_raw_dhcp__ dhcp;
+    long *groups;               /* default_security_groups: raw group
+                                 * indexes (topo-sg.c), -1 = unresolved */
+    size_t n_groups;
 };
 
 struct topo_raw_port__ {
@@ -130,6 +136,9 @@ struct topo_raw_port__ {
     uint32_t ip;                /* 0 = none or invalid */
     uint64_t mac;               /* 0 = none or invalid */
     const char *iface;          /* valid iface (given or the name), or NULL */
+    long *groups;               /* security_groups: raw group indexes
+                                 * (topo-sg.c), -1 = unresolved */
+    size_t n_groups;
 };
 
 struct topo_raw_rport__ {
@@ -186,6 +195,26 @@ struct topo_raw_router__ {
     struct topo_raw_fwd__ *fwds;        size_t n_fwds;
 };
 
+/* One rule of a security group (topo-sg.c). */
+struct topo_raw_sgrule__ {
+    struct topo_raw__ o;
+    bool ok;                    /* protocol and action valid */
+    enum topo_sg_proto proto;
+    uint16_t port_min, port_max;
+    int icmp_type, icmp_code;
+    struct topo_cidr *cidrs;
+    size_t n_cidrs;
+    long remote_group;          /* raw group index, -1 = none/unresolved */
+    enum topo_sg_action action;
+    bool log;
+};
+
+struct topo_raw_sg__ {
+    struct topo_raw__ o;
+    struct topo_raw_sgrule__ *ingress;  size_t n_ingress;
+    struct topo_raw_sgrule__ *egress;   size_t n_egress;
+};
+
 struct topo_ctx__ {
     const char *file;
     yaml_document_t doc;
@@ -196,6 +225,8 @@ struct topo_ctx__ {
     struct topo_raw_router__ *routers;  size_t n_routers;
     struct topo_raw_ext__ *externals;   size_t n_externals;
     struct topo_raw__ **ev;             size_t nev;  /* sorted, unique */
+    struct topo_raw_sg__ *groups;       size_t n_groups;
+    struct topo_raw__ **gv;             size_t ngv;  /* sorted, unique */
 };
 
 /* --- errors (topo.c) --- */
@@ -349,5 +380,19 @@ void topo_gateway_free__(struct topo_router *);
 void topo_externals_free__(struct topo *);
 void topo_ctx_gateway_destroy__(struct topo_raw_router__ *r);
 void topo_ctx_externals_destroy__(struct topo_ctx__ *);
+
+/* --- security groups (topo-sg.c) --- */
+
+/* Step 1 for security_groups:, step 2 for the groups and for the
+ * security_groups: of ports and default_security_groups: of switches
+ * (after the ports were checked). */
+void topo_parse_groups__(struct topo_ctx__ *, yaml_node_t *list);
+void topo_check_groups__(struct topo_ctx__ *);
+/* Step 3: builds t->groups and the group lists of every switch and port
+ * ('sv'/'pv': the raw switches and ports in model order). */
+void topo_build_groups__(struct topo_ctx__ *, struct topo *t,
+                         struct topo_raw__ **sv, struct topo_raw__ **pv);
+void topo_groups_free__(struct topo *);
+void topo_ctx_groups_destroy__(struct topo_ctx__ *);
 
 #endif

@@ -381,8 +381,8 @@ topo_parse_root__(struct topo_ctx__ *ctx, yaml_node_t *lists[TK_N])
     if (root->type != YAML_MAPPING_NODE) {
         topo_err__(ctx, root, "",
                    "wrong node type: the topology must be a mapping with "
-                   "the sections hosts:, switches:, ports:, routers: and "
-                   "external_networks:, not %s",
+                   "the sections hosts:, switches:, ports:, routers:, "
+                   "external_networks: and security_groups:, not %s",
                    topo_node_type_name__(root));
         return;
     }
@@ -405,7 +405,7 @@ topo_parse_root__(struct topo_ctx__ *ctx, yaml_node_t *lists[TK_N])
         if (ki == TK_N) {
             topo_err__(ctx, k, ks, "unknown top-level key '%s'; valid "
                        "sections are: hosts, switches, ports, routers, "
-                       "external_networks", ks);
+                       "external_networks, security_groups", ks);
         } else if (key_node[ki]) {
             topo_err__(ctx, k, ks, "duplicate section '%s' (first given at "
                        "line %lu); merge the two lists", ks,
@@ -948,6 +948,7 @@ topo_build__(struct topo_ctx__ *ctx, struct topo_raw__ **hv,
     }
     free(set.v);
     topo_build_routers__(ctx, t, sinv);
+    topo_build_groups__(ctx, t, sv, pv);
     free(hinv);
     free(sinv);
     return t;
@@ -969,6 +970,7 @@ topo_ctx_destroy__(struct topo_ctx__ *ctx)
     }
     topo_ctx_routers_destroy__(ctx);
     topo_ctx_externals_destroy__(ctx);
+    topo_ctx_groups_destroy__(ctx);
     free(ctx->hosts);
     free(ctx->switches);
     free(ctx->ports);
@@ -1026,6 +1028,7 @@ topo_load_doc__(struct topo_ctx__ *ctx)
                                      sizeof *ctx->ports);
     topo_parse_routers__(ctx, lists[TK_ROUTERS]);
     topo_parse_externals__(ctx, lists[TK_EXTERNALS]);
+    topo_parse_groups__(ctx, lists[TK_GROUPS]);
 
     size_t nhv, nsv, npv;
     struct topo_raw__ **hv = topo_check_names__(ctx, ctx->hosts, ctx->n_hosts,
@@ -1045,6 +1048,7 @@ topo_load_doc__(struct topo_ctx__ *ctx)
     topo_check_ports__(ctx, hv, nhv, sv, nsv);
     topo_check_externals__(ctx, hv, nhv);
     topo_check_routers__(ctx, sv, nsv);
+    topo_check_groups__(ctx);
 
     if (!ctx->errs.n) {
         /* No error means every object is usable, named and unique. */
@@ -1183,6 +1187,7 @@ topo_destroy(struct topo *t)
     }
     topo_routers_free__(t);
     topo_externals_free__(t);
+    topo_groups_free__(t);
     free(t->hosts);
     free(t->switches);
     free(t->ports);
@@ -1237,4 +1242,10 @@ const struct topo_external *
 topo_find_external(const struct topo *t, const char *name)
 {
     TOPO_BSEARCH__(t->externals, t->n_externals, name);
+}
+
+const struct topo_sg *
+topo_find_group(const struct topo *t, const char *name)
+{
+    TOPO_BSEARCH__(t->groups, t->n_groups, name);
 }

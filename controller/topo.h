@@ -16,9 +16,10 @@
  * switch carries its DHCP settings.  External networks (topo-gateway.c)
  * are provider networks reached through one gateway host; a router may
  * have a gateway on one of them, with SNAT, floating IPs and port
- * forwards.  Security groups, firewalls and load balancers will be new
- * sections later; until then unknown keys are errors so that typos never
- * pass silently.
+ * forwards.  Security groups (topo-sg.c) are a top-level section; ports
+ * (or their switch, by default) refer to them by index.  Firewalls and
+ * load balancers will be new sections later; until then unknown keys are
+ * errors so that typos never pass silently.
  *
  * Thread-safety: a loaded topo is immutable and may be read from anywhere.
  */
@@ -75,6 +76,9 @@ struct topo_switch {
     unsigned int plen;
     unsigned int mtu;           /* default 1400 */
     struct topo_dhcp dhcp;
+    size_t *default_groups;     /* security groups of ports that list none:
+                                 * indexes into topo.groups, sorted, unique */
+    size_t n_default_groups;
     struct topo_mark mark;
 };
 
@@ -85,6 +89,10 @@ struct topo_port {
     size_t sw;                  /* index into topo.switches */
     uint32_t ip;                /* 0 = none */
     uint64_t mac;               /* given, or derived stably from the name */
+    size_t *groups;             /* effective security groups: the port's own
+                                 * list, else its switch's default; indexes
+                                 * into topo.groups, sorted, unique */
+    size_t n_groups;            /* 0 = unfiltered */
     struct topo_mark mark;
 };
 
@@ -157,6 +165,43 @@ struct topo_router {
                                         /* sorted by (ip, proto, port) */
 };
 
+/* Security groups (topo-sg.c).  A port with groups is default-deny for
+ * new connections in both directions; a packet is allowed when any of its
+ * groups allows it, each group deciding by its first matching rule (deny
+ * and reject act only within their group).  Replies of allowed
+ * connections pass; invalid conntrack state is dropped. */
+#define TOPO_SG_MAX_PER_PORT 16    /* groups on one port (or switch default) */
+
+enum topo_sg_proto { TOPO_SG_ANY, TOPO_SG_TCP, TOPO_SG_UDP, TOPO_SG_ICMP };
+enum topo_sg_action { TOPO_SG_ALLOW, TOPO_SG_DENY, TOPO_SG_REJECT };
+
+/* An IPv4 prefix, host order, no host bits set. */
+struct topo_cidr {
+    uint32_t net;
+    unsigned int plen;          /* 0..32 */
+};
+
+struct topo_sg_rule {
+    enum topo_sg_proto proto;
+    uint16_t port_min, port_max;        /* 0/0 = any port (tcp/udp) */
+    int icmp_type, icmp_code;           /* -1 = any */
+    struct topo_cidr *cidrs; size_t n_cidrs;   /* remote cidrs; 0 = anywhere
+                                                * unless remote_group */
+    size_t remote_group;                /* index into topo.groups, or
+                                         * SIZE_MAX */
+    enum topo_sg_action action;
+    bool log;
+    struct topo_mark mark;
+};
+
+struct topo_sg {                        /* topo.groups / n_groups, sorted by
+                                         * name */
+    char *name;
+    struct topo_sg_rule *ingress; size_t n_ingress;   /* file order */
+    struct topo_sg_rule *egress;  size_t n_egress;
+    struct topo_mark mark;
+};
+
 struct topo {
     char *file;
     struct topo_host *hosts;     size_t n_hosts;     /* sorted by name */
@@ -164,6 +209,7 @@ struct topo {
     struct topo_port *ports;     size_t n_ports;     /* sorted by name */
     struct topo_router *routers; size_t n_routers;   /* sorted by name */
     struct topo_external *externals; size_t n_externals; /* sorted by name */
+    struct topo_sg *groups;      size_t n_groups;    /* sorted by name */
 };
 
 struct topo_error {
@@ -198,6 +244,7 @@ const struct topo_port *topo_find_port(const struct topo *, const char *);
 const struct topo_router *topo_find_router(const struct topo *, const char *);
 const struct topo_external *topo_find_external(const struct topo *,
                                                const char *);
+const struct topo_sg *topo_find_group(const struct topo *, const char *);
 
 /* The first router port (in router name order) on switch index 'sw', e.g.
  * the gateway a DHCP lease announces; NULL when no router has a port there.
