@@ -324,6 +324,9 @@ compile_port_free__(struct cport *p)
 {
     free(p->name);
     free(p->iface);
+    free(p->sg);
+    p->sg = NULL;
+    p->n_sg = 0;
     cflows_clear(&p->fl);
 }
 
@@ -356,6 +359,7 @@ compiler_destroy(struct compiler *c)
     }
     compile_l3_free(c);
     compile_gw_neigh_free(c);
+    compile_sg_free(c);
     free(c->touched);
     compile_prov_invalidate(c);
     free(c->ports);
@@ -768,6 +772,7 @@ compile_flush_switch__(struct compiler *c, uint32_t s)
 static void
 compile_flush__(struct compiler *c)
 {
+    compile_sg_prepare(c);
     compile_l3_prepare(c);
     for (size_t i = 0; i < c->n_dirty_ports; i++) {
         struct cport *cp = &c->ports[c->dirty_ports[i]];
@@ -839,6 +844,29 @@ compile_owner_flows__(const struct compiler *c, uint32_t id, uint32_t owner)
     return NULL;
 }
 
+/* The packet actions of host 'h': the routers' and DHCP's
+ * (compile_l3_host_actions()) plus the REJECT action of security groups
+ * when a local port has a reject rule, sorted by id. */
+static int
+compile_action_id_cmp__(const void *a_, const void *b_)
+{
+    const struct compiled_packet_action *a = a_, *b = b_;
+    return a->id < b->id ? -1 : a->id > b->id;
+}
+
+static size_t
+compile_host_actions__(const struct compiler *c, uint32_t h,
+                       struct compiled_packet_action **out)
+{
+    size_t n = compile_l3_host_actions(c, h, out);
+    size_t cap = n, n0 = n;
+    compile_sg_host_actions(c, h, out, &n, &cap);
+    if (n != n0) {
+        util_qsort(*out, n, sizeof **out, compile_action_id_cmp__);
+    }
+    return n;
+}
+
 /* Hosts whose owners were recomputed get their packet actions compared:
  * a change counts as a config change even when no flow changed. */
 static void
@@ -851,7 +879,7 @@ compile_check_actions__(struct compiler *c)
             continue;
         }
         struct compiled_packet_action *pa;
-        size_t n = compile_l3_host_actions(c, c->touched[i], &pa);
+        size_t n = compile_host_actions__(c, c->touched[i], &pa);
         uint64_t hash = compile_l3_actions_hash(pa, n);
         for (size_t k = 0; k < n; k++) {
             compiled_packet_action_clear(&pa[k]);
@@ -936,6 +964,7 @@ static void
 compile_port_remove__(struct compiler *c, uint32_t p)
 {
     struct cport *cp = &c->ports[p];
+    compile_sg_port_forget(c, p);
     compile_detach_host__(c, p);
     compile_detach_switch__(c, p);
     cmap_remove(&c->port_map, cp->name);
@@ -1013,6 +1042,7 @@ compiler_apply(struct compiler *c, const struct topo *t,
     for (size_t i = 0; i < t->n_externals; i++) {
         ext_ids[i] = compile_external_id__(c, &t->externals[i]);
     }
+    uint32_t *sg_ids = compile_sg_apply_groups(c, t);
 
     /* Ports, in name order.  Ports that leave a host free their number
      * before any port new to a host takes one (at commit). */
@@ -1038,11 +1068,24 @@ compiler_apply(struct compiler *c, const struct topo *t,
         c->ports[cmap_find(&c->port_map, name)].localnet = true;
         free(name);
     }
+    /* Security groups of the ports (name order, as topo lists them). */
+    uint32_t groups[64];
+    for (size_t i = 0; i < t->n_ports; i++) {
+        const struct topo_port *tp = &t->ports[i];
+        size_t n = tp->n_groups < ARRAY_SIZE(groups) ? tp->n_groups
+                                                    : ARRAY_SIZE(groups);
+        for (size_t k = 0; k < n; k++) {
+            groups[k] = sg_ids[tp->groups[k]];
+        }
+        compile_sg_port_set(c, cmap_find(&c->port_map, tp->name), groups, n);
+    }
     for (size_t i = 0; i < c->n_ports; i++) {
         if (c->ports[i].live && !c->ports[i].seen) {
             compile_port_remove__(c, (uint32_t) i);
         }
     }
+    compile_sg_finish_apply(c);
+    free(sg_ids);
 
     /* Routers: the ones gone first (they free their ids), then the others
      * in name order. */
@@ -1115,6 +1158,7 @@ compiler_port_set(struct compiler *c, const struct topo_port *tp,
         return -ENOENT;
     }
     compile_port_upsert__(c, tp, h, s);
+    compile_sg_port_set(c, cmap_find(&c->port_map, tp->name), NULL, 0);
     return 0;
 }
 
@@ -1182,7 +1226,7 @@ compiler_host_actions(const struct compiler *c, const char *name,
         *n = 0;
         return false;
     }
-    *n = compile_l3_host_actions(c, id, out);
+    *n = compile_host_actions__(c, id, out);
     return true;
 }
 
@@ -1223,7 +1267,7 @@ compiler_host_config(const struct compiler *c, const char *name,
     util_qsort(out->ports, out->n_ports, sizeof *out->ports,
           compile_cport_name_cmp__);
     flow_set_init(&out->flows);
-    out->n_actions = compile_l3_host_actions(c, id, &out->actions);
+    out->n_actions = compile_host_actions__(c, id, &out->actions);
     return true;
 }
 

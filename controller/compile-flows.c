@@ -363,7 +363,11 @@ compile_emit__(struct cbuf *out, struct flow *f)
 void
 compile_gen_defaults(struct cbuf *out)
 {
-    static const uint8_t tables[] = { TBL_CLASSIFY, TBL_PORT_SEC, TBL_L2,
+    /* Drops, except in the ACL entry tables 20 and 60: traffic of ports
+     * without security groups passes on to L2 and output. */
+    static const uint8_t tables[] = { TBL_CLASSIFY, TBL_PORT_SEC,
+                                      TBL_ACL_IN, TBL_ACL_IN_RULES, TBL_L2,
+                                      TBL_ACL_OUT, TBL_ACL_OUT_RULES,
                                       TBL_OUTPUT };
     cbuf_reset(out);
     for (size_t i = 0; i < ARRAY_SIZE(tables); i++) {
@@ -371,6 +375,11 @@ compile_gen_defaults(struct cbuf *out)
         flow_init(&f, tables[i], 0,
                   compile_cookie(COMPILE_KIND_PIPELINE, tables[i],
                                  COMPILE_PIPELINE_NAME));
+        if (tables[i] == TBL_ACL_IN) {
+            flow_resubmit(&f, TBL_L2);
+        } else if (tables[i] == TBL_ACL_OUT) {
+            flow_resubmit(&f, TBL_OUTPUT);
+        }
         compile_emit__(out, &f);
     }
 }
@@ -410,7 +419,7 @@ compile_gen_port(const struct compiler *c, const struct cport *tp,
         compile_match__(&f, FF_ETH_SRC, tp->mac, 0);
         compile_match__(&f, FF_ETH_TYPE, COMPILE_ETH_TYPE_IP, 0);
         compile_match__(&f, FF_IPV4_SRC, tp->ip, 0);
-        flow_resubmit(&f, TBL_L2);
+        flow_resubmit(&f, TBL_ACL_IN);
         compile_emit__(out, &f);
 
         flow_init(&f, TBL_PORT_SEC, 100,
@@ -421,7 +430,7 @@ compile_gen_port(const struct compiler *c, const struct cport *tp,
         compile_match__(&f, FF_ETH_TYPE, COMPILE_ETH_TYPE_ARP, 0);
         compile_match__(&f, FF_ARP_SHA, tp->mac, 0);
         compile_match__(&f, FF_ARP_SPA, tp->ip, 0);
-        flow_resubmit(&f, TBL_L2);
+        flow_resubmit(&f, TBL_ACL_IN);
         compile_emit__(out, &f);
     } else {
         flow_init(&f, TBL_PORT_SEC, 90,
@@ -429,7 +438,7 @@ compile_gen_port(const struct compiler *c, const struct cport *tp,
                                  tp->name));
         compile_match__(&f, FF_REG14, o, 0);
         compile_match__(&f, FF_ETH_SRC, tp->mac, 0);
-        flow_resubmit(&f, TBL_L2);
+        flow_resubmit(&f, TBL_ACL_IN);
         compile_emit__(out, &f);
     }
 
@@ -440,6 +449,7 @@ compile_gen_port(const struct compiler *c, const struct cport *tp,
     flow_output(&f, o);
     compile_emit__(out, &f);
     compile_l3_port_extra(c, tp, out);
+    compile_sg_gen_port(c, tp, out);
 }
 
 /* Flows of switch 'sw' on host 'h' (which has ports on it): tunnel
@@ -490,7 +500,7 @@ compile_gen_switch_block(const struct compiler *c, const struct cswitch *sw,
         compile_match__(&f, FF_ETH_DST, tq->mac, 0);
         if (local) {
             flow_set_field(&f, FF_REG15, tq->ofport);
-            flow_resubmit(&f, TBL_OUTPUT);
+            flow_resubmit(&f, TBL_ACL_OUT);
             flow_output(&fl, tq->ofport);
             flow_output(&ft, tq->ofport);
         } else {

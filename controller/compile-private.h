@@ -32,6 +32,7 @@ enum compile_kind {
     COMPILE_KIND_PORT = 4,
     COMPILE_KIND_ROUTER = 5,
     COMPILE_KIND_GATEWAY = 6,
+    COMPILE_KIND_SG = 7,        /* security group rule (compile-sg.c) */
 };
 /* Gateway rules (compile-gw.c).  Their cookies hash the provenance path
  * itself: "external_networks.internet", "routers.r1.gateway",
@@ -90,6 +91,21 @@ enum {
     COMPILE_PORT_L2_LOCAL = 5,
     COMPILE_PORT_L2_REMOTE = 6,
     COMPILE_PORT_OUTPUT = 7,
+    /* Security groups (compile-sg.c), tables 20/21 and 60/61. */
+    COMPILE_PORT_ACL_CT = 8,        /* IPv4 into conntrack (port zone) */
+    COMPILE_PORT_ACL_DHCP = 9,      /* DHCP to the agent bypasses egress */
+    COMPILE_PORT_ACL_EST = 10,      /* +est / +rel pass */
+    COMPILE_PORT_ACL_INV = 11,      /* +inv drops */
+    COMPILE_PORT_ACL_NEXT = 12,     /* no rule of a group matched: next */
+    COMPILE_PORT_ACL_REJECT = 13,   /* no group allowed, one rejected */
+    COMPILE_PORT_ACL_AGENT = 14,    /* the agent's answers skip ingress */
+};
+/* Security group rule flows (kind COMPILE_KIND_SG, object
+ * "security_groups.web.ingress[2]"). */
+enum {
+    COMPILE_SG_RULE = 1,            /* the rule's verdict (direct match or
+                                     * conj_id) */
+    COMPILE_SG_CLAUSE = 2,          /* a conjunction clause */
 };
 enum {
     COMPILE_SWITCH_TUNNEL_IN = 1,
@@ -131,6 +147,10 @@ struct cmap {
 
 struct cport {
     char *name, *iface;
+    uint32_t *sg;  size_t n_sg; /* security groups (csg ids, name order) */
+    uint32_t sg_ip;             /* the ip its groups' members know */
+    uint16_t reject_id;         /* its switch's REJECT packet action on its
+                                 * host, 0 when it has no reject rule */
     uint32_t host, sw;          /* ids */
     uint32_t ip;
     uint64_t mac;
@@ -258,6 +278,32 @@ struct crouter {
     uint32_t arp_slot;          /* ARP packet action slot, CE_NONE if none */
 };
 
+/* Security groups (compile-sg.c). */
+struct csg_cidr {
+    uint32_t net;
+    unsigned int plen;
+};
+
+struct csg_rule {
+    uint8_t proto;              /* enum topo_sg_proto */
+    uint8_t action;             /* enum topo_sg_action */
+    uint16_t port_min, port_max;        /* 0/0: any */
+    int icmp_type, icmp_code;           /* -1: any */
+    struct csg_cidr *cidrs;  size_t n_cidrs;
+    uint32_t remote;            /* csg id of the remote group, CE_NONE */
+    uint32_t line, col;
+};
+
+/* Direction 0 = ingress (tables 60/61), 1 = egress (tables 20/21). */
+struct csg {
+    char *name;
+    struct csg_rule *rules[2];  size_t n_rules[2];
+    uint64_t hash;              /* of the rules, remote groups by name */
+    uint32_t line, col;
+    uint32_t *members;  size_t n_members, cap_members;   /* port ids */
+    bool live, seen, rules_dirty, members_dirty;
+};
+
 /* A host's extra owners: blocks of switches and routers on it. */
 #define COMPILE_OWNER_ROUTER 0x80000000u
 
@@ -299,6 +345,10 @@ struct compiler {
     struct cdelta_rec *drec;  size_t n_drec, cap_drec;
     const uint8_t **rold;     size_t cap_rold;
     const uint8_t **rnew;     size_t cap_rnew;
+
+    /* Security groups (compile-sg.c). */
+    struct csg *sgs;          size_t n_sgs, cap_sgs;
+    struct cmap sg_map;
 
     /* Provenance: lookup index and string cache (compile-prov.c). */
     struct compile_prov_cache *prov;
@@ -420,6 +470,47 @@ void compile_gw_switch_block(const struct compiler *, const struct cswitch *,
                              uint32_t host, struct cbuf *out);
 uint16_t compile_gw_zone(const struct crouter *);
 bool compile_gw_prov(struct compiler *, uint64_t cookie, char **object,
+                     char **rule, uint32_t *line, uint32_t *col);
+
+/* Port ranges (compile-ranges.c): the minimal set of (value, mask)
+ * prefixes whose union is exactly [lo, hi], in ascending order; returns
+ * their number (1..30).  A mask of 0 (the whole range) means any port. */
+#define COMPILE_MAX_PORT_MASKS 30
+struct compile_port_mask {
+    uint16_t value, mask;
+};
+size_t compile_port_range_masks(uint16_t lo, uint16_t hi,
+                                struct compile_port_mask
+                                out[COMPILE_MAX_PORT_MASKS]);
+
+/* Security groups (compile-sg.c).  compile_sg_apply_groups() brings the
+ * groups to 'topo' and returns topo group index -> csg id (free()d by the
+ * caller); compile_sg_port_set() gives port 'p' the groups 'ids' (name
+ * order; ids == NULL keeps them and only notes an address change);
+ * compile_sg_port_forget() takes a removed port out of its groups;
+ * compile_sg_finish_apply() drops the groups 'topo' no longer has;
+ * compile_sg_prepare() (before a flush) dirties the ports whose rules
+ * changed or reference a group whose members' addresses changed. */
+#define COMPILE_SG_ZONE_BASE 0xc000u    /* port zone = base + ofport */
+#define COMPILE_PA_REJECT_ID 4000u      /* REJECT ids: 4000 + k, k-th
+                                         * switch (by VNI) of a host with
+                                         * a port that rejects */
+#define COMPILE_PA_REJECT_MAX 96u       /* up to 4095 */
+uint32_t *compile_sg_apply_groups(struct compiler *, const struct topo *);
+void compile_sg_port_set(struct compiler *, uint32_t p, const uint32_t *ids,
+                         size_t n);
+void compile_sg_port_forget(struct compiler *, uint32_t p);
+void compile_sg_finish_apply(struct compiler *);
+void compile_sg_prepare(struct compiler *);
+void compile_sg_free(struct compiler *);
+/* Appends the port's tables 20/21/60/61 flows (none without groups). */
+void compile_sg_gen_port(const struct compiler *, const struct cport *,
+                         struct cbuf *out);
+/* Appends the REJECT packet actions of host 'h' to '*v' (unsorted). */
+void compile_sg_host_actions(const struct compiler *, uint32_t h,
+                             struct compiled_packet_action **v, size_t *n,
+                             size_t *cap);
+bool compile_sg_prov(struct compiler *, uint64_t cookie, char **object,
                      char **rule, uint32_t *line, uint32_t *col);
 
 /* Provenance. */

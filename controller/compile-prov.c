@@ -44,6 +44,7 @@ static const char *const compile_kind_names__[] = {
     [COMPILE_KIND_PORT] = "port",
     [COMPILE_KIND_ROUTER] = "router",
     [COMPILE_KIND_GATEWAY] = "gateway",
+    [COMPILE_KIND_SG] = "security_group",
 };
 
 void
@@ -146,7 +147,13 @@ compile_prov_make__(struct compiler *c, uint64_t cookie,
         static const char *const texts[] = {
             [TBL_CLASSIFY] = "classify: drop packets from unknown ports and VNIs",
             [TBL_PORT_SEC] = "port security: drop spoofed source MAC/IP",
+            [TBL_ACL_IN] = "acl: ports without security groups send "
+                           "unfiltered",
+            [TBL_ACL_IN_RULES] = "acl: drop what no security group allows",
             [TBL_L2] = "l2: drop unknown unicast destinations",
+            [TBL_ACL_OUT] = "acl: ports without security groups receive "
+                            "unfiltered",
+            [TBL_ACL_OUT_RULES] = "acl: drop what no security group allows",
             [TBL_OUTPUT] = "output: drop packets without an out port",
         };
         if (cookie != compile_cookie(kind, rule, COMPILE_PIPELINE_NAME)
@@ -161,6 +168,14 @@ compile_prov_make__(struct compiler *c, uint64_t cookie,
     }
     if (kind == COMPILE_KIND_ROUTER) {
         if (!compile_l3_prov(c, cookie, &e->object, &e->rule, &e->line,
+                             &e->col)) {
+            return false;
+        }
+        e->kind = compile_kind_names__[kind];
+        return true;
+    }
+    if (kind == COMPILE_KIND_SG) {
+        if (!compile_sg_prov(c, cookie, &e->object, &e->rule, &e->line,
                              &e->col)) {
             return false;
         }
@@ -252,6 +267,34 @@ compile_prov_make__(struct compiler *c, uint64_t cookie,
         break;
     case COMPILE_PORT_OUTPUT:
         e->rule = compile_fmt__("output: to %s (port %u)", tp->name, o);
+        break;
+    case COMPILE_PORT_ACL_CT:
+        e->rule = compile_fmt__("acl: conntrack of %s (zone %u)", tp->name,
+                                COMPILE_SG_ZONE_BASE + o);
+        break;
+    case COMPILE_PORT_ACL_DHCP:
+        e->rule = compile_fmt__("acl: DHCP from %s to the agent bypasses "
+                                "its egress rules", tp->name);
+        break;
+    case COMPILE_PORT_ACL_EST:
+        e->rule = compile_fmt__("acl: established and related traffic of "
+                                "%s passes", tp->name);
+        break;
+    case COMPILE_PORT_ACL_INV:
+        e->rule = compile_fmt__("acl: drop invalid conntrack state of %s",
+                                tp->name);
+        break;
+    case COMPILE_PORT_ACL_NEXT:
+        e->rule = compile_fmt__("acl: no rule of this group of %s matched: "
+                                "next group", tp->name);
+        break;
+    case COMPILE_PORT_ACL_AGENT:
+        e->rule = compile_fmt__("acl: answers of the agent reach %s "
+                                "unfiltered", tp->name);
+        break;
+    case COMPILE_PORT_ACL_REJECT:
+        e->rule = compile_fmt__("acl: no group of %s allows, one rejects: "
+                                "reject", tp->name);
         break;
     default:
         return false;

@@ -30,7 +30,8 @@ struct topo;
 enum compile_table {
     TBL_CLASSIFY = 0,
     TBL_PORT_SEC = 10,
-    TBL_ACL_IN = 20,
+    TBL_ACL_IN = 20,            /* egress ACL of the sending port: ct */
+    TBL_ACL_IN_RULES = 21,      /* its rules, after conntrack */
     TBL_L2 = 30,
     TBL_L3 = 40,
     TBL_NEIGH = 41,
@@ -38,7 +39,8 @@ enum compile_table {
     TBL_NAT_OUT_DONE = 46,      /* gateway host: out through the localnet port */
     TBL_NAT_OUT_REPLY = 47,     /* gateway host: only replies may leave */
     TBL_SERVICE = 50,
-    TBL_ACL_OUT = 60,
+    TBL_ACL_OUT = 60,           /* ingress ACL of the receiving port: ct */
+    TBL_ACL_OUT_RULES = 61,     /* its rules, after conntrack */
     TBL_OUTPUT = 70,
 };
 
@@ -60,7 +62,9 @@ struct compiled_port {
  * 0x4000 + 4 * slot + (kind - 2), the slot probed per router port over all
  * routers (compile-l3.c); a router gateway's ARP actions take
  * 0x1000 + 2 * slot + (kind - 5), the slot (0..6143) probed per router
- * gateway (compile-gw.c), so the three ranges never meet. */
+ * gateway (compile-gw.c), so the three ranges never meet.  REJECT ids
+ * are 4000 + k (k < 96), the k-th switch by VNI of the host with a port
+ * that has a reject rule (compile-sg.c), between DHCP's and ARP's. */
 enum compiled_packet_kind {
     COMPILE_PA_DHCP = 1,
     COMPILE_PA_TIME_EXCEEDED = 2,
@@ -68,6 +72,9 @@ enum compiled_packet_kind {
     COMPILE_PA_HOST_UNREACHABLE = 4,
     COMPILE_PA_ARP_RESOLVE = 5,     /* every host of a router with a gateway */
     COMPILE_PA_ARP_LEARN = 6,       /* the external network's gateway host */
+    COMPILE_PA_REJECT = 7,          /* a security group rejects: TCP RST /
+                                     * ICMP port unreachable, injected into
+                                     * switch network_vni's table 30 */
 };
 
 struct compiled_route {
@@ -85,7 +92,7 @@ struct compiled_packet_action {
     uint32_t router_port_key;   /* port, to route the error back (table 40) */
     /* ARP_RESOLVE / ARP_LEARN: router_ip/router_mac are the router's
      * gateway port's; the external network (name, VNI) and the address to
-     * resolve (its gateway_ip). */
+     * resolve (its gateway_ip).  REJECT: network_vni only. */
     char *network;
     uint32_t network_vni;
     uint32_t target_ip;

@@ -94,14 +94,20 @@ ctl_show_ports__(const struct controller *ctl, const struct compiled_host *ch,
         }
         /* A port that is no topology port is an external network's
          * localnet port (the provider interface on its gateway host). */
+        json_t *groups = json_array();
+        for (size_t g = 0; tp && g < tp->n_groups; g++) {
+            json_array_append_new(groups, json_string(
+                ctl->topo->groups[tp->groups[g]].name));
+        }
         json_array_append_new(ports, json_pack(
-            "{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:b, s:b}",
+            "{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:b, s:b, s:o}",
             "name", cp->name, "kind", tp ? "workload" : "localnet",
             "switch", cp->switch_name ? cp->switch_name : "",
             "ip", cidr, "mac", mac, "iface", cp->iface,
             "ofport", (int) cp->ofport, "mtu", sw ? (int) sw->mtu : 0,
             "up", ctl_port_up__(s, cp->iface),
-            "dhcp", sw && sw->dhcp.enabled && sw->plen > 0 && tp && tp->ip));
+            "dhcp", sw && sw->dhcp.enabled && sw->plen > 0 && tp && tp->ip,
+            "security_groups", groups));
     }
     return ports;
 }

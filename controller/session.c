@@ -202,6 +202,10 @@ ctl_packet_actions_to_proto__(const struct compiled_host *ch,
                 m->target_ip = ctl_pa_ip__(pp, a->target_ip, -1);
                 m->network = a->network ? a->network : "";
             }
+            if (a->kind == COMPILE_PA_REJECT) {
+                /* The switch to inject the answer into. */
+                m->network_vni = a->network_vni;
+            }
             continue;
         }
         Anet__DhcpLease *l = &pp->leases[i];

@@ -240,6 +240,8 @@ test_no_gateway_unchanged(void **state)
     assert_int_equal(h->n_ports, 1);
     for (size_t i = 0; i < h->flows.n; i++) {
         assert_true(h->flows.flows[i].table < TBL_NAT_OUT
+                    || h->flows.flows[i].table == TBL_ACL_OUT
+                    || h->flows.flows[i].table == TBL_ACL_OUT_RULES
                     || h->flows.flows[i].table == TBL_OUTPUT);
         assert_true(h->flows.flows[i].cookie >> 56 != 6);
     }

@@ -112,21 +112,27 @@ test_flows(void **state)
                                " actions=set_field:0xc8->metadata,"
                                "set_field:0x1->reg13,resubmit(,30)"));
     compile_test_expect_flow(hv1, xasprintf("table=0, priority=0 actions=drop"));
-    /* Table 10: IP + ARP for a port with ip, MAC only without. */
+    /* Table 10: IP + ARP for a port with ip, MAC only without; on to
+     * the egress ACL (table 20), which passes ports without groups. */
     compile_test_expect_flow(hv1, xasprintf("table=10, priority=100,dl_src=0a:00:00:00:01:11,"
                                "dl_type=0x800,nw_src=10.1.0.11,reg14=0x%x "
-                                            "actions=resubmit(,30)", w1));
+                                            "actions=resubmit(,20)", w1));
     compile_test_expect_flow(hv1, xasprintf("table=10, priority=100,dl_src=0a:00:00:00:01:11,"
                                             "dl_type=0x806,arp_spa=10.1.0.11,"
                                "arp_sha=0a:00:00:00:01:11,reg14=0x%x "
-                                            "actions=resubmit(,30)", w1));
+                                            "actions=resubmit(,20)", w1));
     compile_test_expect_flow(hv1, xasprintf("table=10, priority=90,dl_src=0a:00:00:00:02:11,"
-                               "reg14=0x%x actions=resubmit(,30)", d1));
+                               "reg14=0x%x actions=resubmit(,20)", d1));
+    compile_test_expect_flow(hv1, xasprintf("table=20, priority=0 actions=resubmit(,30)"));
+    compile_test_expect_flow(hv1, xasprintf("table=60, priority=0 actions=resubmit(,70)"));
+    compile_test_expect_flow(hv1, xasprintf("table=21, priority=0 actions=drop"));
+    compile_test_expect_flow(hv1, xasprintf("table=61, priority=0 actions=drop"));
     compile_test_expect_flow(hv1, xasprintf("table=10, priority=0 actions=drop"));
-    /* Table 30: local delivery, remote tunnel, flooding. */
+    /* Table 30: local delivery (through the ingress ACL, table 60),
+     * remote tunnel, flooding. */
     compile_test_expect_flow(hv1, xasprintf("table=30, priority=100,metadata=0x64,"
                                             "dl_dst=0a:00:00:00:01:11 actions="
-                               "set_field:0x%x->reg15,resubmit(,70)", w1));
+                               "set_field:0x%x->reg15,resubmit(,60)", w1));
     compile_test_expect_flow(hv1, xasprintf("table=30, priority=100,metadata=0x64,"
                                "dl_dst=0a:00:00:00:01:12,reg13=0x0 actions="
                                             "set_field:0x64->tun_id,"
@@ -169,11 +175,11 @@ test_flows(void **state)
                                             "move:arp_spa->arp_tpa,"
                                "set_field:10.2.0.13->arp_spa,output:IN_PORT"));
 
-    /* hv1: 4 defaults + 2 ports x (classify, output) + web1 2 port-sec +
+    /* hv1: 8 defaults (4 drops, 2 ACL drops, 2 ACL pass-throughs) + 2 ports x (classify, output) + web1 2 port-sec +
      * db1 1 + 2 tunnel classify + L2 for web (2 ports) and db (3 ports) +
      * 2 x 2 flood + web1's 2 DHCP flows + ARP answers for the 4 ports
      * with an ip (web1, web2, db2, db3). */
-    assert_int_equal(hv1->flows.n, 4 + 4 + 3 + 2 + 5 + 4 + 2 + 4);
+    assert_int_equal(hv1->flows.n, 8 + 4 + 3 + 2 + 5 + 4 + 2 + 4);
     /* hv3 has only db3: nothing of web at all. */
     const struct compiled_host *hv3 = compile_test_host(r, "hv3");
     for (size_t i = 0; i < hv3->flows.n; i++) {
@@ -184,13 +190,16 @@ test_flows(void **state)
         assert_false(m && m->value == 100);
         assert_false(tun && tun->value == 100);
     }
-    /* A host without ports still has the four table defaults, and only. */
+    /* A host without ports still has the eight table defaults, and only:
+     * drops, except the ACL entry tables 20 and 60, which pass on. */
     const struct compiled_host *hv4 = compile_test_host(r, "hv4");
-    assert_int_equal(hv4->flows.n, 4);
+    assert_int_equal(hv4->flows.n, 8);
     assert_int_equal(hv4->n_ports, 0);
-    for (size_t i = 0; i < 4; i++) {
-        assert_int_equal(hv4->flows.flows[i].priority, 0);
-        assert_int_equal(hv4->flows.flows[i].n_actions, 0);
+    for (size_t i = 0; i < 8; i++) {
+        const struct flow *f = &hv4->flows.flows[i];
+        assert_int_equal(f->priority, 0);
+        assert_int_equal(f->n_actions,
+                         f->table == TBL_ACL_IN || f->table == TBL_ACL_OUT);
     }
     compile_result_destroy(r);
     topo_destroy(t);

@@ -1,0 +1,86 @@
+#!/bin/bash
+# End-to-end (distributed firewall): three-tier-sg.yaml — the three-tier
+# topology with a security group per tier:
+#   web: tcp 80 and icmp from anywhere;  app: tcp 8080 and icmp from group
+#   web;  db: tcp 5432 from group app, tcp 22 from 10.1.0.0/24 rejected;
+#   every group: egress any.
+# Checks:
+#   - allowed TCP/ICMP pass and their replies come back (the reply of a
+#     connection the other side opened is not taken for a new one),
+#   - denied ones are dropped (no SYN reaches the listener), rejected ones
+#     get a TCP RST at once (refused, not a timeout),
+#   - policy change under traffic: removing the rule that allowed an open
+#     connection keeps that connection working, new ones fail at once,
+#   - remote group: a workload added to group web gains access to app (the
+#     unit tests check that only the hosts of ports whose rules reference the
+#     group get a delta).
+d=$(dirname "$0")
+. "$d/lib.sh"
+e2e_init e2e-sg
+topo=$E2E_TOPO/three-tier-sg.yaml
+[ -f "$topo" ] || e2e_abort "missing $topo"
+e2e_up "$topo"
+
+ns() { lab_wl_ns "$1"; }
+ip_of() { lab_show_json | jq -r --arg p "$1" '.hosts[].ports[] | select(.name == $p) | .ip | split("/")[0]'; }
+web1=$(ip_of web1); app1=$(ip_of app1); db1=$(ip_of db1); db2=$(ip_of db2)
+
+# can NS DST PORT: a TCP connection from NS to DST:PORT completes (2 s).
+can() { e2e_tcp_connects "$(ns "$1")" "$2" "$3" 2; }
+# refused NS DST PORT: the connection is refused (RST) within a second.
+refused() {
+    local t0 t1 out
+    t0=$(date +%s%N)
+    out=$(timeout 3 ip netns exec "$(ns "$1")" bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$2" "$3" 2>&1)
+    t1=$(date +%s%N)
+    [[ $out == *"refused"* ]] && [ $(( (t1 - t0) / 1000000 )) -lt 1000 ]
+}
+
+e2e_say "listeners: web1:80, app1:8080, db1:5432, db1:22"
+for spec in "web1 80" "app1 8080" "db1 5432" "db1 22"; do
+    set -- $spec
+    ip netns exec "$(ns "$1")" busybox nc -ll -p "$2" -e /bin/cat >/dev/null 2>&1 &
+done
+sleep 0.5
+
+e2e_say "ICMP"
+e2e_eq "web1 -> app1 (app allows icmp from web)" 3 "$(e2e_ns_ping "$(ns web1)" "$app1" 3)"
+e2e_eq "app1 -> web1 (web allows icmp from anywhere)" 3 "$(e2e_ns_ping "$(ns app1)" "$web1" 3)"
+e2e_eq "db1 -> app1 (db is not in group web)" 0 "$(e2e_ns_ping "$(ns db1)" "$app1" 2)"
+e2e_eq "web1 -> db1 (db allows no icmp)" 0 "$(e2e_ns_ping "$(ns web1)" "$db1" 2)"
+
+e2e_say "TCP"
+e2e_check "web1 -> app1:8080 (group web) connects" can web1 "$app1" 8080
+e2e_check "app1 -> db1:5432 (group app) connects" can app1 "$db1" 5432
+e2e_check "db1 -> web1:80 (anywhere) connects; its replies pass web's ingress back" can db1 "$web1" 80
+if can web1 "$db1" 5432; then e2e_fail "web1 -> db1:5432 connected (db allows 5432 from group app only)"; else e2e_ok "web1 -> db1:5432 dropped"; fi
+if can db1 "$app1" 8080; then e2e_fail "db1 -> app1:8080 connected"; else e2e_ok "db1 -> app1:8080 dropped"; fi
+e2e_check "web1 -> db1:22 rejected at once (TCP RST from 10.1.0.0/24)" refused web1 "$db1" 22
+if can app1 "$db1" 22; then e2e_fail "app1 -> db1:22 connected"; else e2e_ok "app1 -> db1:22 dropped (reject applies to 10.1.0.0/24 only)"; fi
+
+e2e_say "policy change under traffic"
+# A long-lived connection web1 -> app1:8080 that echoes a line a second.
+fifo=$E2E_TMP/echo
+mkfifo "$fifo.in"
+( for i in $(seq 60); do echo "tick $i"; sleep 0.5; done ) >"$fifo.in" &
+ip netns exec "$(ns web1)" timeout 40 busybox nc "$app1" 8080 <"$fifo.in" >"$E2E_TMP/echo.out" 2>&1 &
+sleep 2
+before=$(wc -l <"$E2E_TMP/echo.out")
+sed '/protocol: tcp, ports: 8080, remote_group: web/d' "$topo" >"$E2E_TMP/locked.yaml"
+out=$(lab_ctl apply "$E2E_TMP/locked.yaml" 2>&1) || e2e_fail "apply without the 8080 rule: $out"
+e2e_wait_synced 20 || e2e_fail "agents not in sync after the policy change"
+sleep 3
+after=$(wc -l <"$E2E_TMP/echo.out")
+[ "$before" -gt 0 ] && [ "$after" -gt $((before + 2)) ] \
+    && e2e_ok "the open connection kept echoing after the rule was removed ($before -> $after lines)" \
+    || e2e_fail "the open connection stopped ($before -> $after lines)"
+if can web1 "$app1" 8080; then e2e_fail "a new web1 -> app1:8080 connection still connects"; else e2e_ok "new web1 -> app1:8080 connections are dropped at once"; fi
+out=$(lab_ctl apply "$topo" 2>&1) || e2e_fail "re-apply: $out"
+e2e_wait_synced 20 || true
+
+e2e_say "remote group: db2 joins group web"
+if can db2 "$app1" 8080; then e2e_fail "db2 -> app1:8080 connected before joining web"; else e2e_ok "db2 -> app1:8080 dropped before joining web"; fi
+awk '{print} /ip: 10.3.0.12/ {print "    security_groups: [db, web]"}' "$topo" >"$E2E_TMP/join.yaml"
+out=$(lab_ctl apply "$E2E_TMP/join.yaml" 2>&1) || e2e_fail "apply with db2 in web: $out"
+e2e_wait_synced 20 || e2e_fail "agents not in sync after db2 joined web"
+e2e_check "db2 -> app1:8080 connects once db2 is in group web" e2e_retry 3 can db2 "$app1" 8080
