@@ -112,6 +112,23 @@ struct agent_dp_config {
  * learned neighbours (pkt.h, ARP_LEARN).  The core sends a heartbeat. */
 typedef void agent_dp_ports_changed_cb(void *aux);
 
+/* The counters of every flow of one cookie on this host, summed (several
+ * flows may share a cookie: one rule can compile to many flows). */
+struct agent_flow_stats {
+    uint64_t cookie;
+    uint64_t packets;
+    uint64_t bytes;
+};
+
+/* Sums the per-flow counters 'stats' (parallel to 'flows') per cookie.
+ * Returns the number of distinct cookies and '*out' (malloc'd, sorted by
+ * cookie; NULL when there are none).  Flows with cookie 0 (not ours) are
+ * left out. */
+struct ofconn_flow_stats;
+size_t agent_flow_stats_sum(const struct flow_set *flows,
+                            const struct ofconn_flow_stats *stats,
+                            struct agent_flow_stats **out);
+
 struct agent_dp;
 
 struct agent_dp_class {
@@ -142,6 +159,12 @@ struct agent_dp_class {
     /* The neighbours the packet path learned ('*n' entries), reported in
      * every Heartbeat and ApplyResult.  Valid until the loop runs again. */
     const struct pkt_neighbor *(*neighbors)(struct agent_dp *, size_t *n);
+    /* The per-cookie flow counters of the bridge ('*n' entries, sorted by
+     * cookie), reported in every Heartbeat.  May be cached for a couple of
+     * seconds; NULL with '*n' 0 when there are none or the datapath cannot
+     * be asked.  Valid until the next call or destroy. */
+    const struct agent_flow_stats *(*flow_stats)(struct agent_dp *,
+                                                 size_t *n);
 };
 
 struct agent_dp {

@@ -509,6 +509,44 @@ agent_send_hello__(struct agent *a)
     agent_send__(a, &env);
 }
 
+/* The datapath's per-cookie flow counters, as protobuf messages. */
+struct agent_flow_stats_msg {
+    size_t n;
+    Anet__FlowStats *fs;
+    Anet__FlowStats **ptrs;
+};
+
+static void
+agent_flow_stats_msg_init__(struct agent *a, struct agent_flow_stats_msg *m)
+{
+    size_t n = 0;
+    const struct agent_flow_stats *st = a->dp->class->flow_stats
+                                        ? a->dp->class->flow_stats(a->dp, &n)
+                                        : NULL;
+
+    memset(m, 0, sizeof *m);
+    if (!st || !n) {
+        return;
+    }
+    m->n = n;
+    m->fs = xcalloc(n, sizeof *m->fs);
+    m->ptrs = xcalloc(n, sizeof *m->ptrs);
+    for (size_t i = 0; i < n; i++) {
+        anet__flow_stats__init(&m->fs[i]);
+        m->fs[i].cookie = st[i].cookie;
+        m->fs[i].packets = st[i].packets;
+        m->fs[i].bytes = st[i].bytes;
+        m->ptrs[i] = &m->fs[i];
+    }
+}
+
+static void
+agent_flow_stats_msg_destroy__(struct agent_flow_stats_msg *m)
+{
+    free(m->fs);
+    free(m->ptrs);
+}
+
 static void
 agent_send_heartbeat__(struct agent *a)
 {
@@ -516,22 +554,27 @@ agent_send_heartbeat__(struct agent *a)
     Anet__Heartbeat hb = ANET__HEARTBEAT__INIT;
     struct agent_ports_msg pm;
     struct agent_neighbors_msg nm;
+    struct agent_flow_stats_msg fm;
 
     if (a->state != AGENT_CONNECTED) {
         return;
     }
     agent_ports_msg_init__(a, &pm);
     agent_neighbors_msg_init__(a, &nm);
+    agent_flow_stats_msg_init__(a, &fm);
     hb.seq = ++a->hb_seq;
     hb.n_ports = pm.n;
     hb.ports = pm.ptrs;
     hb.n_neighbors = nm.n;
     hb.neighbors = nm.ptrs;
+    hb.n_flow_stats = fm.n;
+    hb.flow_stats = fm.ptrs;
     env.msg_case = ANET__ENVELOPE__MSG_HEARTBEAT;
     env.heartbeat = &hb;
     agent_send__(a, &env);
     agent_ports_msg_destroy__(&pm);
     agent_neighbors_msg_destroy__(&nm);
+    agent_flow_stats_msg_destroy__(&fm);
 }
 
 static void

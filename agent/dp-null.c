@@ -141,6 +141,14 @@ dp_null_neighbors(struct agent_dp *dp, size_t *n)
     return pkt_path_neighbors(dp_null_cast__(dp)->pkt, n);
 }
 
+static const struct agent_flow_stats *
+dp_null_flow_stats(struct agent_dp *dp, size_t *n)
+{
+    /* No switch, so no counters. */
+    *n = 0;
+    return NULL;
+}
+
 const struct agent_dp_class agent_dp_null_class = {
     .name = "null",
     .create = dp_null_create,
@@ -150,6 +158,7 @@ const struct agent_dp_class agent_dp_null_class = {
     .reconcile = dp_null_reconcile,
     .port_status = dp_null_port_status,
     .neighbors = dp_null_neighbors,
+    .flow_stats = dp_null_flow_stats,
 };
 
 const struct agent_desired *

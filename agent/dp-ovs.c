@@ -28,6 +28,11 @@
  * to apply() or reconcile().  The neighbours it learns by ARP are reported
  * through the ports-changed callback (the core then sends a heartbeat that
  * carries them) and read with the neighbors op.
+ *
+ * The flow_stats op dumps br-int's flows with their counters (at most every
+ * DP_OVS_STATS_MIN_MS, otherwise it answers the cached figures) and sums
+ * them per cookie for the Heartbeat: the controller maps cookies back to
+ * the rules they were compiled from.
  */
 #include "agent/agent-dp.h"
 #include "agent/link.h"
@@ -51,6 +56,7 @@ LOG_MODULE(dp_ovs);
 #define DP_OVS_OF_OPEN_WAIT_MS 5000     /* mgmt socket appears after br add */
 #define DP_OVS_LINK_WAIT_MS 3000        /* br-phy's internal iface appears */
 #define DP_OVS_GEN_KEY "anet-generation"
+#define DP_OVS_STATS_MIN_MS 2000        /* flow counters are cached this long */
 
 struct dp_ovs {
     struct agent_dp up;
@@ -71,6 +77,12 @@ struct dp_ovs {
      * the OpenFlow connection is reopened: a restarted ovs-vswitchd may hold
      * anything).  Only then may a delta be applied without a dump. */
     bool flows_in_sync;
+    /* Per-cookie flow counters of the last dump, refreshed at most every
+     * DP_OVS_STATS_MIN_MS (a dump is cheap at these table sizes, but every
+     * heartbeat and port change asks). */
+    struct agent_flow_stats *stats;
+    size_t n_stats;
+    long long stats_msec;           /* time of the last dump attempt */
 };
 
 static struct dp_ovs *
@@ -340,6 +352,7 @@ dp_ovs_destroy(struct agent_dp *dp)
     free(o->of_target);
     free(o->bridge);
     free(o->underlay_bridge);
+    free(o->stats);
     free(o);
 }
 
@@ -559,6 +572,89 @@ dp_ovs_neighbors(struct agent_dp *dp, size_t *n)
     return pkt_path_neighbors(dp_ovs_cast__(dp)->pkt, n);
 }
 
+static int
+agent_flow_stats_cmp__(const void *a_, const void *b_)
+{
+    const struct agent_flow_stats *a = a_, *b = b_;
+    return a->cookie < b->cookie ? -1 : a->cookie > b->cookie;
+}
+
+size_t
+agent_flow_stats_sum(const struct flow_set *flows,
+                     const struct ofconn_flow_stats *stats,
+                     struct agent_flow_stats **out)
+{
+    struct agent_flow_stats *v = NULL;
+    size_t n = 0;
+
+    *out = NULL;
+    if (!flows->n || !stats) {
+        return 0;
+    }
+    v = xcalloc(flows->n, sizeof *v);
+    for (size_t i = 0; i < flows->n; i++) {
+        if (flows->flows[i].cookie) {
+            v[n++] = (struct agent_flow_stats) {
+                .cookie = flows->flows[i].cookie,
+                .packets = stats[i].packets,
+                .bytes = stats[i].bytes,
+            };
+        }
+    }
+    qsort(v, n, sizeof *v, agent_flow_stats_cmp__);
+
+    /* Merge runs of one cookie in place. */
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (k && v[k - 1].cookie == v[i].cookie) {
+            v[k - 1].packets += v[i].packets;
+            v[k - 1].bytes += v[i].bytes;
+        } else {
+            v[k++] = v[i];
+        }
+    }
+    if (!k) {
+        free(v);
+        return 0;
+    }
+    *out = v;
+    return k;
+}
+
+static const struct agent_flow_stats *
+dp_ovs_flow_stats(struct agent_dp *dp, size_t *n)
+{
+    struct dp_ovs *o = dp_ovs_cast__(dp);
+    long long now = time_msec();
+
+    if (o->stats_msec && now - o->stats_msec < DP_OVS_STATS_MIN_MS) {
+        *n = o->n_stats;
+        return o->stats;
+    }
+    o->stats_msec = now;
+    /* Never block a heartbeat waiting for a bridge that is not there yet:
+     * only an open connection is asked. */
+    if (o->of) {
+        struct ofconn_flow_stats *fst = NULL;
+        struct flow_set fs;
+
+        flow_set_init(&fs);
+        int r = ofconn_dump_flows(o->of, &fs, &fst);
+        if (!r) {
+            free(o->stats);
+            o->n_stats = agent_flow_stats_sum(&fs, fst, &o->stats);
+        } else {
+            LOG_WARN_RL("dumping flow counters of %s: %s", o->bridge,
+                        strerror(-r));
+            dp_ovs_of_error__(o, r);
+        }
+        free(fst);
+        flow_set_destroy(&fs);
+    }
+    *n = o->n_stats;
+    return o->stats;
+}
+
 const struct agent_dp_class agent_dp_ovs_class = {
     .name = "ovs",
     .create = dp_ovs_create,
@@ -568,4 +664,5 @@ const struct agent_dp_class agent_dp_ovs_class = {
     .reconcile = dp_ovs_reconcile,
     .port_status = dp_ovs_port_status,
     .neighbors = dp_ovs_neighbors,
+    .flow_stats = dp_ovs_flow_stats,
 };

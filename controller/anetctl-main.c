@@ -512,6 +512,10 @@ cmd_flows(const struct anetctl *c, int argc, char *argv[])
     json_t *f;
     json_array_foreach(json_object_get(j, "flows"), i, f) {
         json_t *p = json_object_get(f, "provenance");
+        /* As ovs-ofctl shows them; the counters are per cookie (a flow
+         * sharing its cookie with others shows their total). */
+        printf("n_packets=%lld n_bytes=%lld, ", jint(f, "packets"),
+               jint(f, "bytes"));
         anetctl_print_flow("", f);
         printf("\n");
         if (json_is_object(p) && jint(p, "line") == 0) {
@@ -523,6 +527,37 @@ cmd_flows(const struct anetctl *c, int argc, char *argv[])
                    jstr(p, "file"), jint(p, "line"), jint(p, "col"),
                    jstr(p, "rule"));
         }
+    }
+    json_decref(j);
+    return 0;
+}
+
+/* One line per security-group rule any connected agent reported counters
+ * for: packets, bytes, object path, file:line, hosts. */
+static int
+cmd_rules(const struct anetctl *c, int argc, char *argv[])
+{
+    int status = 0, rc = 0;
+    json_t *j = anetctl_call(c, "GET", "/api/v1/rules", NULL, NULL, 0,
+                             &status, &rc);
+    if (!j) {
+        return rc;
+    }
+    if (status != 200) {
+        anetctl_print_failure(j, status);
+        json_decref(j);
+        return EXIT_REFUSED;
+    }
+    size_t i;
+    json_t *r;
+    printf("%12s %14s  %-36s %-20s %s\n", "PACKETS", "BYTES", "RULE",
+           "WHERE", "HOSTS");
+    json_array_foreach(j, i, r) {
+        char where[300];
+        snprintf(where, sizeof where, "%s:%lld", jstr(r, "file"),
+                 jint(r, "line"));
+        printf("%12lld %14lld  %-36s %-20s %lld\n", jint(r, "packets"),
+               jint(r, "bytes"), jstr(r, "object"), where, jint(r, "hosts"));
     }
     json_decref(j);
     return 0;
@@ -545,6 +580,8 @@ static const struct anetctl_command anetctl_commands[] = {
       cmd_show },
     { "flows", 1, 1, "HOST", "the flows of HOST with where each came from",
       cmd_flows },
+    { "rules", 0, 0, "", "packet/byte counters of each security-group rule",
+      cmd_rules },
 };
 
 static void

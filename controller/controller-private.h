@@ -77,6 +77,13 @@ struct ctl_host {
     char *last_error;           /* NULL when the last apply was ok */
 };
 
+/* One cookie's counters on one host, as its agent last reported them. */
+struct ctl_flow_counter {
+    uint64_t cookie;
+    uint64_t packets;
+    uint64_t bytes;
+};
+
 struct ctl_session {
     struct ctl_session *prev, *next;
     struct controller *ctl;
@@ -94,6 +101,10 @@ struct ctl_session {
     struct ctl_port_status *ports;
     size_t n_ports;
     long long last_rx;          /* msec, time_msec() */
+    /* The per-cookie flow counters of the last Heartbeat, sorted by cookie
+     * (replaced whole by every Heartbeat; gone with the session). */
+    struct ctl_flow_counter *counters;
+    size_t n_counters;
 };
 
 struct controller {
@@ -161,6 +172,10 @@ void ctl_sessions_push(struct controller *, const char *host);
 /* The connected session of 'host', or NULL. */
 struct ctl_session *ctl_session_find(const struct controller *,
                                      const char *host);
+/* The counters 's' last reported for 'cookie': true and '*packets',
+ * '*bytes', or false when the agent reported none for it. */
+bool ctl_session_counter(const struct ctl_session *, uint64_t cookie,
+                         uint64_t *packets, uint64_t *bytes);
 
 /* http.c */
 struct flow;
@@ -169,6 +184,10 @@ struct flow;
  * of compile_topology()), else in 'engine' (may be NULL too). */
 json_t *ctl_flow_json(struct compiler *engine, const struct compile_result *r,
                       const struct flow *);
+/* GET /api/v1/rules: [{object, file, line, col, rule, packets, bytes,
+ * hosts}], every security-group rule some connected agent reported
+ * counters for, summed over those hosts, in YAML order. */
+json_t *ctl_rules_json(const struct controller *);
 int ctl_http_start(struct controller *, const struct sockaddr_in *);
 void ctl_http_stop(struct controller *);
 

@@ -5,7 +5,10 @@
  * ({"error": "..."} for failures) except /metrics, which is Prometheus text.
  * Request bodies are limited to CONTROLLER_MAX_BODY: larger ones get 413
  * (from evhttp itself when it sees them first).  The JSON views (show,
- * flows, metrics) are built here from the state server.c keeps.
+ * flows, rules, metrics) are built here from the state server.c keeps;
+ * the flow counters of flows and rules are the ones each connected agent
+ * last reported in a Heartbeat (per cookie, mapped back to rules through
+ * the compiler's provenance).
  */
 #include "controller/controller-private.h"
 #include "controller/compile.h"
@@ -263,13 +266,117 @@ controller_flows(const struct controller *ctl, const char *host)
     if (!host || !compiler_host_flows(ctl->engine, host, &fs)) {
         return NULL;
     }
+    const struct ctl_session *sess = ctl_session_find(ctl, host);
     json_t *flows = json_array();
     for (size_t i = 0; i < fs.n; i++) {
-        json_array_append_new(flows, ctl_flow_json(ctl->engine, NULL,
-                                                   &fs.flows[i]));
+        json_t *jf = ctl_flow_json(ctl->engine, NULL, &fs.flows[i]);
+        uint64_t packets = 0, bytes = 0;
+
+        /* The agent reports counters per cookie, summed over the host's
+         * flows of that cookie.  Several flows may share a cookie (one
+         * rule compiled to many flows): each of them then shows the
+         * cookie's total, not its own share.  0 when the host's agent is
+         * not connected or has not reported the cookie. */
+        ctl_session_counter(sess, fs.flows[i].cookie, &packets, &bytes);
+        json_object_set_new(jf, "packets", json_integer(packets));
+        json_object_set_new(jf, "bytes", json_integer(bytes));
+        json_array_append_new(flows, jf);
     }
     flow_set_destroy(&fs);
     return json_pack("{s:s, s:o}", "host", host, "flows", flows);
+}
+
+/* One security-group rule's counters, summed over hosts. */
+struct ctl_rule_sum {
+    char *object, *file, *rule;
+    unsigned int line, col;
+    uint64_t packets, bytes;
+    unsigned int hosts;
+    const struct ctl_session *last;   /* last session counted in 'hosts' */
+};
+
+static int
+ctl_rule_sum_cmp__(const void *a_, const void *b_)
+{
+    const struct ctl_rule_sum *a = a_, *b = b_;
+    int c = strcmp(a->file, b->file);
+    if (c) {
+        return c;
+    }
+    if (a->line != b->line) {
+        return a->line < b->line ? -1 : 1;
+    }
+    if (a->col != b->col) {
+        return a->col < b->col ? -1 : 1;
+    }
+    return strcmp(a->object, b->object);
+}
+
+json_t *
+ctl_rules_json(const struct controller *ctl)
+{
+    struct ctl_rule_sum *v = NULL;
+    size_t n = 0, cap = 0;
+
+    /* Every cookie each connected agent reported, mapped back to the rule
+     * it was compiled from; only security-group rules are kept, grouped by
+     * object path (a rule may own several cookies). */
+    for (const struct ctl_session *s = ctl->sessions; s; s = s->next) {
+        if (!s->hello) {
+            continue;
+        }
+        for (size_t i = 0; i < s->n_counters; i++) {
+            const struct ctl_flow_counter *c = &s->counters[i];
+            struct compile_provenance prov;
+
+            if (!ctl->engine
+                || !compiler_provenance(ctl->engine, c->cookie, &prov)
+                || !prov.kind || strcmp(prov.kind, "security_group")
+                || !prov.object) {
+                continue;
+            }
+            size_t k;
+            for (k = 0; k < n; k++) {
+                if (!strcmp(v[k].object, prov.object)) {
+                    break;
+                }
+            }
+            if (k == n) {
+                v = xgrow(v, &cap, n + 1, sizeof *v);
+                v[n++] = (struct ctl_rule_sum) {
+                    .object = xstrdup(prov.object),
+                    .file = xstrdup(prov.file ? prov.file : ""),
+                    .rule = xstrdup(prov.rule ? prov.rule : ""),
+                    .line = prov.line, .col = prov.col,
+                };
+            }
+            v[k].packets += c->packets;
+            v[k].bytes += c->bytes;
+            if (v[k].last != s) {
+                v[k].last = s;
+                v[k].hosts++;
+            }
+        }
+    }
+    if (n) {
+        qsort(v, n, sizeof *v, ctl_rule_sum_cmp__);
+    }
+    json_t *rules = json_array();
+    for (size_t k = 0; k < n; k++) {
+        json_array_append_new(rules, json_pack(
+            "{s:s, s:s, s:i, s:i, s:s, s:I, s:I, s:i}",
+            "object", v[k].object, "file", v[k].file,
+            "line", (int) v[k].line, "col", (int) v[k].col,
+            "rule", v[k].rule,
+            "packets", (json_int_t) v[k].packets,
+            "bytes", (json_int_t) v[k].bytes,
+            "hosts", (int) v[k].hosts));
+        free(v[k].object);
+        free(v[k].file);
+        free(v[k].rule);
+    }
+    free(v);
+    return rules;
 }
 
 char *
@@ -415,6 +522,12 @@ ctl_handle_flows__(struct controller *ctl, struct evhttp_request *req)
 }
 
 static void
+ctl_handle_rules__(struct controller *ctl, struct evhttp_request *req)
+{
+    ctl_reply_json__(req, 200, ctl_rules_json(ctl));
+}
+
+static void
 ctl_handle_metrics__(struct controller *ctl, struct evhttp_request *req)
 {
     char *text = controller_metrics(ctl);
@@ -439,6 +552,7 @@ static const struct ctl_route ctl_routes__[] = {
     { EVHTTP_REQ_POST, "/api/v1/plan", ctl_handle_plan__ },
     { EVHTTP_REQ_GET, "/api/v1/show", ctl_handle_show__ },
     { EVHTTP_REQ_GET, "/api/v1/flows", ctl_handle_flows__ },
+    { EVHTTP_REQ_GET, "/api/v1/rules", ctl_handle_rules__ },
     { EVHTTP_REQ_GET, "/metrics", ctl_handle_metrics__ },
 };
 

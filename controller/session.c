@@ -74,6 +74,7 @@ ctl_session_close__(struct ctl_session *s, const char *why)
     ctl->n_sessions--;
     bufferevent_free(s->bev);
     ctl_session_clear_ports__(s);
+    free(s->counters);
     free(s->host);
     free(s->version);
     free(s->last_error);
@@ -493,6 +494,67 @@ ctl_session_result__(struct ctl_session *s, const Anet__ApplyResult *r)
     return true;
 }
 
+static int
+ctl_flow_counter_cmp__(const void *a_, const void *b_)
+{
+    const struct ctl_flow_counter *a = a_, *b = b_;
+    return a->cookie < b->cookie ? -1 : a->cookie > b->cookie;
+}
+
+/* Replaces the session's flow counters by those of a Heartbeat.  The agent
+ * sends them sorted and summed per cookie, but the wire is not trusted:
+ * they are sorted and duplicates summed again here. */
+static void
+ctl_session_set_counters__(struct ctl_session *s, Anet__FlowStats **v,
+                           size_t n)
+{
+    free(s->counters);
+    s->counters = NULL;
+    s->n_counters = 0;
+    if (!n) {
+        return;
+    }
+    struct ctl_flow_counter *c = xcalloc(n, sizeof *c);
+    for (size_t i = 0; i < n; i++) {
+        c[i] = (struct ctl_flow_counter) {
+            .cookie = v[i]->cookie, .packets = v[i]->packets,
+            .bytes = v[i]->bytes,
+        };
+    }
+    qsort(c, n, sizeof *c, ctl_flow_counter_cmp__);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (k && c[k - 1].cookie == c[i].cookie) {
+            c[k - 1].packets += c[i].packets;
+            c[k - 1].bytes += c[i].bytes;
+        } else {
+            c[k++] = c[i];
+        }
+    }
+    s->counters = c;
+    s->n_counters = k;
+}
+
+bool
+ctl_session_counter(const struct ctl_session *s, uint64_t cookie,
+                    uint64_t *packets, uint64_t *bytes)
+{
+    struct ctl_flow_counter key = { .cookie = cookie };
+    const struct ctl_flow_counter *c;
+
+    if (!s || !s->n_counters) {
+        return false;
+    }
+    c = bsearch(&key, s->counters, s->n_counters, sizeof *c,
+                ctl_flow_counter_cmp__);
+    if (!c) {
+        return false;
+    }
+    *packets = c->packets;
+    *bytes = c->bytes;
+    return true;
+}
+
 /* Handles one message; returns false if the session was closed. */
 static bool
 ctl_session_handle__(struct ctl_session *s, const Anet__Envelope *env)
@@ -513,6 +575,8 @@ ctl_session_handle__(struct ctl_session *s, const Anet__Envelope *env)
         if (s->hello) {
             ctl_session_neighbors__(s, env->heartbeat->neighbors,
                                     env->heartbeat->n_neighbors);
+            ctl_session_set_counters__(s, env->heartbeat->flow_stats,
+                                       env->heartbeat->n_flow_stats);
         }
         return true;
     case ANET__ENVELOPE__MSG_DESIRED:

@@ -13,7 +13,9 @@
 #     connection keeps that connection working, new ones fail at once,
 #   - remote group: a workload added to group web gains access to app (the
 #     unit tests check that only the hosts of ports whose rules reference the
-#     group get a delta).
+#     group get a delta),
+#   - per-rule hit counters: 5 new connections count exactly 5 on the rule
+#     that allowed them (/api/v1/rules), and `anetctl rules` lists it.
 d=$(dirname "$0")
 . "$d/lib.sh"
 e2e_init e2e-sg
@@ -84,3 +86,23 @@ awk '{print} /ip: 10.3.0.12/ {print "    security_groups: [db, web]"}' "$topo" >
 out=$(lab_ctl apply "$E2E_TMP/join.yaml" 2>&1) || e2e_fail "apply with db2 in web: $out"
 e2e_wait_synced 20 || e2e_fail "agents not in sync after db2 joined web"
 e2e_check "db2 -> app1:8080 connects once db2 is in group web" e2e_retry 3 can db2 "$app1" 8080
+
+e2e_say "per-rule hit counters"
+rule_hits() {   # OBJECT: packets counted for that rule over all hosts
+    curl -s "$LAB_URL/api/v1/rules" | jq -r --arg o "$1" '[.[] | select(.object == $o) | .packets] | add // 0'
+}
+obj="security_groups.app.ingress[0]"
+sleep 5
+h0=$(rule_hits "$obj")
+for i in 1 2 3 4 5; do can web1 "$app1" 8080 || e2e_fail "connection $i web1 -> app1:8080"; done
+h1=$h0
+for _ in $(seq 20); do
+    h1=$(rule_hits "$obj")
+    [ "$h1" -ge $((h0 + 5)) ] && break
+    sleep 0.5
+done
+sleep 3
+h1=$(rule_hits "$obj")
+e2e_eq "$obj counted the 5 new connections (SYNs)" 5 "$((h1 - h0))"
+e2e_check "anetctl rules lists the rule" \
+    bash -c "'$LAB_BIN/anetctl' --controller '$LAB_URL' rules | grep -qF 'security_groups.app.ingress[0]'"

@@ -26,6 +26,7 @@
 #include "agent/agent-dp.h"
 #include "agent/agent.h"
 #include "agent/pkt.h"
+#include "datapath/ofconn.h"
 #include "datapath/ofp-msgs.h"
 #include "datapath/ofp-packet.h"
 #include "lib/log.h"
@@ -627,6 +628,8 @@ test_heartbeat_and_silence(void **state)
     assert_int_equal(env->heartbeat->n_ports, 1);
     assert_string_equal(env->heartbeat->ports[0]->iface, "web1-veth");
     assert_true(env->heartbeat->ports[0]->up);
+    /* The null datapath has no counters: none are reported. */
+    assert_int_equal(env->heartbeat->n_flow_stats, 0);
     anet__envelope__free_unpacked(env, NULL);
 
     /* A controller that keeps sending heartbeats is kept past the timeout. */
@@ -836,10 +839,56 @@ test_create_rejects_bad_options(void **state)
     event_base_free(base);
 }
 
+/* The ovs back-end's per-cookie summing of dumped flow counters: flows of
+ * one cookie are added up, cookie 0 (not ours) is left out, the result is
+ * sorted by cookie; nothing to sum gives NULL. */
+static void
+test_flow_stats_sum(void **state)
+{
+    (void) state;
+    struct flow fl[6] = {
+        { .cookie = 5 }, { .cookie = 0 }, { .cookie = 3 },
+        { .cookie = 5 }, { .cookie = 3 }, { .cookie = 9 },
+    };
+    struct ofconn_flow_stats st[6] = {
+        { 1, 100, 0 }, { 50, 5000, 0 }, { 2, 200, 0 },
+        { 4, 400, 0 }, { 8, 800, 0 }, { 0, 0, 0 },
+    };
+    struct flow_set fs = { .n = 6, .cap = 6, .flows = fl };
+    struct agent_flow_stats *out = NULL;
+
+    size_t n = agent_flow_stats_sum(&fs, st, &out);
+    assert_int_equal(n, 3);
+    assert_non_null(out);
+    assert_int_equal(out[0].cookie, 3);
+    assert_int_equal(out[0].packets, 10);
+    assert_int_equal(out[0].bytes, 1000);
+    assert_int_equal(out[1].cookie, 5);
+    assert_int_equal(out[1].packets, 5);
+    assert_int_equal(out[1].bytes, 500);
+    assert_int_equal(out[2].cookie, 9);
+    assert_int_equal(out[2].packets, 0);
+    free(out);
+
+    /* Only cookie-0 flows, or no flows at all: nothing. */
+    struct flow_set only0 = { .n = 1, .cap = 1, .flows = &fl[1] };
+    assert_int_equal(agent_flow_stats_sum(&only0, &st[1], &out), 0);
+    assert_null(out);
+    struct flow_set empty = { .n = 0 };
+    assert_int_equal(agent_flow_stats_sum(&empty, NULL, &out), 0);
+    assert_null(out);
+
+    /* The null back-end answers no counters. */
+    size_t k = 1;
+    assert_null(agent_dp_null_class.flow_stats(NULL, &k));
+    assert_int_equal(k, 0);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_flow_stats_sum),
         cmocka_unit_test_setup_teardown(test_hello, setup, teardown),
         cmocka_unit_test_setup_teardown(test_apply, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_flow_keeps_state, setup,

@@ -23,6 +23,7 @@
 
 #include "controller/compile.h"
 #include "controller/controller.h"
+#include "controller/controller-private.h"
 #include "controller/topo.h"
 #include "datapath/flow-table.h"
 #include "lib/util.h"
@@ -1128,6 +1129,228 @@ test_anetctl(void **state)
     free(ctlbin);
 }
 
+/* hv1's db1 carries group db: rule 0 allows tcp/5432 from web. */
+static const char topo_sg[] =
+    "hosts:\n"
+    "  - {name: hv1, tunnel_ip: 10.200.0.11/24}\n"
+    "  - {name: hv2, tunnel_ip: 10.200.0.12/24}\n"
+    "switches:\n"
+    "  - {name: net, cidr: 10.1.0.0/24}\n"
+    "ports:\n"
+    "  - {name: web1, host: hv2, switch: net, ip: 10.1.0.11}\n"
+    "  - {name: db1, host: hv1, switch: net, ip: 10.1.0.21,"
+    " security_groups: [db]}\n"
+    "security_groups:\n"
+    "  - name: db\n"
+    "    ingress:\n"
+    "      - {protocol: tcp, ports: 5432, remote_cidrs: [10.1.0.0/24]}\n"
+    "      - {protocol: icmp}\n";
+
+/* The cookie of a flow of 'host' compiled from 'object' (or, with 'object'
+ * NULL, of a flow whose provenance is not a security group), found through
+ * an independent compile. */
+static uint64_t
+find_cookie(const char *yaml, const char *host, const char *object)
+{
+    struct topo *t = topo_load_buffer("t.yaml", yaml, strlen(yaml), NULL);
+    assert_non_null(t);
+    struct compile_result *r = compile_topology(t, NULL);
+    struct compiler *c = compiler_create();
+    assert_int_equal(compiler_apply(c, t, r, NULL), 0);
+    const struct compiled_host *ch = compile_find_host(r, host);
+    uint64_t cookie = 0;
+    assert_non_null(ch);
+    for (size_t i = 0; !cookie && i < ch->flows.n; i++) {
+        struct compile_provenance pv;
+        uint64_t ck = ch->flows.flows[i].cookie;
+        if (!compiler_provenance(c, ck, &pv)) {
+            continue;
+        }
+        if (object ? !strcmp(pv.object, object)
+                   : strcmp(pv.kind, "security_group") != 0) {
+            cookie = ck;
+        }
+    }
+    compiler_destroy(c);
+    compile_result_destroy(r);
+    topo_destroy(t);
+    assert_true(cookie != 0);
+    return cookie;
+}
+
+static void
+agent_flow_stats(struct fix *f, struct agent *a, const uint64_t (*v)[3],
+                 size_t n)
+{
+    Anet__Envelope env = ANET__ENVELOPE__INIT;
+    Anet__Heartbeat hb = ANET__HEARTBEAT__INIT;
+    Anet__FlowStats fs[8];
+    Anet__FlowStats *ptrs[8];
+    assert_true(n <= 8);
+    for (size_t i = 0; i < n; i++) {
+        anet__flow_stats__init(&fs[i]);
+        fs[i].cookie = v[i][0];
+        fs[i].packets = v[i][1];
+        fs[i].bytes = v[i][2];
+        ptrs[i] = &fs[i];
+    }
+    hb.seq = 1;
+    hb.n_flow_stats = n;
+    hb.flow_stats = ptrs;
+    env.msg_case = ANET__ENVELOPE__MSG_HEARTBEAT;
+    env.heartbeat = &hb;
+    agent_send(f, a, &env);
+}
+
+/* The flows entry of 'cookie' in /api/v1/flows of 'host'. */
+static json_t *
+flows_entry(json_t *flows, uint64_t cookie)
+{
+    char want[32];
+    size_t i;
+    json_t *fl;
+    snprintf(want, sizeof want, "0x%llx", (unsigned long long) cookie);
+    json_array_foreach(json_object_get(flows, "flows"), i, fl) {
+        if (!strcmp(json_string_value(json_object_get(fl, "cookie")), want)) {
+            return fl;
+        }
+    }
+    fail_msg("cookie %s not in flows", want);
+    return NULL;
+}
+
+static json_t *
+rules_entry(json_t *rules, const char *object)
+{
+    size_t i;
+    json_t *r;
+    json_array_foreach(rules, i, r) {
+        if (!strcmp(json_string_value(json_object_get(r, "object")),
+                    object)) {
+            return r;
+        }
+    }
+    return NULL;
+}
+
+/* Per-rule counters: heartbeats carry per-cookie FlowStats; /api/v1/flows
+ * shows each flow its cookie's figures and /api/v1/rules sums the
+ * security-group rules over hosts (duplicates of a cookie summed, other
+ * cookies left out); a later heartbeat replaces a host's figures; anetctl
+ * prints both. */
+static void
+test_rule_counters(void **state)
+{
+    struct fix *f = *state;
+    struct agent a1, a2;
+    Anet__Envelope *env;
+    const char *obj = "security_groups.db.ingress[0]";
+    uint64_t ck = find_cookie(topo_sg, "hv1", obj);
+    uint64_t other = find_cookie(topo_sg, "hv1", NULL);
+
+    fix_start(f);
+    apply_ok(f, topo_sg, 1, 2);
+    agent_connect(f, &a1);
+    agent_hello(f, &a1, "hv1", 0);
+    assert_int_equal(agent_recv(f, &a1, 2000, &env), 1);
+    anet__envelope__free_unpacked(env, NULL);
+    agent_connect(f, &a2);
+    agent_hello(f, &a2, "hv2", 0);
+    assert_int_equal(agent_recv(f, &a2, 2000, &env), 1);
+    anet__envelope__free_unpacked(env, NULL);
+
+    /* No heartbeat yet: no rule has counters, flows show 0. */
+    json_t *rules = ctl_rules_json(f->ctl);
+    assert_int_equal(json_array_size(rules), 0);
+    json_decref(rules);
+
+    const uint64_t hv1_stats[][3] = {
+        { ck, 7, 700 }, { other, 5, 500 }, { ck, 3, 300 },
+    };
+    agent_flow_stats(f, &a1, hv1_stats, 3);
+    const uint64_t hv2_stats[][3] = { { ck, 1, 60 } };
+    agent_flow_stats(f, &a2, hv2_stats, 1);
+
+    json_t *flows = controller_flows(f->ctl, "hv1");
+    assert_non_null(flows);
+    assert_int_equal(jint(flows_entry(flows, ck), "packets"), 10);
+    assert_int_equal(jint(flows_entry(flows, ck), "bytes"), 1000);
+    assert_int_equal(jint(flows_entry(flows, other), "packets"), 5);
+    json_decref(flows);
+
+    rules = ctl_rules_json(f->ctl);
+    json_t *r = rules_entry(rules, obj);
+    assert_non_null(r);
+    assert_int_equal(jint(r, "packets"), 11);
+    assert_int_equal(jint(r, "bytes"), 1060);
+    assert_int_equal(jint(r, "hosts"), 2);
+    assert_int_equal(jint(r, "line"), 12);   /* the rule's YAML line */
+    assert_string_equal(json_string_value(json_object_get(r, "file")),
+                        "t.yaml");
+    /* Only security-group rules are listed. */
+    size_t i;
+    json_t *e;
+    json_array_foreach(rules, i, e) {
+        assert_non_null(strstr(json_string_value(json_object_get(e,
+                                                                 "object")),
+                               "security_groups."));
+    }
+    json_decref(rules);
+
+    /* anetctl over HTTP. */
+    const char *bindir = getenv("ANET_BINARY_DIR");
+    char *ctlbin = xasprintf("%s/anetctl", bindir ? bindir : ".");
+    if (!access(ctlbin, X_OK)) {
+        char *out;
+        char *cmd = xasprintf("%s --controller http://127.0.0.1:%u rules",
+                              ctlbin, controller_http_port(f->ctl));
+        assert_int_equal(run_pumping(f, cmd, &out), 0);
+        char *line = strstr(out, obj);
+        assert_non_null(line);
+        assert_non_null(strstr(out, "t.yaml:12"));
+        /* The figures precede the object on its line. */
+        char *bol = line;
+        while (bol > out && bol[-1] != '\n') {
+            bol--;
+        }
+        long long pk = 0, by = 0;
+        assert_int_equal(sscanf(bol, "%lld %lld", &pk, &by), 2);
+        assert_int_equal(pk, 11);
+        assert_int_equal(by, 1060);
+        free(out);
+        free(cmd);
+
+        cmd = xasprintf("%s --controller http://127.0.0.1:%u flows hv1",
+                        ctlbin, controller_http_port(f->ctl));
+        assert_int_equal(run_pumping(f, cmd, &out), 0);
+        assert_non_null(strstr(out, "n_packets=10 n_bytes=1000, table="));
+        assert_non_null(strstr(out, "n_packets=0 n_bytes=0, table="));
+        free(out);
+        free(cmd);
+    }
+    free(ctlbin);
+
+    /* A later heartbeat replaces hv1's figures whole. */
+    const uint64_t hv1_later[][3] = { { ck, 20, 2000 } };
+    agent_flow_stats(f, &a1, hv1_later, 1);
+    flows = controller_flows(f->ctl, "hv1");
+    assert_int_equal(jint(flows_entry(flows, ck), "packets"), 20);
+    assert_int_equal(jint(flows_entry(flows, other), "packets"), 0);
+    json_decref(flows);
+    rules = ctl_rules_json(f->ctl);
+    assert_int_equal(jint(rules_entry(rules, obj), "packets"), 21);
+    json_decref(rules);
+
+    /* A disconnected host's counters no longer count. */
+    agent_close(&a2);
+    pump(f, 50);
+    rules = ctl_rules_json(f->ctl);
+    assert_int_equal(jint(rules_entry(rules, obj), "packets"), 20);
+    assert_int_equal(jint(rules_entry(rules, obj), "hosts"), 1);
+    json_decref(rules);
+    agent_close(&a1);
+}
+
 int
 main(void)
 {
@@ -1146,6 +1369,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_silent_peer_dropped, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_anetctl, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rule_counters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_learned_neighbor, setup,
                                         teardown),
     };
