@@ -40,9 +40,9 @@ for h in $(e2e_hosts); do
     nfile=$(grep -c "<- .*($(basename "$topo"):[1-9][0-9]*:[1-9][0-9]*)" <<<"$out" || true)
     # One table-miss default per pipeline table: 0, 10, 20, 21, 30, 60, 61, 70.
     nbuiltin=$(grep -c "<- pipeline\.table[0-9]* (built-in pipeline)" <<<"$out" || true)
-    nflows=$(grep -c '^table=' <<<"$out" || true)
+    nflows=$(grep -cE '^(n_packets=[0-9]+ n_bytes=[0-9]+, )?table=[0-9]+ ' <<<"$out" || true)
     echo "  $h: $nflows flows, $nfile from $(basename "$topo") lines, $nbuiltin table defaults, e.g.:"
-    grep -m1 -A1 '^table=' <<<"$out" | sed 's/^/      /'
+    grep -m1 -A1 -E '^(n_packets=[0-9]+ n_bytes=[0-9]+, )?table=' <<<"$out" | sed 's/^/      /' || true
     [ "$nflows" -gt 0 ] && [ "$nbuiltin" -eq 8 ] && [ $((nfile + nbuiltin)) -eq "$nflows" ] \
         && e2e_ok "$h: every flow names its $(basename "$topo"):line or its pipeline table default" \
         || e2e_fail "$h: $nfile + $nbuiltin of $nflows flows carry provenance"
