@@ -273,6 +273,22 @@ anetctl_print_failure(json_t *j, int status)
     return true;
 }
 
+/* GETs 'path' and returns its JSON when the controller answered 200.
+ * Otherwise prints why and returns NULL with the exit code in '*rc'. */
+static json_t *
+anetctl_get_ok(const struct anetctl *c, const char *path, int *rc)
+{
+    int status = 0;
+    json_t *j = anetctl_call(c, "GET", path, NULL, NULL, 0, &status, rc);
+    if (j && status != 200) {
+        anetctl_print_failure(j, status);
+        json_decref(j);
+        *rc = EXIT_REFUSED;
+        return NULL;
+    }
+    return j;
+}
+
 static char *
 anetctl_read_file(const char *path, size_t *lenp)
 {
@@ -429,16 +445,10 @@ cmd_show(const struct anetctl *c, int argc, char *argv[])
         fprintf(stderr, "anetctl: usage: anetctl show [-o json]\n");
         return EXIT_USAGE;
     }
-    int status = 0, rc = 0;
-    json_t *j = anetctl_call(c, "GET", "/api/v1/show", NULL, NULL, 0,
-                             &status, &rc);
+    int rc = 0;
+    json_t *j = anetctl_get_ok(c, "/api/v1/show", &rc);
     if (!j) {
         return rc;
-    }
-    if (status != 200) {
-        anetctl_print_failure(j, status);
-        json_decref(j);
-        return EXIT_REFUSED;
     }
     if (raw) {
         char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -497,16 +507,11 @@ static int
 cmd_flows(const struct anetctl *c, int argc, char *argv[])
 {
     char *path = xasprintf("/api/v1/flows?host=%s", argv[0]);
-    int status = 0, rc = 0;
-    json_t *j = anetctl_call(c, "GET", path, NULL, NULL, 0, &status, &rc);
+    int rc = 0;
+    json_t *j = anetctl_get_ok(c, path, &rc);
     free(path);
     if (!j) {
         return rc;
-    }
-    if (status != 200) {
-        anetctl_print_failure(j, status);
-        json_decref(j);
-        return EXIT_REFUSED;
     }
     size_t i;
     json_t *f;
@@ -537,16 +542,10 @@ cmd_flows(const struct anetctl *c, int argc, char *argv[])
 static int
 cmd_rules(const struct anetctl *c, int argc, char *argv[])
 {
-    int status = 0, rc = 0;
-    json_t *j = anetctl_call(c, "GET", "/api/v1/rules", NULL, NULL, 0,
-                             &status, &rc);
+    int rc = 0;
+    json_t *j = anetctl_get_ok(c, "/api/v1/rules", &rc);
     if (!j) {
         return rc;
-    }
-    if (status != 200) {
-        anetctl_print_failure(j, status);
-        json_decref(j);
-        return EXIT_REFUSED;
     }
     size_t i;
     json_t *r;
