@@ -531,6 +531,34 @@ compile_host_id__(struct compiler *c, const struct topo_host *th)
     return id;
 }
 
+/* A new live switch slot named 'name' (with 'vni'), entered in 'map'. */
+static uint32_t
+compile_switch_new__(struct compiler *c, struct cmap *map, const char *name,
+                     uint32_t vni)
+{
+    c->switches = xgrow(c->switches, &c->cap_switches, c->n_switches + 1,
+                        sizeof *c->switches);
+    uint32_t id = (uint32_t) c->n_switches++;
+    struct cswitch *s = &c->switches[id];
+    memset(s, 0, sizeof *s);
+    s->name = xstrdup(name);
+    s->vni = vni;
+    s->live = true;
+    cmap_insert(map, s->name, id);
+    return id;
+}
+
+/* A switch whose VNI or network changed: its blocks and its ports' flows. */
+static void
+compile_switch_redo__(struct compiler *c, uint32_t id)
+{
+    struct cswitch *s = &c->switches[id];
+    compile_dirty_switch__(c, id);
+    for (size_t i = 0; i < s->n_ports; i++) {
+        compile_dirty_port__(c, s->ports[i]);
+    }
+}
+
 static uint32_t
 compile_switch_id__(struct compiler *c, const struct topo_switch *ts)
 {
@@ -538,27 +566,16 @@ compile_switch_id__(struct compiler *c, const struct topo_switch *ts)
     struct cswitch *s;
 
     if (id == CE_NONE) {
-        c->switches = xgrow(c->switches, &c->cap_switches,
-                            c->n_switches + 1, sizeof *c->switches);
-        id = (uint32_t) c->n_switches++;
+        id = compile_switch_new__(c, &c->switch_map, ts->name, ts->vni);
         s = &c->switches[id];
-        memset(s, 0, sizeof *s);
-        s->name = xstrdup(ts->name);
-        s->vni = ts->vni;
-        s->live = true;
-        cmap_insert(&c->switch_map, s->name, id);
-        compile_l3_switch_settings(c, id, ts);
     } else {
         s = &c->switches[id];
         if (s->vni != ts->vni) {
             s->vni = ts->vni;
-            compile_dirty_switch__(c, id);
-            for (size_t i = 0; i < s->n_ports; i++) {
-                compile_dirty_port__(c, s->ports[i]);
-            }
+            compile_switch_redo__(c, id);
         }
-        compile_l3_switch_settings(c, id, ts);
     }
+    compile_l3_switch_settings(c, id, ts);
     s->line = ts->mark.line;
     s->col = ts->mark.col;
     s->seen = true;
@@ -574,37 +591,25 @@ compile_external_id__(struct compiler *c, const struct topo_external *te)
     struct cswitch *s;
 
     if (id == CE_NONE) {
-        c->switches = xgrow(c->switches, &c->cap_switches,
-                            c->n_switches + 1, sizeof *c->switches);
-        id = (uint32_t) c->n_switches++;
+        id = compile_switch_new__(c, &c->ext_map, te->name, te->vni);
         s = &c->switches[id];
-        memset(s, 0, sizeof *s);
-        s->name = xstrdup(te->name);
-        s->vni = te->vni;
         s->net = te->net;
         s->plen = te->plen;
         s->lease_time = 3600;
         s->external = true;
-        s->live = true;
-        s->gw_ip = te->gateway_ip;
-        s->gw_mac_cfg = te->gateway_mac;
-        cmap_insert(&c->ext_map, s->name, id);
     } else {
         s = &c->switches[id];
         if (s->vni != te->vni || s->net != te->net || s->plen != te->plen) {
             s->vni = te->vni;
             s->net = te->net;
             s->plen = te->plen;
-            compile_dirty_switch__(c, id);
-            for (size_t i = 0; i < s->n_ports; i++) {
-                compile_dirty_port__(c, s->ports[i]);
-            }
+            compile_switch_redo__(c, id);
         }
-        /* A change of the provider router shows as a change of the
-         * localnet port (its ip and MAC) below. */
-        s->gw_ip = te->gateway_ip;
-        s->gw_mac_cfg = te->gateway_mac;
     }
+    /* A change of the provider router shows as a change of the localnet
+     * port (its ip and MAC) below. */
+    s->gw_ip = te->gateway_ip;
+    s->gw_mac_cfg = te->gateway_mac;
     s->line = te->mark.line;
     s->col = te->mark.col;
     s->seen = true;

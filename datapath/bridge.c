@@ -352,8 +352,9 @@ bridge_commit__(struct ovsdb_client *c, json_t *ops, const char *what)
     return retval;
 }
 
-/* Inserts the Open_vSwitch root row if the database has none, as
- * "ovs-vsctl init" does.  Returns 0, with '*s' re-read if needed. */
+/* Inserts the Open_vSwitch root row if the database has none (a database
+ * fresh from its schema has no rows at all).  Returns 0, with '*s' re-read
+ * if needed. */
 static int
 bridge_ensure_root__(struct ovsdb_client *c, const char *br,
                      struct bridge_snap *s)
