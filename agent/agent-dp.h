@@ -165,6 +165,11 @@ struct agent_dp_class {
      * be asked.  Valid until the next call or destroy. */
     const struct agent_flow_stats *(*flow_stats)(struct agent_dp *,
                                                  size_t *n);
+    /* Moves up to 'max' logged packets (pkt.h, LOG) into 'out' and returns
+     * their number, '*suppressed' the LOG packets dropped so far.  May be
+     * NULL (a back-end without a packet path logs nothing). */
+    size_t (*take_acl_log)(struct agent_dp *, struct pkt_log_event *out,
+                           size_t max, uint64_t *suppressed);
 };
 
 struct agent_dp {

@@ -547,6 +547,58 @@ agent_flow_stats_msg_destroy__(struct agent_flow_stats_msg *m)
     free(m->ptrs);
 }
 
+/* The packets logged since the last heartbeat, as protobuf messages. */
+struct agent_acl_log_msg {
+    size_t n;
+    uint64_t suppressed;
+    Anet__AclLogEvent *ev;
+    Anet__AclLogEvent **ptrs;
+    char (*addr)[2][IP4_STRLEN];
+};
+
+static void
+agent_acl_log_msg_init__(struct agent *a, struct agent_acl_log_msg *m)
+{
+    memset(m, 0, sizeof *m);
+    if (!a->dp->class->take_acl_log) {
+        return;
+    }
+    struct pkt_log_event *v = xcalloc(PKT_LOG_QUEUE, sizeof *v);
+    m->n = a->dp->class->take_acl_log(a->dp, v, PKT_LOG_QUEUE,
+                                      &m->suppressed);
+    if (m->n) {
+        m->ev = xcalloc(m->n, sizeof *m->ev);
+        m->ptrs = xcalloc(m->n, sizeof *m->ptrs);
+        m->addr = xcalloc(m->n, sizeof *m->addr);
+    }
+    for (size_t i = 0; i < m->n; i++) {
+        Anet__AclLogEvent *e = &m->ev[i];
+        anet__acl_log_event__init(e);
+        ip4_format(v[i].src, m->addr[i][0]);
+        ip4_format(v[i].dst, m->addr[i][1]);
+        e->cookie = v[i].cookie;
+        e->time_ms = v[i].time_ms;
+        e->in_ofport = v[i].in_ofport;
+        e->out_ofport = v[i].out_ofport;
+        e->ip_proto = v[i].ip_proto;
+        e->src = m->addr[i][0];
+        e->dst = m->addr[i][1];
+        e->src_port = v[i].src_port;
+        e->dst_port = v[i].dst_port;
+        e->length = v[i].length;
+        m->ptrs[i] = e;
+    }
+    free(v);
+}
+
+static void
+agent_acl_log_msg_destroy__(struct agent_acl_log_msg *m)
+{
+    free(m->ev);
+    free(m->ptrs);
+    free(m->addr);
+}
+
 static void
 agent_send_heartbeat__(struct agent *a)
 {
@@ -555,6 +607,7 @@ agent_send_heartbeat__(struct agent *a)
     struct agent_ports_msg pm;
     struct agent_neighbors_msg nm;
     struct agent_flow_stats_msg fm;
+    struct agent_acl_log_msg lm;
 
     if (a->state != AGENT_CONNECTED) {
         return;
@@ -562,6 +615,7 @@ agent_send_heartbeat__(struct agent *a)
     agent_ports_msg_init__(a, &pm);
     agent_neighbors_msg_init__(a, &nm);
     agent_flow_stats_msg_init__(a, &fm);
+    agent_acl_log_msg_init__(a, &lm);
     hb.seq = ++a->hb_seq;
     hb.n_ports = pm.n;
     hb.ports = pm.ptrs;
@@ -569,9 +623,13 @@ agent_send_heartbeat__(struct agent *a)
     hb.neighbors = nm.ptrs;
     hb.n_flow_stats = fm.n;
     hb.flow_stats = fm.ptrs;
+    hb.n_acl_log = lm.n;
+    hb.acl_log = lm.ptrs;
+    hb.acl_log_suppressed = lm.suppressed;
     env.msg_case = ANET__ENVELOPE__MSG_HEARTBEAT;
     env.heartbeat = &hb;
     agent_send__(a, &env);
+    agent_acl_log_msg_destroy__(&lm);
     agent_ports_msg_destroy__(&pm);
     agent_neighbors_msg_destroy__(&nm);
     agent_flow_stats_msg_destroy__(&fm);

@@ -572,6 +572,13 @@ dp_ovs_neighbors(struct agent_dp *dp, size_t *n)
     return pkt_path_neighbors(dp_ovs_cast__(dp)->pkt, n);
 }
 
+static size_t
+dp_ovs_take_acl_log(struct agent_dp *dp, struct pkt_log_event *out,
+                    size_t max, uint64_t *suppressed)
+{
+    return pkt_path_take_log(dp_ovs_cast__(dp)->pkt, out, max, suppressed);
+}
+
 static int
 agent_flow_stats_cmp__(const void *a_, const void *b_)
 {
@@ -665,4 +672,5 @@ const struct agent_dp_class agent_dp_ovs_class = {
     .port_status = dp_ovs_port_status,
     .neighbors = dp_ovs_neighbors,
     .flow_stats = dp_ovs_flow_stats,
+    .take_acl_log = dp_ovs_take_acl_log,
 };

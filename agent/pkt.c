@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -59,6 +60,10 @@ struct pkt_path {
     size_t n_neighbors, allocated_neighbors;
     pkt_neighbors_changed_cb *neighbor_cb;
     void *neighbor_aux;
+
+    struct pkt_log_event *log;          /* ring of PKT_LOG_QUEUE */
+    size_t log_head, n_log;
+    uint64_t log_suppressed;
 };
 
 static const char *const pkt_kind_names__[] = {
@@ -195,7 +200,9 @@ pkt_find__(const struct pkt_path *pp, uint32_t id)
 
 /* ---- dispatch ---------------------------------------------------------- */
 
+#define PKT_IP_PROTO_ICMP 1
 #define PKT_IP_PROTO_TCP 6
+#define PKT_IP_PROTO_UDP 17
 #define PKT_TCP_HLEN 20
 #define PKT_IP_OFFSET 0x1fff           /* fragment offset bits */
 #define PKT_TCP_FIN 0x01
@@ -314,6 +321,70 @@ pkt_build_reply__(const struct pkt_action *a, const struct ofp_packet_in *pin,
     default:
         return -ENOMSG;
     }
+}
+
+/* LOG: queues what the packet was, under the cookie of the rule's flow,
+ * for the next heartbeat. */
+static void
+pkt_log__(struct pkt_path *pp, const struct ofp_packet_in *pin)
+{
+    struct packet_ipv4 ip;
+    struct timespec ts;
+
+    if (packet_parse_ipv4(pin->packet, pin->packet_len, &ip)) {
+        pp->stats.malformed++;
+        return;
+    }
+    if (pp->n_log == PKT_LOG_QUEUE) {
+        pp->log_suppressed++;
+        return;
+    }
+    if (!pp->log) {
+        pp->log = xcalloc(PKT_LOG_QUEUE, sizeof *pp->log);
+    }
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct pkt_log_event *e = &pp->log[(pp->log_head + pp->n_log++)
+                                       % PKT_LOG_QUEUE];
+    *e = (struct pkt_log_event) {
+        .cookie = pin->cookie,
+        .time_ms = (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000,
+        .in_ofport = pin->regs[14],
+        .out_ofport = pin->regs[15],
+        .ip_proto = ip.proto,
+        .src = ip.src,
+        .dst = ip.dst,
+        .length = (uint32_t) pin->packet_len,
+    };
+    /* Ports (ICMP: type and code) of a first fragment that has them. */
+    const uint8_t *l4 = ip.ip + ip.ihl;
+    size_t l4_len = ip.avail - ip.ihl;
+    if (!(ip.frag_off & PKT_IP_OFFSET)) {
+        if ((ip.proto == PKT_IP_PROTO_TCP || ip.proto == PKT_IP_PROTO_UDP)
+            && l4_len >= 4) {
+            e->src_port = packet_get_be16(l4);
+            e->dst_port = packet_get_be16(l4 + 2);
+        } else if (ip.proto == PKT_IP_PROTO_ICMP && l4_len >= 2) {
+            e->src_port = l4[0];
+            e->dst_port = l4[1];
+        }
+    }
+    pp->stats.per_kind[PKT_LOG]++;
+}
+
+size_t
+pkt_path_take_log(struct pkt_path *pp, struct pkt_log_event *out, size_t max,
+                  uint64_t *suppressed)
+{
+    size_t n = 0;
+    while (n < max && pp->n_log) {
+        out[n++] = pp->log[pp->log_head];
+        pp->log_head = (pp->log_head + 1) % PKT_LOG_QUEUE;
+        pp->n_log--;
+    }
+    if (suppressed) {
+        *suppressed = pp->log_suppressed;
+    }
+    return n;
 }
 
 /* ARP_LEARN: records the sender of an ARP reply to the router's gateway
@@ -442,6 +513,7 @@ pkt_handle_packet_in__(struct pkt_path *pp, const struct ofp_msg *msg,
     }
     if (!pkt_rate_allow__(pp, a->kind)) {
         pp->stats.rate_limited++;
+        pp->log_suppressed += a->kind == PKT_LOG;
         LOG_WARN_RL("%s packets over the rate limit; dropping (%llu dropped "
                     "so far)", pkt_kind_name(a->kind),
                     (unsigned long long) pp->stats.rate_limited);
@@ -453,6 +525,10 @@ pkt_handle_packet_in__(struct pkt_path *pp, const struct ofp_msg *msg,
     }
     if (a->kind == PKT_ARP_LEARN) {
         pkt_learn__(pp, a, &pin);
+        return;
+    }
+    if (a->kind == PKT_LOG) {
+        pkt_log__(pp, &pin);
         return;
     }
     if (!pin.has_in_port) {
@@ -813,6 +889,7 @@ pkt_path_destroy(struct pkt_path *pp)
         free(pp->neighbors[i].network);
     }
     free(pp->neighbors);
+    free(pp->log);
     free(pp);
 }
 

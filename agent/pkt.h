@@ -43,6 +43,13 @@
  * rules of icmp.h apply to both (no answer to broadcasts, multicasts,
  * non-unique sources, non-first fragments).  The action needs no fields.
  *
+ * LOG: a security-group rule with the log flag saw the packet; the
+ * packet-in's cookie names the rule and its metadata the port registers
+ * (reg14 in port, reg15 out port).  The agent queues an event (time, the
+ * addresses, protocol and ports) for the next heartbeat, which carries it
+ * to the controller.  LOG packets beyond the kind's token bucket or a full
+ * queue (PKT_LOG_QUEUE) are dropped and counted as suppressed.
+ *
  * Design: non-blocking, driven by the agent's libevent loop (unlike
  * ofconn.h, whose blocking calls are fine for a generation apply but not
  * for a stream of packets).  The connection is remade with backoff (100 ms
@@ -93,7 +100,8 @@ struct ofp_msg;
     X(ICMP_HOST_UNREACHABLE, 4, "icmp-host-unreachable") \
     X(ARP_RESOLVE,           5, "arp-resolve")        \
     X(ARP_LEARN,             6, "arp-learn")          \
-    X(REJECT,                7, "reject")
+    X(REJECT,                7, "reject")             \
+    X(LOG,                   8, "log")
 
 enum pkt_kind {
 #define PKT_KIND_ENUM__(E, N, S) PKT_##E = N,
@@ -135,6 +143,21 @@ struct pkt_stats {
                                        * accepted) by kind */
     uint64_t neighbor_changes;        /* new or changed learned neighbours */
 };
+
+/* A packet a logged security-group rule decided on (LOG). */
+struct pkt_log_event {
+    uint64_t cookie;          /* the rule's flow */
+    uint64_t time_ms;         /* Unix time */
+    uint32_t in_ofport;       /* reg14; 0 when not set */
+    uint32_t out_ofport;      /* reg15; 0 when not set */
+    uint8_t ip_proto;
+    uint32_t src, dst;        /* host order */
+    uint16_t src_port, dst_port;  /* TCP/UDP; ICMP: type, code */
+    uint32_t length;          /* frame bytes */
+};
+
+/* LOG events wait here for the next heartbeat; more are suppressed. */
+#define PKT_LOG_QUEUE 512
 
 /* A neighbour learned by ARP_LEARN. */
 struct pkt_neighbor {
@@ -181,5 +204,11 @@ typedef void pkt_neighbors_changed_cb(void *aux);
 void pkt_path_set_neighbor_cb(struct pkt_path *, pkt_neighbors_changed_cb *,
                               void *aux);
 bool pkt_path_is_connected(const struct pkt_path *);
+
+/* Moves up to 'max' queued LOG events (oldest first) into 'out' and
+ * returns their number; '*suppressed' (may be NULL) receives how many LOG
+ * packets were dropped so far, by the rate limit or a full queue. */
+size_t pkt_path_take_log(struct pkt_path *, struct pkt_log_event *out,
+                         size_t max, uint64_t *suppressed);
 
 #endif

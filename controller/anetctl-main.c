@@ -18,6 +18,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #define ANETCTL_DEFAULT_URL "http://127.0.0.1:7471"
@@ -537,8 +538,9 @@ cmd_flows(const struct anetctl *c, int argc, char *argv[])
     return 0;
 }
 
-/* One line per security-group rule any connected agent reported counters
- * for: packets, bytes, object path, file:line, hosts. */
+/* One line per security-group rule an agent reported counters for:
+ * packets, bytes, object path, file:line, hosts (those whose agent is gone
+ * count with their last report, and are shown as such). */
 static int
 cmd_rules(const struct anetctl *c, int argc, char *argv[])
 {
@@ -555,10 +557,82 @@ cmd_rules(const struct anetctl *c, int argc, char *argv[])
         char where[300];
         snprintf(where, sizeof where, "%s:%lld", jstr(r, "file"),
                  jint(r, "line"));
-        printf("%12lld %14lld  %-36s %-20s %lld\n", jint(r, "packets"),
-               jint(r, "bytes"), jstr(r, "object"), where, jint(r, "hosts"));
+        char hosts[48];
+        snprintf(hosts, sizeof hosts, jint(r, "stale_hosts")
+                 ? "%lld (%lld disconnected: last report)" : "%lld",
+                 jint(r, "hosts"), jint(r, "stale_hosts"));
+        printf("%12lld %14lld  %-36s %-20s %s\n", jint(r, "packets"),
+               jint(r, "bytes"), jstr(r, "object"), where, hosts);
     }
     json_decref(j);
+    return 0;
+}
+
+/* Prints the events of one /api/v1/acl-log answer; returns its "next". */
+static long long
+anetctl_print_acl_log(json_t *j)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(j, "events"), i, e) {
+        long long ms = jint(e, "time_ms");
+        time_t t = (time_t) (ms / 1000);
+        struct tm tm;
+        char when[32], src[32], dst[32], where[300];
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", gmtime_r(&t, &tm));
+        snprintf(src, sizeof src, "%s:%lld", jstr(e, "src"),
+                 jint(e, "src_port"));
+        snprintf(dst, sizeof dst, "%s:%lld", jstr(e, "dst"),
+                 jint(e, "dst_port"));
+        snprintf(where, sizeof where, "%s:%lld:%lld", jstr(e, "file"),
+                 jint(e, "line"), jint(e, "col"));
+        printf("%s.%03lld %-10s %-6s %-7s %-10s %-4s %-21s -> %-21s %s (%s)\n",
+               when, ms % 1000, jstr(e, "host"), jstr(e, "action"),
+               jstr(e, "direction"), jstr(e, "port"), jstr(e, "protocol"),
+               src, dst, *jstr(e, "object") ? jstr(e, "object")
+               : "unknown rule", where);
+    }
+    return jint(j, "next");
+}
+
+/* The packets rules with the log flag decided on, oldest first (times in
+ * UTC); -f keeps polling for new ones. */
+static int
+cmd_acl_log(const struct anetctl *c, int argc, char *argv[])
+{
+    bool follow = argc == 1 && !strcmp(argv[0], "-f");
+    int rc = 0;
+
+    if (argc && !follow) {
+        fprintf(stderr, "anetctl: usage: anetctl acl-log [-f]\n");
+        return EXIT_USAGE;
+    }
+    json_t *j = anetctl_get_ok(c, "/api/v1/acl-log", &rc);
+    if (!j) {
+        return rc;
+    }
+    printf("%-23s %-10s %-6s %-7s %-10s %-4s %-21s    %-21s %s\n",
+           "TIME (UTC)", "HOST", "ACTION", "DIR", "PORT", "PROTO", "SOURCE",
+           "DESTINATION", "RULE");
+    long long next = anetctl_print_acl_log(j);
+    long long suppressed = jint(j, "suppressed");
+    json_decref(j);
+    if (suppressed && !follow) {
+        printf("(%lld logged packets dropped by the agents' rate limit)\n",
+               suppressed);
+    }
+    while (follow) {
+        fflush(stdout);
+        sleep(1);
+        char *path = xasprintf("/api/v1/acl-log?since=%lld", next);
+        j = anetctl_get_ok(c, path, &rc);
+        free(path);
+        if (!j) {
+            return rc;
+        }
+        next = anetctl_print_acl_log(j);
+        json_decref(j);
+    }
     return 0;
 }
 
@@ -581,6 +655,8 @@ static const struct anetctl_command anetctl_commands[] = {
       cmd_flows },
     { "rules", 0, 0, "", "packet/byte counters of each security-group rule",
       cmd_rules },
+    { "acl-log", 0, 1, "[-f]", "packets logged by security-group rules "
+      "(-f: follow)", cmd_acl_log },
 };
 
 static void
@@ -591,7 +667,7 @@ usage(FILE *f)
                "$ANET_CONTROLLER or %s).\n\nCommands:\n", ANETCTL_DEFAULT_URL);
     for (size_t i = 0; i < ARRAY_SIZE(anetctl_commands); i++) {
         const struct anetctl_command *cmd = &anetctl_commands[i];
-        fprintf(f, "  %-6s %-10s %s\n", cmd->name, cmd->args, cmd->help);
+        fprintf(f, "  %-7s %-10s %s\n", cmd->name, cmd->args, cmd->help);
     }
     fprintf(f, "\nOptions:\n  --controller URL\n  --help\n  --version\n"
                "\nExit status: 0 ok, 1 refused/failed, 2 usage error, "

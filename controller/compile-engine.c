@@ -850,8 +850,9 @@ compile_owner_flows__(const struct compiler *c, uint32_t id, uint32_t owner)
 }
 
 /* The packet actions of host 'h': the routers' and DHCP's
- * (compile_l3_host_actions()) plus the REJECT action of security groups
- * when a local port has a reject rule, sorted by id. */
+ * (compile_l3_host_actions()) plus the REJECT actions of security groups
+ * when a local port has a reject rule and their LOG action when one has a
+ * logged rule, sorted by id. */
 static int
 compile_action_id_cmp__(const void *a_, const void *b_)
 {

@@ -292,6 +292,7 @@ struct csg_rule {
     struct csg_cidr *cidrs;  size_t n_cidrs;
     uint32_t remote;            /* csg id of the remote group, CE_NONE */
     uint32_t line, col;
+    bool log;                   /* report the packets it decides on */
 };
 
 /* Direction 0 = ingress (tables 60/61), 1 = egress (tables 20/21). */
@@ -496,6 +497,9 @@ size_t compile_port_range_masks(uint16_t lo, uint16_t hi,
                                          * switch (by VNI) of a host with
                                          * a port that rejects */
 #define COMPILE_PA_REJECT_MAX 96u       /* up to 4095 */
+#define COMPILE_PA_LOG_ID 0xffffu       /* LOG: one per host; ICMP ids
+                                         * 0x4000 + 4 * slot + 3 are
+                                         * never used */
 uint32_t *compile_sg_apply_groups(struct compiler *, const struct topo *);
 void compile_sg_port_set(struct compiler *, uint32_t p, const uint32_t *ids,
                          size_t n);

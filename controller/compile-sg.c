@@ -36,6 +36,17 @@
  * ACL of the port they go to: a reject of a connection that was never
  * committed would be +inv there.
  *
+ * Logging: a rule with the log flag sends packets to the agent (the
+ * host's LOG packet action, id COMPILE_PA_LOG_ID) under its own cookie,
+ * which names the rule.  An allow rule does it in its verdict flow, so
+ * only the first packet of each connection is logged (the others are
+ * +est).  Whether a deny or reject rule's packet is denied is known only
+ * past the last group (another group may allow it), so such a rule notes
+ * itself in reg5 (slot << 15 | index, + 1) and moves on; past the last
+ * group, one flow per logged rule (match reg5) sends the packet to the
+ * agent with that rule's cookie, after the REJECT when reg7 says so.
+ * The agent rate-limits what it reports (agent/pkt.h).
+ *
  * Incrementality: a port's ACL flows are part of its own flows (struct
  * cport.fl).  A group whose rules change dirties its members; a group
  * whose members' addresses change (a port joins, leaves, or changes ip)
@@ -130,11 +141,12 @@ sg_copy_rules__(const struct topo *t, const struct topo_sg_rule *tr,
                     ? CE_NONE : ids[tr[i].remote_group];
         r->line = tr[i].mark.line;
         r->col = tr[i].mark.col;
+        r->log = tr[i].log;
         *h = sg_mix__(*h, (uint64_t) r->proto << 56 | (uint64_t) r->action << 48
                           | (uint64_t) r->port_min << 16 | r->port_max);
         *h = sg_mix__(*h, (uint64_t) (uint32_t) r->icmp_type << 32
                           | (uint32_t) r->icmp_code);
-        *h = sg_mix__(*h, r->n_cidrs);
+        *h = sg_mix__(*h, (uint64_t) r->n_cidrs << 1 | r->log);
         *h = sg_mix__(*h, tr[i].remote_group == SIZE_MAX ? 0
                       : compile_hash64(t->groups[tr[i].remote_group].name));
         /* Cookies and provenance name the line: a moved rule is a
@@ -540,13 +552,36 @@ sg_rule_base__(struct flow *f, const struct sg_dir *dir,
     }
 }
 
+/* The reg5 note of a logged deny or reject rule 'i' of slot 'j': nonzero,
+ * unique within the port and direction. */
+static uint32_t
+sg_log_tag__(size_t j, size_t i)
+{
+    return (uint32_t) (j << 15 | i) + 1;
+}
+
+/* Sends the packet to the agent as a LOG (the flow's cookie names the
+ * rule); the packet goes on with the next action. */
+static void
+sg_log__(struct flow *f)
+{
+    flow_add_action(f, FA_CONTROLLER, 0, 0xffff, COMPILE_PA_LOG_ID);
+}
+
 static void
 sg_verdict__(struct flow *f, const struct sg_dir *dir, uint16_t zone,
-             size_t j, const struct csg_rule *r)
+             size_t j, size_t i, const struct csg_rule *r)
 {
+    if (r->log && r->action != TOPO_SG_ALLOW) {
+        /* Whether the packet is denied is known past the last group. */
+        flow_set_field(f, FF_REG5, sg_log_tag__(j, i));
+    }
     switch (r->action) {
     case TOPO_SG_ALLOW:
         flow_add_action(f, FA_CT, SG_CT_COMMIT, zone, SG_CT_NO_TABLE);
+        if (r->log) {
+            sg_log__(f);
+        }
         flow_resubmit(f, dir->next);
         break;
     case TOPO_SG_REJECT:
@@ -608,7 +643,7 @@ sg_gen_rule__(const struct compiler *c, const struct cport *cp,
         }
         flow_init(&f, dir->rules, prio, verdict);
         compile_match__(&f, FF_CONJ_ID, id, 0);
-        sg_verdict__(&f, dir, zone, j, r);
+        sg_verdict__(&f, dir, zone, j, i, r);
         compile_emit__(out, &f);
     } else {
         /* One dimension has a single value: the product is linear. */
@@ -622,7 +657,7 @@ sg_gen_rule__(const struct compiler *c, const struct cport *cp,
                 if (n_masks) {
                     sg_match_port__(&f, r, &masks[k]);
                 }
-                sg_verdict__(&f, dir, zone, j, r);
+                sg_verdict__(&f, dir, zone, j, i, r);
                 compile_emit__(out, &f);
             }
         }
@@ -644,6 +679,64 @@ sg_port_rejects__(const struct compiler *c, const struct cport *cp, int d)
     return false;
 }
 
+/* True if a rule of the port's groups in direction 'd' (either when 'd' is
+ * -1) has the log flag, only deny and reject rules counting when
+ * 'denials'. */
+static bool
+sg_port_logs__(const struct compiler *c, const struct cport *cp, int d,
+               bool denials)
+{
+    for (size_t j = 0; j < cp->n_sg; j++) {
+        const struct csg *g = &c->sgs[cp->sg[j]];
+        for (int k = 0; k < 2; k++) {
+            for (size_t i = 0; (d < 0 || d == k) && i < g->n_rules[k]; i++) {
+                const struct csg_rule *r = &g->rules[k][i];
+                if (r->log && (!denials || r->action != TOPO_SG_ALLOW)) {
+                    return true;
+                }
+            }
+        }
+    }
+    return false;
+}
+
+/* Past the last group, a packet no group allowed that a logged deny or
+ * reject rule noted in reg5 goes to the agent as a LOG, under the cookie
+ * of that rule (rejected: after its REJECT). */
+static void
+sg_gen_denial_logs__(const struct compiler *c, const struct cport *cp,
+                     const struct sg_dir *dir, bool rejects,
+                     struct cbuf *out)
+{
+    for (size_t j = 0; j < cp->n_sg; j++) {
+        const struct csg *g = &c->sgs[cp->sg[j]];
+        size_t n = g->n_rules[dir->d] < SG_MAX_RULES ? g->n_rules[dir->d]
+                                                     : SG_MAX_RULES;
+        for (size_t i = 0; i < n; i++) {
+            const struct csg_rule *r = &g->rules[dir->d][i];
+            if (!r->log || r->action == TOPO_SG_ALLOW) {
+                continue;
+            }
+            uint64_t cookie = sg_rule_cookie__(COMPILE_SG_RULE, g->name,
+                                               dir->d, i);
+            for (uint32_t rej = 0; rej <= (rejects && cp->reject_id); rej++) {
+                struct flow f;
+                flow_init(&f, dir->rules, 2, cookie);
+                compile_match__(&f, dir->port_reg, cp->ofport, 0);
+                compile_match__(&f, FF_REG6, cp->n_sg, 0);
+                compile_match__(&f, FF_REG7, rej, 0);
+                compile_match__(&f, FF_REG5, sg_log_tag__(j, i), 0);
+                if (rej) {
+                    flow_add_action(&f, FA_CONTROLLER, 0, 0xffff,
+                                    cp->reject_id);
+                }
+                sg_log__(&f);
+                compile_emit__(out, &f);
+            }
+        }
+    }
+}
+
 void
 compile_sg_gen_port(const struct compiler *c, const struct cport *cp,
                     struct cbuf *out)
@@ -655,15 +748,20 @@ compile_sg_gen_port(const struct compiler *c, const struct cport *cp,
     for (int d = 0; d < 2; d++) {
         const struct sg_dir *dir = &sg_dirs__[d];
         bool rejects = sg_port_rejects__(c, cp, d);
+        bool logs = sg_port_logs__(c, cp, d, true);
         struct flow f;
 
-        /* Entry: IPv4 into conntrack in the port's zone; the group slot
-         * and the reject note start at 0.  Everything else (ARP) passes
+        /* Entry: IPv4 into conntrack in the port's zone; the group slot,
+         * the reject note and the log note (if the port has one) start
+         * at 0.  Everything else (ARP) passes
          * through the table's priority-0 flow. */
         sg_port_flow__(&f, dir, dir->entry, 100, COMPILE_PORT_ACL_CT, cp);
         compile_match__(&f, FF_ETH_TYPE, SG_ETH_IP, 0);
         flow_set_field(&f, FF_REG6, 0);
         flow_set_field(&f, FF_REG7, 0);
+        if (logs) {
+            flow_set_field(&f, FF_REG5, 0);
+        }
         flow_add_action(&f, FA_CT, 0, zone, dir->rules);
         compile_emit__(out, &f);
 
@@ -701,7 +799,7 @@ compile_sg_gen_port(const struct compiler *c, const struct cport *cp,
             for (size_t i = 0; i < n; i++) {
                 sg_gen_rule__(c, cp, dir, j, g, i, out);
             }
-            if (j + 1 < cp->n_sg || rejects) {
+            if (j + 1 < cp->n_sg || rejects || logs) {
                 sg_port_flow__(&f, dir, dir->rules, 1, COMPILE_PORT_ACL_NEXT,
                                cp);
                 compile_match__(&f, FF_REG6, j, 0);
@@ -716,6 +814,9 @@ compile_sg_gen_port(const struct compiler *c, const struct cport *cp,
             compile_match__(&f, FF_REG7, 1, 0);
             flow_add_action(&f, FA_CONTROLLER, 0, 0xffff, cp->reject_id);
             compile_emit__(out, &f);
+        }
+        if (logs) {
+            sg_gen_denial_logs__(c, cp, dir, rejects, out);
         }
         if (dir->d == 0) {
             /* The agent's answers (DHCP, ICMP errors, rejects) are not
@@ -736,8 +837,10 @@ compile_sg_host_actions(const struct compiler *c, uint32_t h,
 {
     const struct chost *ch = &c->hosts[h];
     uint8_t seen[COMPILE_PA_REJECT_MAX] = { 0 };
+    bool log = false;
     for (size_t i = 0; i < ch->n_ports; i++) {
         const struct cport *cp = &c->ports[ch->ports[i]];
+        log = log || (!cp->localnet && sg_port_logs__(c, cp, -1, false));
         if (!cp->reject_id || seen[cp->reject_id - COMPILE_PA_REJECT_ID]) {
             continue;
         }
@@ -748,6 +851,13 @@ compile_sg_host_actions(const struct compiler *c, uint32_t h,
         a->id = cp->reject_id;
         a->kind = COMPILE_PA_REJECT;
         a->network_vni = c->switches[cp->sw].vni;
+    }
+    if (log) {
+        *v = xgrow(*v, cap, *n + 1, sizeof **v);
+        struct compiled_packet_action *a = &(*v)[(*n)++];
+        memset(a, 0, sizeof *a);
+        a->id = COMPILE_PA_LOG_ID;
+        a->kind = COMPILE_PA_LOG;
     }
 }
 
@@ -762,9 +872,11 @@ static const char *const sg_action_names__[] = {
     [TOPO_SG_REJECT] = "reject",
 };
 
-bool
-compile_sg_prov(struct compiler *c, uint64_t cookie, char **object,
-                char **rule, uint32_t *line, uint32_t *col)
+/* The live group, direction and rule index 'cookie' names: true and
+ * '*g', '*d', '*i', or false. */
+static bool
+sg_find_rule__(const struct compiler *c, uint64_t cookie,
+               const struct csg **g_, int *d_, size_t *i_)
 {
     unsigned int sub = (cookie >> 48) & 0xff;
     if (sub != COMPILE_SG_RULE && sub != COMPILE_SG_CLAUSE) {
@@ -774,34 +886,67 @@ compile_sg_prov(struct compiler *c, uint64_t cookie, char **object,
         const struct csg *g = &c->sgs[k];
         for (int d = 0; g->live && d < 2; d++) {
             for (size_t i = 0; i < g->n_rules[d]; i++) {
-                if (sg_rule_cookie__(sub, g->name, d, i) != cookie) {
-                    continue;
+                if (sg_rule_cookie__(sub, g->name, d, i) == cookie) {
+                    *g_ = g;
+                    *d_ = d;
+                    *i_ = i;
+                    return true;
                 }
-                const struct csg_rule *r = &g->rules[d][i];
-                char ports[32] = "";
-                if (r->port_min || r->port_max) {
-                    snprintf(ports, sizeof ports, r->port_min == r->port_max
-                             ? " port %u" : " ports %u-%u",
-                             (unsigned int) r->port_min,
-                             (unsigned int) r->port_max);
-                }
-                *object = xasprintf("security_groups.%s.%s[%zu]", g->name,
-                                    sg_dir_names__[d], i);
-                *rule = xasprintf("acl: %s%s %s%s %s %s%s",
-                                  sub == COMPILE_SG_CLAUSE
-                                  ? "(conjunction clause) " : "",
-                                  sg_action_names__[r->action],
-                                  sg_proto_names__[r->proto], ports,
-                                  d ? "to" : "from",
-                                  r->remote != CE_NONE ? "group "
-                                  : r->n_cidrs ? "listed cidrs" : "anywhere",
-                                  r->remote != CE_NONE
-                                  ? c->sgs[r->remote].name : "");
-                *line = r->line;
-                *col = r->col;
-                return true;
             }
         }
     }
     return false;
+}
+
+bool
+compiler_sg_rule(const struct compiler *c, uint64_t cookie,
+                 struct compile_sg_rule_info *out)
+{
+    const struct csg *g;
+    int d;
+    size_t i;
+
+    if (!c || !sg_find_rule__(c, cookie, &g, &d, &i)) {
+        return false;
+    }
+    const struct csg_rule *r = &g->rules[d][i];
+    *out = (struct compile_sg_rule_info) {
+        .group = g->name, .direction = sg_dir_names__[d], .index = i,
+        .action = sg_action_names__[r->action], .log = r->log,
+        .line = r->line, .col = r->col,
+    };
+    return true;
+}
+
+bool
+compile_sg_prov(struct compiler *c, uint64_t cookie, char **object,
+                char **rule, uint32_t *line, uint32_t *col)
+{
+    unsigned int sub = (cookie >> 48) & 0xff;
+    const struct csg *g;
+    int d;
+    size_t i;
+
+    if (!sg_find_rule__(c, cookie, &g, &d, &i)) {
+        return false;
+    }
+    const struct csg_rule *r = &g->rules[d][i];
+    char ports[32] = "";
+    if (r->port_min || r->port_max) {
+        snprintf(ports, sizeof ports, r->port_min == r->port_max
+                 ? " port %u" : " ports %u-%u", (unsigned int) r->port_min,
+                 (unsigned int) r->port_max);
+    }
+    *object = xasprintf("security_groups.%s.%s[%zu]", g->name,
+                        sg_dir_names__[d], i);
+    *rule = xasprintf("acl: %s%s %s%s %s %s%s",
+                      sub == COMPILE_SG_CLAUSE ? "(conjunction clause) " : "",
+                      sg_action_names__[r->action], sg_proto_names__[r->proto],
+                      ports, d ? "to" : "from",
+                      r->remote != CE_NONE ? "group "
+                      : r->n_cidrs ? "listed cidrs" : "anywhere",
+                      r->remote != CE_NONE ? c->sgs[r->remote].name : "");
+    *line = r->line;
+    *col = r->col;
+    return true;
 }

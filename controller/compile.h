@@ -64,7 +64,8 @@ struct compiled_port {
  * 0x1000 + 2 * slot + (kind - 5), the slot (0..6143) probed per router
  * gateway (compile-gw.c), so the three ranges never meet.  REJECT ids
  * are 4000 + k (k < 96), the k-th switch by VNI of the host with a port
- * that has a reject rule (compile-sg.c), between DHCP's and ARP's. */
+ * that has a reject rule (compile-sg.c), between DHCP's and ARP's.  A
+ * host's one LOG action is 0xffff (an ICMP slot's fourth id, never used). */
 enum compiled_packet_kind {
     COMPILE_PA_DHCP = 1,
     COMPILE_PA_TIME_EXCEEDED = 2,
@@ -75,6 +76,8 @@ enum compiled_packet_kind {
     COMPILE_PA_REJECT = 7,          /* a security group rejects: TCP RST /
                                      * ICMP port unreachable, injected into
                                      * switch network_vni's table 30 */
+    COMPILE_PA_LOG = 8,             /* a logged security-group rule saw the
+                                     * packet (its cookie names the rule) */
 };
 
 struct compiled_route {
@@ -275,5 +278,19 @@ size_t compiler_host_n_flows(const struct compiler *, const char *host);
  * until the next compiler_apply() or compiler_destroy(). */
 bool compiler_provenance(struct compiler *, uint64_t cookie,
                          struct compile_provenance *out);
+
+/* The security-group rule a cookie was compiled from (its verdict flows or
+ * its conjunction clauses).  The strings stay valid until the next
+ * compiler_apply() or compiler_destroy(). */
+struct compile_sg_rule_info {
+    const char *group;
+    const char *direction;      /* "ingress" or "egress" */
+    size_t index;               /* in the group's list of that direction */
+    const char *action;         /* "allow", "deny" or "reject" */
+    bool log;
+    unsigned int line, col;
+};
+bool compiler_sg_rule(const struct compiler *, uint64_t cookie,
+                      struct compile_sg_rule_info *out);
 
 #endif

@@ -75,6 +75,13 @@ struct ctl_host {
     uint64_t applied_generation;
     char *agent_version;        /* NULL until an agent said Hello */
     char *last_error;           /* NULL when the last apply was ok */
+    /* The per-cookie flow counters of the agent's last Heartbeat, sorted
+     * by cookie; kept when the agent goes away (as OVS keeps counting
+     * without it), replaced whole by the next Heartbeat. */
+    struct ctl_flow_counter *counters;
+    size_t n_counters;
+    long long counters_msec;    /* time_msec() of that Heartbeat; 0: none */
+    uint64_t acl_log_suppressed;  /* LOG packets the agent dropped so far */
 };
 
 /* One cookie's counters on one host, as its agent last reported them. */
@@ -101,10 +108,31 @@ struct ctl_session {
     struct ctl_port_status *ports;
     size_t n_ports;
     long long last_rx;          /* msec, time_msec() */
-    /* The per-cookie flow counters of the last Heartbeat, sorted by cookie
-     * (replaced whole by every Heartbeat; gone with the session). */
-    struct ctl_flow_counter *counters;
-    size_t n_counters;
+};
+
+/* A packet a logged security-group rule decided on, as reported by the
+ * agent of 'host' and resolved when it arrived (acl-log.c). */
+struct ctl_acl_event {
+    uint64_t seq;               /* 1, 2, ... in arrival order */
+    uint64_t time_ms;           /* Unix time at the agent */
+    char *host, *port;          /* port: "" when unknown */
+    char *object;               /* security_groups.G.DIR[i], or "" */
+    char *direction, *action;   /* "" when the rule is gone */
+    char *file;
+    unsigned int line, col;
+    uint8_t ip_proto;
+    char src[16], dst[16];
+    uint16_t src_port, dst_port;
+    uint32_t length;
+    uint64_t cookie;
+};
+
+/* The last CTL_ACL_LOG_KEEP events, oldest first from 'head'. */
+#define CTL_ACL_LOG_KEEP 1000
+struct ctl_acl_log {
+    struct ctl_acl_event *ring;
+    size_t head, n;
+    uint64_t next_seq;
 };
 
 struct controller {
@@ -135,6 +163,8 @@ struct controller {
     size_t n_sessions;
     struct event *hb_timer;
     uint64_t hb_seq;
+
+    struct ctl_acl_log acl_log;
 
     /* HTTP. */
     struct evhttp *http;
@@ -172,10 +202,24 @@ void ctl_sessions_push(struct controller *, const char *host);
 /* The connected session of 'host', or NULL. */
 struct ctl_session *ctl_session_find(const struct controller *,
                                      const char *host);
-/* The counters 's' last reported for 'cookie': true and '*packets',
- * '*bytes', or false when the agent reported none for it. */
-bool ctl_session_counter(const struct ctl_session *, uint64_t cookie,
-                         uint64_t *packets, uint64_t *bytes);
+
+/* The counters the agent of 'h' last reported for 'cookie': true and
+ * '*packets', '*bytes', or false when it reported none for it. */
+bool ctl_host_counter(const struct ctl_host *, uint64_t cookie,
+                      uint64_t *packets, uint64_t *bytes);
+
+/* acl-log.c */
+struct Anet__AclLogEvent;
+/* Records the logged packets a Heartbeat of 'host' carried (resolving rule
+ * and port now, while the topology that logged them runs) and logs each
+ * one, rate-limited. */
+void ctl_acl_log_add(struct controller *, const char *host,
+                     struct Anet__AclLogEvent *const *v, size_t n);
+/* GET /api/v1/acl-log: {"events": [...], "next": SEQ, "suppressed": N}
+ * with the events after 'since' (at most 'limit', the newest). */
+json_t *ctl_acl_log_json(const struct controller *, uint64_t since,
+                         size_t limit);
+void ctl_acl_log_destroy(struct ctl_acl_log *);
 
 /* http.c */
 struct flow;

@@ -6,9 +6,10 @@
  * Request bodies are limited to CONTROLLER_MAX_BODY: larger ones get 413
  * (from evhttp itself when it sees them first).  The JSON views (show,
  * flows, rules, metrics) are built here from the state server.c keeps;
- * the flow counters of flows and rules are the ones each connected agent
+ * the flow counters of flows and rules are the ones each host's agent
  * last reported in a Heartbeat (per cookie, mapped back to rules through
- * the compiler's provenance).
+ * the compiler's provenance), kept when the agent goes away.  acl-log
+ * (acl-log.c) lists the packets logged by rules with the log flag.
  */
 #include "controller/controller-private.h"
 #include "controller/compile.h"
@@ -266,7 +267,7 @@ controller_flows(const struct controller *ctl, const char *host)
     if (!host || !compiler_host_flows(ctl->engine, host, &fs)) {
         return NULL;
     }
-    const struct ctl_session *sess = ctl_session_find(ctl, host);
+    const struct ctl_host *h = ctl_find_host(ctl, host);
     json_t *flows = json_array();
     for (size_t i = 0; i < fs.n; i++) {
         json_t *jf = ctl_flow_json(ctl->engine, NULL, &fs.flows[i]);
@@ -275,15 +276,18 @@ controller_flows(const struct controller *ctl, const char *host)
         /* The agent reports counters per cookie, summed over the host's
          * flows of that cookie.  Several flows may share a cookie (one
          * rule compiled to many flows): each of them then shows the
-         * cookie's total, not its own share.  0 when the host's agent is
-         * not connected or has not reported the cookie. */
-        ctl_session_counter(sess, fs.flows[i].cookie, &packets, &bytes);
+         * cookie's total, not its own share.  0 when the host's agent
+         * has not reported the cookie; the last report when it is gone. */
+        ctl_host_counter(h, fs.flows[i].cookie, &packets, &bytes);
         json_object_set_new(jf, "packets", json_integer(packets));
         json_object_set_new(jf, "bytes", json_integer(bytes));
         json_array_append_new(flows, jf);
     }
     flow_set_destroy(&fs);
-    return json_pack("{s:s, s:o}", "host", host, "flows", flows);
+    /* Counters of an agent that is gone are its last report: say so. */
+    return json_pack("{s:s, s:o, s:b}", "host", host, "flows", flows,
+                     "counters_stale", !ctl_session_find(ctl, host)
+                                       && h && h->counters_msec);
 }
 
 /* One security-group rule's counters, summed over hosts. */
@@ -291,8 +295,8 @@ struct ctl_rule_sum {
     char *object, *file, *rule;
     unsigned int line, col;
     uint64_t packets, bytes;
-    unsigned int hosts;
-    const struct ctl_session *last;   /* last session counted in 'hosts' */
+    unsigned int hosts, stale_hosts;
+    const struct ctl_host *last;      /* last host counted in 'hosts' */
 };
 
 static int
@@ -318,13 +322,13 @@ ctl_rules_json(const struct controller *ctl)
     struct ctl_rule_sum *v = NULL;
     size_t n = 0, cap = 0;
 
-    /* Every cookie each connected agent reported, mapped back to the rule
-     * it was compiled from; only security-group rules are kept, grouped by
+    /* Every cookie each host's agent last reported (also when it is gone
+     * now: OVS goes on counting without it), mapped back to the rule it
+     * was compiled from; only security-group rules are kept, grouped by
      * object path (a rule may own several cookies). */
-    for (const struct ctl_session *s = ctl->sessions; s; s = s->next) {
-        if (!s->hello) {
-            continue;
-        }
+    for (size_t hi = 0; hi < ctl->n_hosts; hi++) {
+        const struct ctl_host *s = &ctl->hosts[hi];
+        bool stale = !ctl_session_find(ctl, s->name);
         for (size_t i = 0; i < s->n_counters; i++) {
             const struct ctl_flow_counter *c = &s->counters[i];
             struct compile_provenance prov;
@@ -355,6 +359,7 @@ ctl_rules_json(const struct controller *ctl)
             if (v[k].last != s) {
                 v[k].last = s;
                 v[k].hosts++;
+                v[k].stale_hosts += stale;
             }
         }
     }
@@ -364,13 +369,14 @@ ctl_rules_json(const struct controller *ctl)
     json_t *rules = json_array();
     for (size_t k = 0; k < n; k++) {
         json_array_append_new(rules, json_pack(
-            "{s:s, s:s, s:i, s:i, s:s, s:I, s:I, s:i}",
+            "{s:s, s:s, s:i, s:i, s:s, s:I, s:I, s:i, s:i}",
             "object", v[k].object, "file", v[k].file,
             "line", (int) v[k].line, "col", (int) v[k].col,
             "rule", v[k].rule,
             "packets", (json_int_t) v[k].packets,
             "bytes", (json_int_t) v[k].bytes,
-            "hosts", (int) v[k].hosts));
+            "hosts", (int) v[k].hosts,
+            "stale_hosts", (int) v[k].stale_hosts));
         free(v[k].object);
         free(v[k].file);
         free(v[k].rule);
@@ -411,6 +417,20 @@ controller_metrics(const struct controller *ctl)
         fprintf(f, "anet_host_flows{host=\"%s\"} %zu\n", ctl->hosts[i].name,
                 compiler_host_n_flows(ctl->engine, ctl->hosts[i].name));
     }
+    uint64_t suppressed = 0;
+    for (size_t i = 0; i < ctl->n_hosts; i++) {
+        suppressed += ctl->hosts[i].acl_log_suppressed;
+    }
+    fprintf(f, "# HELP anet_acl_log_events_total Packets logged by "
+               "security-group rules with the log flag, as reported.\n"
+               "# TYPE anet_acl_log_events_total counter\n"
+               "anet_acl_log_events_total %llu\n"
+               "# HELP anet_acl_log_suppressed Logged packets the agents "
+               "dropped over their rate limit (since each agent started).\n"
+               "# TYPE anet_acl_log_suppressed gauge\n"
+               "anet_acl_log_suppressed %llu\n",
+            (unsigned long long) ctl->acl_log.next_seq,
+            (unsigned long long) suppressed);
     fclose(f);
     return buf;
 }
@@ -528,6 +548,38 @@ ctl_handle_rules__(struct controller *ctl, struct evhttp_request *req)
 }
 
 static void
+ctl_handle_acl_log__(struct controller *ctl, struct evhttp_request *req)
+{
+    struct evkeyvalq q;
+    const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+    unsigned long long since = 0, limit = CTL_ACL_LOG_KEEP;
+    const char *v;
+    char *end;
+
+    TAILQ_INIT(&q);
+    if (query) {
+        evhttp_parse_query_str(query, &q);
+    }
+    if ((v = evhttp_find_header(&q, "since"))) {
+        since = strtoull(v, &end, 10);
+        if (!*v || *end) {
+            ctl_reply_error__(req, 400, "?since= takes a sequence number");
+            goto out;
+        }
+    }
+    if ((v = evhttp_find_header(&q, "limit"))) {
+        limit = strtoull(v, &end, 10);
+        if (!*v || *end || !limit) {
+            ctl_reply_error__(req, 400, "?limit= takes a positive number");
+            goto out;
+        }
+    }
+    ctl_reply_json__(req, 200, ctl_acl_log_json(ctl, since, limit));
+out:
+    evhttp_clear_headers(&q);
+}
+
+static void
 ctl_handle_metrics__(struct controller *ctl, struct evhttp_request *req)
 {
     char *text = controller_metrics(ctl);
@@ -553,6 +605,7 @@ static const struct ctl_route ctl_routes__[] = {
     { EVHTTP_REQ_GET, "/api/v1/show", ctl_handle_show__ },
     { EVHTTP_REQ_GET, "/api/v1/flows", ctl_handle_flows__ },
     { EVHTTP_REQ_GET, "/api/v1/rules", ctl_handle_rules__ },
+    { EVHTTP_REQ_GET, "/api/v1/acl-log", ctl_handle_acl_log__ },
     { EVHTTP_REQ_GET, "/metrics", ctl_handle_metrics__ },
 };
 

@@ -125,6 +125,7 @@ ctl_hosts_free__(struct ctl_host *hosts, size_t n)
         free(hosts[i].name);
         free(hosts[i].agent_version);
         free(hosts[i].last_error);
+        free(hosts[i].counters);
         ctl_delta_destroy__(hosts[i].delta);
     }
     free(hosts);
@@ -738,6 +739,7 @@ controller_destroy(struct controller *ctl)
     }
     ctl_neighbors_free__(ctl);
     ctl_hosts_free__(ctl->hosts, ctl->n_hosts);
+    ctl_acl_log_destroy(&ctl->acl_log);
     ctl_view_destroy__(ctl->view, NULL);
     compiler_destroy(ctl->engine);
     topo_destroy(ctl->topo);
@@ -927,6 +929,14 @@ controller_apply(struct controller *ctl, const char *file, const char *yaml,
                                      ? xstrdup(old->agent_version) : NULL;
             hosts[k].last_error = old->last_error
                                   ? xstrdup(old->last_error) : NULL;
+            if (old->n_counters) {
+                size_t size = old->n_counters * sizeof *old->counters;
+                hosts[k].counters = xmalloc(size);
+                memcpy(hosts[k].counters, old->counters, size);
+                hosts[k].n_counters = old->n_counters;
+            }
+            hosts[k].counters_msec = old->counters_msec;
+            hosts[k].acl_log_suppressed = old->acl_log_suppressed;
         }
     }
 

@@ -74,7 +74,6 @@ ctl_session_close__(struct ctl_session *s, const char *why)
     ctl->n_sessions--;
     bufferevent_free(s->bev);
     ctl_session_clear_ports__(s);
-    free(s->counters);
     free(s->host);
     free(s->version);
     free(s->last_error);
@@ -501,16 +500,16 @@ ctl_flow_counter_cmp__(const void *a_, const void *b_)
     return a->cookie < b->cookie ? -1 : a->cookie > b->cookie;
 }
 
-/* Replaces the session's flow counters by those of a Heartbeat.  The agent
+/* Replaces the host's flow counters by those of a Heartbeat.  The agent
  * sends them sorted and summed per cookie, but the wire is not trusted:
  * they are sorted and duplicates summed again here. */
 static void
-ctl_session_set_counters__(struct ctl_session *s, Anet__FlowStats **v,
-                           size_t n)
+ctl_host_set_counters__(struct ctl_host *h, Anet__FlowStats **v, size_t n)
 {
-    free(s->counters);
-    s->counters = NULL;
-    s->n_counters = 0;
+    free(h->counters);
+    h->counters = NULL;
+    h->n_counters = 0;
+    h->counters_msec = time_msec();
     if (!n) {
         return;
     }
@@ -531,21 +530,21 @@ ctl_session_set_counters__(struct ctl_session *s, Anet__FlowStats **v,
             c[k++] = c[i];
         }
     }
-    s->counters = c;
-    s->n_counters = k;
+    h->counters = c;
+    h->n_counters = k;
 }
 
 bool
-ctl_session_counter(const struct ctl_session *s, uint64_t cookie,
-                    uint64_t *packets, uint64_t *bytes)
+ctl_host_counter(const struct ctl_host *h, uint64_t cookie,
+                 uint64_t *packets, uint64_t *bytes)
 {
     struct ctl_flow_counter key = { .cookie = cookie };
     const struct ctl_flow_counter *c;
 
-    if (!s || !s->n_counters) {
+    if (!h || !h->n_counters) {
         return false;
     }
-    c = bsearch(&key, s->counters, s->n_counters, sizeof *c,
+    c = bsearch(&key, h->counters, h->n_counters, sizeof *c,
                 ctl_flow_counter_cmp__);
     if (!c) {
         return false;
@@ -575,8 +574,14 @@ ctl_session_handle__(struct ctl_session *s, const Anet__Envelope *env)
         if (s->hello) {
             ctl_session_neighbors__(s, env->heartbeat->neighbors,
                                     env->heartbeat->n_neighbors);
-            ctl_session_set_counters__(s, env->heartbeat->flow_stats,
-                                       env->heartbeat->n_flow_stats);
+            struct ctl_host *h = ctl_find_host(s->ctl, s->host);
+            if (h) {
+                ctl_host_set_counters__(h, env->heartbeat->flow_stats,
+                                        env->heartbeat->n_flow_stats);
+                h->acl_log_suppressed = env->heartbeat->acl_log_suppressed;
+            }
+            ctl_acl_log_add(s->ctl, s->host, env->heartbeat->acl_log,
+                            env->heartbeat->n_acl_log);
         }
         return true;
     case ANET__ENVELOPE__MSG_DESIRED:

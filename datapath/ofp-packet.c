@@ -77,6 +77,8 @@ enum nx_packet_in2_prop {
 
 #define OXM_CLASS_NXM0 0x0000
 #define OXM_CLASS_BASIC 0x8000
+#define OXM_CLASS_NXM1 0x0001
+#define OXM_CLASS_PACKET_REGS 0x8001
 #define OFP_NO_BUFFER 0xffffffffu
 
 static size_t
@@ -103,7 +105,8 @@ ofp_is_packet_in(const struct ofp_msg *msg)
 }
 
 /* Reads the raw OXM TLVs at 'p' (no struct ofp_match header) and stores the
- * in_port if one is there.  Other fields are skipped. */
+ * in_port and the registers reg0..reg15 that are there, as NXM_NX_REGn or
+ * (OpenFlow 1.5) OXM_OF_PKT_REGn.  Other fields are skipped. */
 static int
 decode_metadata__(const uint8_t *p, size_t len, struct ofp_packet_in *pin)
 {
@@ -119,7 +122,8 @@ decode_metadata__(const uint8_t *p, size_t len, struct ofp_packet_in *pin)
         uint16_t cls = h >> 16;
         uint8_t field = (h >> 9) & 0x7f;
         bool hasmask = (h >> 8) & 1;
-        if (!hasmask && field == 0) {
+        if (!hasmask && field == 0
+            && (cls == OXM_CLASS_BASIC || cls == OXM_CLASS_NXM0)) {
             if (cls == OXM_CLASS_BASIC && tlv_len == 4) {
                 pin->in_port = packet_get_be32(p + 4);
                 pin->has_in_port = true;
@@ -128,6 +132,24 @@ decode_metadata__(const uint8_t *p, size_t len, struct ofp_packet_in *pin)
                 uint16_t port = packet_get_be16(p + 4);
                 pin->in_port = port >= 0xff00 ? 0xffff0000u | port : port;
                 pin->has_in_port = true;
+            }
+        } else if (cls == OXM_CLASS_NXM1 && field < 16
+                   && tlv_len == (hasmask ? 8u : 4u)) {
+            uint32_t mask = hasmask ? packet_get_be32(p + 8) : UINT32_MAX;
+            pin->regs[field] = packet_get_be32(p + 4) & mask;
+            pin->regs_present |= (uint16_t) ((mask != 0) << field);
+        } else if (cls == OXM_CLASS_PACKET_REGS && field < 8
+                   && tlv_len == (hasmask ? 16u : 8u)) {
+            /* OpenFlow 1.5 spells the registers as 64-bit packet
+             * registers, xregN = reg(2N) (high half) . reg(2N+1), masked
+             * when only one half is set. */
+            for (int k = 0; k < 2; k++) {
+                uint32_t mask = hasmask ? packet_get_be32(p + 12 + 4 * k)
+                                        : UINT32_MAX;
+                pin->regs[2 * field + k] = packet_get_be32(p + 4 + 4 * k)
+                                           & mask;
+                pin->regs_present |= (uint16_t) ((mask != 0)
+                                                 << (2 * field + k));
             }
         }
         p += 4 + tlv_len;

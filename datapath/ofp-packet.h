@@ -8,7 +8,8 @@
  * which is the only one that carries the controller action's userdata.  The
  * result points into the caller's message: the packet bytes, the in_port
  * taken from the pipeline metadata match, table, cookie, reason and the
- * userdata bytes.  ofp_put_packet_out() encodes an OF1.5 OFPT_PACKET_OUT
+ * userdata bytes, and the registers OVS reports (those not zero).
+ * ofp_put_packet_out() encodes an OF1.5 OFPT_PACKET_OUT
  * with no buffer, a match holding the in_port, a list of typed actions
  * (datapath/flow.h) and the packet.
  *
@@ -57,6 +58,8 @@ struct ofp_packet_in {
     uint64_t cookie;
     uint32_t in_port;         /* from the metadata match; 0 if absent */
     bool has_in_port;
+    uint32_t regs[16];        /* reg0..reg15 from the metadata match, */
+    uint16_t regs_present;    /* bit N set when regN was there (nonzero) */
     const uint8_t *userdata;  /* NULL when the message had none */
     size_t userdata_len;
     bool is_packet_in2;       /* NXT_PACKET_IN2 (else OFPT_PACKET_IN) */

@@ -38,13 +38,15 @@ prop(uint8_t *p, uint16_t type, const void *v, size_t len)
 }
 
 /* An NXT_PACKET_IN2 as Open vSwitch builds it (packet, table, cookie,
- * reason, metadata with in_port, userdata). */
+ * reason, metadata with in_port and, when not 0, reg14 and reg15,
+ * userdata). */
 static size_t
-make_packet_in2(uint8_t *m, const uint8_t *pkt, size_t len, uint32_t in_port,
-                const uint8_t *userdata, size_t ud_len)
+make_packet_in2_regs(uint8_t *m, const uint8_t *pkt, size_t len,
+                     uint32_t in_port, const uint8_t *userdata, size_t ud_len,
+                     uint64_t cookie, uint32_t reg14, uint32_t reg15)
 {
     size_t n = 16;
-    uint8_t v[16];
+    uint8_t v[32];
     memset(m, 0, 16);
     m[0] = OFP15_VERSION;
     m[1] = OFPT_EXPERIMENTER;
@@ -56,19 +58,39 @@ make_packet_in2(uint8_t *m, const uint8_t *pkt, size_t len, uint32_t in_port,
     v[0] = 40;
     n += prop(m + n, 3, v, 1);
     memset(v, 0, 4);
-    packet_put_be32(v + 4, 0);
-    packet_put_be32(v + 8, 0x1234);
+    packet_put_be32(v + 4, (uint32_t) (cookie >> 32));
+    packet_put_be32(v + 8, (uint32_t) cookie);
     n += prop(m + n, 4, v, 12);
     v[0] = 1;
     n += prop(m + n, 5, v, 1);
+    size_t k = 0;
     packet_put_be32(v, 0x80000004);                        /* OXM_OF_IN_PORT */
     packet_put_be32(v + 4, in_port);
-    n += prop(m + n, 6, v, 8);
+    k = 8;
+    if (reg14) {
+        packet_put_be32(v + k, 0x00011c04);                /* NXM_NX_REG14 */
+        packet_put_be32(v + k + 4, reg14);
+        k += 8;
+    }
+    if (reg15) {
+        packet_put_be32(v + k, 0x00011e04);                /* NXM_NX_REG15 */
+        packet_put_be32(v + k + 4, reg15);
+        k += 8;
+    }
+    n += prop(m + n, 6, v, k);
     if (userdata) {
         n += prop(m + n, 7, userdata, ud_len);
     }
     packet_put_be16(m + 2, n);
     return n;
+}
+
+static size_t
+make_packet_in2(uint8_t *m, const uint8_t *pkt, size_t len, uint32_t in_port,
+                const uint8_t *userdata, size_t ud_len)
+{
+    return make_packet_in2_regs(m, pkt, len, in_port, userdata, ud_len,
+                                0x1234, 0, 0);
 }
 
 /* A DHCPDISCOVER from 0a:00:00:00:00:11. */
@@ -473,6 +495,71 @@ test_rate_limit(void **state)
     event_base_free(base);
 }
 
+/* LOG: each packet-in becomes an event with the flow's cookie, the port
+ * registers, addresses, protocol and ports; nothing is sent back; events
+ * leave oldest first; beyond the kind's bucket they are counted as
+ * suppressed, as they are when the queue is full. */
+static void
+test_log(void **state)
+{
+    (void) state;
+    struct event_base *base = event_base_new();
+    struct pkt_path *pp = pkt_path_create(base, NULL);
+    struct pkt_action la = { .id = 0xffff, .kind = PKT_LOG, .port = "" };
+    struct pkt_log_event ev[PKT_LOG_QUEUE];
+    struct ofp_buf out;
+    struct ofp_msg msg;
+    uint8_t pkt[64], m[2048];
+    uint8_t ud[2] = { 0xff, 0xff };
+    uint64_t suppressed = 99;
+
+    pkt_path_set_actions(pp, &la, 1);
+    pkt_path_set_limits(pp, 1, 5, 1000, 1000);
+    ofp_buf_init(&out);
+    size_t n = make_udp(pkt);
+    for (uint32_t i = 0; i < 8; i++) {
+        size_t mlen = make_packet_in2_regs(m, pkt, n, 4000, ud, 2,
+                                           0x0701020304050607ULL + i, 0,
+                                           17 + i);
+        assert_int_equal(ofp_msg_parse(m, mlen, &msg), 0);
+        ofp_buf_clear(&out);
+        assert_int_equal(pkt_path_handle_msg(pp, &msg, &out), 0);
+        assert_int_equal(out.size, 0);
+    }
+    /* Burst 5: five events, three suppressed. */
+    assert_int_equal(pkt_path_take_log(pp, ev, 3, &suppressed), 3);
+    assert_int_equal(suppressed, 3);
+    assert_int_equal(ev[0].cookie, 0x0701020304050607ULL);
+    assert_int_equal(ev[0].in_ofport, 0);
+    assert_int_equal(ev[0].out_ofport, 17);
+    assert_int_equal(ev[0].ip_proto, 17);
+    assert_int_equal(ev[0].src, IP(10, 1, 0, 11));
+    assert_int_equal(ev[0].dst, IP(10, 9, 0, 1));
+    assert_int_equal(ev[0].src_port, 1000);
+    assert_int_equal(ev[0].dst_port, 53);
+    assert_int_equal(ev[0].length, 64);
+    assert_true(ev[0].time_ms > 1700000000000ULL);
+    assert_int_equal(ev[2].out_ofport, 19);
+    assert_int_equal(pkt_path_take_log(pp, ev, PKT_LOG_QUEUE, NULL), 2);
+    assert_int_equal(ev[1].cookie, 0x0701020304050607ULL + 4);
+    assert_int_equal(pkt_path_take_log(pp, ev, PKT_LOG_QUEUE, NULL), 0);
+
+    /* A full queue suppresses too. */
+    pkt_path_set_limits(pp, 1000000, 1000000, 1000000, 1000000);
+    size_t mlen = make_packet_in2_regs(m, pkt, n, 4000, ud, 2, 1, 5, 0);
+    assert_int_equal(ofp_msg_parse(m, mlen, &msg), 0);
+    for (size_t i = 0; i < PKT_LOG_QUEUE + 10; i++) {
+        assert_int_equal(pkt_path_handle_msg(pp, &msg, &out), 0);
+    }
+    assert_int_equal(pkt_path_take_log(pp, ev, PKT_LOG_QUEUE, &suppressed),
+                     PKT_LOG_QUEUE);
+    assert_int_equal(suppressed, 13);
+    assert_int_equal(ev[0].in_ofport, 5);
+    ofp_buf_destroy(&out);
+    pkt_path_destroy(pp);
+    event_base_free(base);
+}
+
 /* ---- ARP: resolving and learning the provider gateway ------------------- */
 
 #define GW_IP IP(203, 0, 113, 1)
@@ -730,6 +817,14 @@ disconnected__(struct pkt_path *pp)
     return !pkt_path_is_connected(pp);
 }
 
+static struct pkt_log_event live_log;
+
+static bool
+one_log__(struct pkt_path *pp)
+{
+    return pkt_path_take_log(pp, &live_log, 1, NULL) == 1;
+}
+
 static void
 test_live_ovs(void **state)
 {
@@ -771,6 +866,29 @@ test_live_ovs(void **state)
     assert_int_equal(st.switch_errors, 0);
     assert_int_equal(st.connects, 1);
 
+    /* LOG through the real switch: the cookie of the flow and reg15 reach
+     * the event through NXT_PACKET_IN2's metadata. */
+    struct pkt_action both[4];
+    memcpy(both, actions, sizeof actions);
+    both[3] = (struct pkt_action) { .id = 0xffff, .kind = PKT_LOG, .port = "" };
+    pkt_path_set_actions(pp, both, 4);
+    assert_int_equal(test_run("ovs-ofctl -O OpenFlow15 add-flow br0 "
+                              "'cookie=0xab0001,priority=20,udp,nw_ttl=2,"
+                              "actions=set_field:0x2a->reg15,"
+                              "controller(userdata=ff.ff)'"), 0);
+    pkt[14 + 8] = 2;
+    pkt[14 + 10] = pkt[14 + 11] = 0;
+    packet_put_be16(pkt + 14 + 10, packet_csum(pkt + 14, 20));
+    hex = test_hex(pkt, n);
+    assert_int_equal(test_run("ovs-ofctl -O OpenFlow15 packet-out br0 "
+                              "'in_port=LOCAL,packet=%s,actions=table'",
+                              hex), 0);
+    free(hex);
+    assert_true(loop_until(base, one_log__, pp, 3000));
+    assert_int_equal(live_log.cookie, 0xab0001);
+    assert_int_equal(live_log.out_ofport, 0x2a);
+    assert_int_equal(live_log.dst_port, 53);
+
     /* ovs-vswitchd restarts: the path reconnects on its own. */
     ovs_sandbox_kill(&ovs, "ovs-vswitchd");
     assert_true(loop_until(base, disconnected__, pp, 2000));
@@ -791,6 +909,7 @@ main(void)
         cmocka_unit_test(test_dispatch),
         cmocka_unit_test(test_reject),
         cmocka_unit_test(test_rate_limit),
+        cmocka_unit_test(test_log),
         cmocka_unit_test(test_arp_resolve),
         cmocka_unit_test(test_arp_learn),
         cmocka_unit_test_teardown(test_live_ovs, ovs_teardown),

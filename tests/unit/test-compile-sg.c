@@ -9,8 +9,9 @@
  * without groups unchanged apart from the pass-through tables, linear
  * size of a 50 cidrs x wide port range rule, a remote group join that
  * changes only the hosts of the ports whose rules name the group, REJECT
- * packet actions per switch (ids follow the host's switches by VNI), and
- * the example three-tier-sg.yaml.
+ * packet actions per switch (ids follow the host's switches by VNI),
+ * logged rules (LOG packet action, reg5 notes of denials) and the example
+ * three-tier-sg.yaml.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -542,7 +543,121 @@ test_reject_ids(void **state)
     free(y2);
 }
 
-/* The example: every port filtered, db1's ssh rule rejects. */
+/* Logged rules: an allow logs in its verdict (first packet of each
+ * connection), a deny or reject notes itself in reg5 and the packet is
+ * logged past the last group, under the rule's own cookie, only when no
+ * group allowed it; the host gets the LOG packet action, a host without
+ * logged rules does not. */
+static const char log_yaml[] =
+    "hosts:\n"
+    "  - {name: hv1, tunnel_ip: 10.200.0.11/24}\n"
+    "  - {name: hv2, tunnel_ip: 10.200.0.12/24}\n"
+    "switches:\n"
+    "  - {name: a, cidr: 10.1.0.0/24, vni: 100}\n"
+    "ports:\n"
+    "  - {name: p1, host: hv1, switch: a, ip: 10.1.0.11,"
+    " security_groups: [logged, other]}\n"
+    "  - {name: p2, host: hv2, switch: a, ip: 10.1.0.12,"
+    " security_groups: [other]}\n"
+    "security_groups:\n"
+    "  - name: logged\n"
+    "    ingress:\n"
+    "      - {protocol: tcp, ports: 22, action: deny, log: true}\n"
+    "      - {protocol: tcp, ports: 80, log: true}\n"
+    "      - {protocol: udp, ports: 53, action: reject, log: true}\n"
+    "  - name: other\n"
+    "    ingress:\n"
+    "      - {protocol: icmp}\n"
+    "    egress:\n"
+    "      - {protocol: any}\n";
+
+static void
+test_log(void **state)
+{
+    (void) state;
+    struct topo *t = compile_test_load("log.yaml", log_yaml);
+    struct compile_result *r = compile_topology(t, NULL);
+    const struct compiled_host *hv1 = compile_test_host(r, "hv1");
+    const struct compiled_host *hv2 = compile_test_host(r, "hv2");
+    uint32_t w = ofport(hv1, "p1"), zw = 0xc000 + w;
+
+    /* Ingress of p1 logs denials: reg5 starts at 0; egress does not. */
+    compile_test_expect_flow(hv1, xasprintf("table=60, priority=100,"
+        "dl_type=0x800,reg15=%#x actions=set_field:0x0->reg6,"
+        "set_field:0x0->reg7,set_field:0x0->reg5,ct(table=61,zone=%u)",
+        w, zw));
+    compile_test_expect_flow(hv1, xasprintf("table=20, priority=100,"
+        "dl_type=0x800,reg14=%#x actions=set_field:0x0->reg6,"
+        "set_field:0x0->reg7,ct(table=21,zone=%u)", w, zw));
+    /* The deny notes tag 1 (slot 0, rule 0), the reject tag 3. */
+    compile_test_expect_flow(hv1, xasprintf("table=61, priority=30000,"
+        "dl_type=0x800,nw_proto=6,tcp_dst=22,reg6=0x0,reg15=%#x "
+        "actions=set_field:0x1->reg5,set_field:0x1->reg6,resubmit(,61)", w));
+    compile_test_expect_flow(hv1, xasprintf("table=61, priority=29998,"
+        "dl_type=0x800,nw_proto=17,udp_dst=53,reg6=0x0,reg15=%#x "
+        "actions=set_field:0x3->reg5,set_field:0x1->reg7,"
+        "set_field:0x1->reg6,resubmit(,61)", w));
+    /* The allow logs as it commits. */
+    compile_test_expect_flow(hv1, xasprintf("table=61, priority=29999,"
+        "dl_type=0x800,nw_proto=6,tcp_dst=80,reg6=0x0,reg15=%#x "
+        "actions=ct(commit,zone=%u),controller(userdata=ffff),"
+        "resubmit(,70)", w, zw));
+    /* The last group moves on too, so that past it the notes are read. */
+    compile_test_expect_flow(hv1, xasprintf("table=61, priority=1,"
+        "reg6=0x1,reg15=%#x actions=set_field:0x2->reg6,resubmit(,61)", w));
+    const char *finals[] = {
+        "reg5=0x1,reg6=0x2,reg7=0x0,reg15=%#x actions=controller(userdata=ffff)",
+        "reg5=0x1,reg6=0x2,reg7=0x1,reg15=%#x actions=controller("
+        "userdata=0fa0),controller(userdata=ffff)",
+        "reg5=0x3,reg6=0x2,reg7=0x0,reg15=%#x actions=controller(userdata=ffff)",
+        "reg5=0x3,reg6=0x2,reg7=0x1,reg15=%#x actions=controller("
+        "userdata=0fa0),controller(userdata=ffff)",
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(finals); i++) {
+        char *m = xasprintf(finals[i], w);
+        compile_test_expect_flow(hv1, xasprintf("table=61, priority=2,%s", m));
+        free(m);
+    }
+
+    /* The final flows carry the cookies of their rules. */
+    struct compiler *c = compiler_create();
+    assert_int_equal(compiler_apply(c, t, r, NULL), 0);
+    size_t n_final = 0;
+    for (size_t i = 0; i < hv1->flows.n; i++) {
+        const struct flow *f = &hv1->flows.flows[i];
+        const struct flow_field *tag = flow_match_get(&f->match, FF_REG5);
+        struct compile_sg_rule_info info;
+        if (f->table != TBL_ACL_OUT_RULES || !tag) {
+            continue;
+        }
+        assert_true(compiler_sg_rule(c, f->cookie, &info));
+        assert_string_equal(info.group, "logged");
+        assert_string_equal(info.direction, "ingress");
+        assert_int_equal(info.index, tag->value == 1 ? 0 : 2);
+        assert_string_equal(info.action, tag->value == 1 ? "deny" : "reject");
+        assert_true(info.log);
+        assert_int_equal(info.line, tag->value == 1 ? 12 : 14);
+        n_final++;
+    }
+    assert_int_equal(n_final, 4);
+
+    /* LOG action on hv1 only. */
+    bool log1 = false;
+    for (size_t i = 0; i < hv1->n_actions; i++) {
+        log1 |= hv1->actions[i].kind == COMPILE_PA_LOG
+                && hv1->actions[i].id == 0xffff;
+    }
+    assert_true(log1);
+    for (size_t i = 0; i < hv2->n_actions; i++) {
+        assert_int_not_equal(hv2->actions[i].kind, COMPILE_PA_LOG);
+    }
+    compiler_destroy(c);
+    compile_result_destroy(r);
+    topo_destroy(t);
+}
+
+/* The example: every port filtered, db1's ssh rule rejects, web's other
+ * traffic to db is dropped, both logged. */
 static void
 test_three_tier_sg(void **state)
 {
@@ -563,8 +678,13 @@ test_three_tier_sg(void **state)
     uint32_t db1 = ofport(hv3, "db1");
     compile_test_expect_flow(hv3, xasprintf("table=61, priority=30000,"
         "dl_type=0x800,nw_proto=6,nw_src=10.1.0.0/255.255.255.0,tcp_dst=22,"
-        "reg6=0x0,reg15=%#x actions=set_field:0x1->reg7,"
-        "set_field:0x1->reg6,resubmit(,61)", db1));
+        "reg6=0x0,reg15=%#x actions=set_field:0x1->reg5,"
+        "set_field:0x1->reg7,set_field:0x1->reg6,resubmit(,61)", db1));
+    /* Anything else from the web network: dropped and logged. */
+    compile_test_expect_flow(hv3, xasprintf("table=61, priority=29998,"
+        "dl_type=0x800,nw_src=10.1.0.0/255.255.255.0,reg6=0x0,reg15=%#x "
+        "actions=set_field:0x3->reg5,set_field:0x1->reg6,resubmit(,61)",
+        db1));
     for (int k = 11; k <= 12; k++) {
         compile_test_expect_flow(hv3, xasprintf("table=61, priority=29999,"
             "dl_type=0x800,nw_proto=6,nw_src=10.2.0.%d,tcp_dst=5432,"
@@ -584,6 +704,7 @@ main(void)
         cmocka_unit_test(test_linear),
         cmocka_unit_test(test_remote_group_join),
         cmocka_unit_test(test_reject_ids),
+        cmocka_unit_test(test_log),
         cmocka_unit_test(test_three_tier_sg),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

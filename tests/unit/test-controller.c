@@ -1341,13 +1341,149 @@ test_rule_counters(void **state)
     assert_int_equal(jint(rules_entry(rules, obj), "packets"), 21);
     json_decref(rules);
 
-    /* A disconnected host's counters no longer count. */
+    /* A disconnected host's counters are kept (OVS goes on counting
+     * without its agent) and shown as its last report. */
+    flows = controller_flows(f->ctl, "hv2");
+    assert_false(json_is_true(json_object_get(flows, "counters_stale")));
+    json_decref(flows);
     agent_close(&a2);
     pump(f, 50);
     rules = ctl_rules_json(f->ctl);
-    assert_int_equal(jint(rules_entry(rules, obj), "packets"), 20);
-    assert_int_equal(jint(rules_entry(rules, obj), "hosts"), 1);
+    assert_int_equal(jint(rules_entry(rules, obj), "packets"), 21);
+    assert_int_equal(jint(rules_entry(rules, obj), "hosts"), 2);
+    assert_int_equal(jint(rules_entry(rules, obj), "stale_hosts"), 1);
     json_decref(rules);
+    flows = controller_flows(f->ctl, "hv2");
+    assert_true(json_is_true(json_object_get(flows, "counters_stale")));
+    json_decref(flows);
+    /* ... also across an apply that keeps the host. */
+    char *more = xstrdup(topo_sg);
+    char *at = strstr(more, "\nsecurity_groups:") + 1;
+    char *grown = xasprintf("%.*s  - {name: x1, host: hv1, switch: net, "
+                            "ip: 10.1.0.31}\n%s", (int) (at - more), more, at);
+    apply_ok(f, grown, 2, 2);
+    free(grown);
+    free(more);
+    rules = ctl_rules_json(f->ctl);
+    assert_int_equal(jint(rules_entry(rules, obj), "packets"), 21);
+    json_decref(rules);
+    agent_close(&a1);
+}
+
+/* Logged packets: a heartbeat's AclLogEvents are resolved at once (rule,
+ * direction, action, YAML line, the filtered port by its OpenFlow number:
+ * reg15 for an ingress rule), listed oldest first by sequence number, an
+ * unknown cookie kept as such, ?since= returns only newer ones, limit the
+ * newest, and the agent's suppressed count is reported. */
+static void
+test_acl_log(void **state)
+{
+    struct fix *f = *state;
+    struct agent a1;
+    Anet__Envelope *env;
+    const char *obj = "security_groups.db.ingress[0]";
+    uint64_t ck = find_cookie(topo_sg, "hv1", obj);
+
+    fix_start(f);
+    apply_ok(f, topo_sg, 1, 2);
+    agent_connect(f, &a1);
+    agent_hello(f, &a1, "hv1", 0);
+    assert_int_equal(agent_recv(f, &a1, 2000, &env), 1);
+    /* db1's OpenFlow number, from the state the agent got. */
+    uint32_t db1 = 0;
+    for (size_t i = 0; i < env->desired->n_ports; i++) {
+        if (!strcmp(env->desired->ports[i]->name, "db1")) {
+            db1 = env->desired->ports[i]->ofport;
+        }
+    }
+    assert_true(db1 != 0);
+    anet__envelope__free_unpacked(env, NULL);
+
+    Anet__Envelope out = ANET__ENVELOPE__INIT;
+    Anet__Heartbeat hb = ANET__HEARTBEAT__INIT;
+    Anet__AclLogEvent ev[3], *ptrs[3];
+    for (size_t i = 0; i < 3; i++) {
+        anet__acl_log_event__init(&ev[i]);
+        ev[i].cookie = i == 1 ? 0x1234 : ck;
+        ev[i].time_ms = 1764064800000ULL + i;
+        ev[i].in_ofport = 4000;        /* the tunnel: not the filtered port */
+        ev[i].out_ofport = db1;
+        ev[i].ip_proto = 6;
+        ev[i].src = (char *) "10.1.0.11";
+        ev[i].dst = i == 2 ? (char *) "not an address" : (char *) "10.1.0.21";
+        ev[i].src_port = 40000 + (uint32_t) i;
+        ev[i].dst_port = 5432;
+        ev[i].length = 74;
+        ptrs[i] = &ev[i];
+    }
+    hb.seq = 1;
+    hb.n_acl_log = 3;
+    hb.acl_log = ptrs;
+    hb.acl_log_suppressed = 7;
+    out.msg_case = ANET__ENVELOPE__MSG_HEARTBEAT;
+    out.heartbeat = &hb;
+    agent_send(f, &a1, &out);
+
+    json_t *j = ctl_acl_log_json(f->ctl, 0, 100);
+    json_t *events = json_object_get(j, "events");
+    assert_int_equal(json_array_size(events), 3);
+    assert_int_equal(jint(j, "next"), 3);
+    assert_int_equal(jint(j, "suppressed"), 7);
+    json_t *e = json_array_get(events, 0);
+    assert_int_equal(jint(e, "seq"), 1);
+    assert_string_equal(json_string_value(json_object_get(e, "object")), obj);
+    assert_string_equal(json_string_value(json_object_get(e, "action")),
+                        "allow");
+    assert_string_equal(json_string_value(json_object_get(e, "direction")),
+                        "ingress");
+    assert_string_equal(json_string_value(json_object_get(e, "port")), "db1");
+    assert_string_equal(json_string_value(json_object_get(e, "host")), "hv1");
+    assert_string_equal(json_string_value(json_object_get(e, "protocol")),
+                        "tcp");
+    assert_string_equal(json_string_value(json_object_get(e, "src")),
+                        "10.1.0.11");
+    assert_int_equal(jint(e, "src_port"), 40000);
+    assert_int_equal(jint(e, "dst_port"), 5432);
+    assert_int_equal(jint(e, "line"), 12);
+    assert_int_equal(jint(e, "time_ms"), 1764064800000LL);
+    /* The unknown cookie: kept, unnamed. */
+    e = json_array_get(events, 1);
+    assert_string_equal(json_string_value(json_object_get(e, "object")), "");
+    assert_string_equal(json_string_value(json_object_get(e, "cookie")),
+                        "0x1234");
+    /* A bad address from the wire shows as "?". */
+    e = json_array_get(events, 2);
+    assert_string_equal(json_string_value(json_object_get(e, "dst")), "?");
+    json_decref(j);
+
+    j = ctl_acl_log_json(f->ctl, 2, 100);
+    assert_int_equal(json_array_size(json_object_get(j, "events")), 1);
+    assert_int_equal(jint(json_array_get(json_object_get(j, "events"), 0),
+                          "seq"), 3);
+    json_decref(j);
+    j = ctl_acl_log_json(f->ctl, 0, 2);
+    assert_int_equal(json_array_size(json_object_get(j, "events")), 2);
+    assert_int_equal(jint(json_array_get(json_object_get(j, "events"), 0),
+                          "seq"), 2);
+    json_decref(j);
+
+    /* anetctl prints them. */
+    const char *bindir = getenv("ANET_BINARY_DIR");
+    char *ctlbin = xasprintf("%s/anetctl", bindir ? bindir : ".");
+    if (!access(ctlbin, X_OK)) {
+        char *text;
+        char *cmd = xasprintf("%s --controller http://127.0.0.1:%u acl-log",
+                              ctlbin, controller_http_port(f->ctl));
+        assert_int_equal(run_pumping(f, cmd, &text), 0);
+        assert_non_null(strstr(text, "hv1        allow  ingress db1        "
+                                     "tcp  10.1.0.11:40000"));
+        assert_non_null(strstr(text, obj));
+        assert_non_null(strstr(text, "t.yaml:12:"));
+        assert_non_null(strstr(text, "(7 logged packets dropped"));
+        free(text);
+        free(cmd);
+    }
+    free(ctlbin);
     agent_close(&a1);
 }
 
@@ -1370,6 +1506,7 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_anetctl, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rule_counters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_acl_log, setup, teardown),
         cmocka_unit_test_setup_teardown(test_learned_neighbor, setup,
                                         teardown),
     };

@@ -440,12 +440,17 @@ test_example(void **state)
     assert_int_equal(app->ingress[0].port_min, 8080);
     assert_true(app->ingress[0].remote_group == (size_t) (web - t->groups));
     assert_true(app->ingress[1].remote_group == (size_t) (web - t->groups));
-    assert_int_equal(db->n_ingress, 2);
+    assert_int_equal(db->n_ingress, 3);
     assert_int_equal(db->ingress[0].action, TOPO_SG_REJECT);
+    assert_true(db->ingress[0].log);
     assert_int_equal(db->ingress[0].port_min, 22);
     assert_int_equal(db->ingress[0].cidrs[0].net, topo_test_ip("10.1.0.0"));
     assert_int_equal(db->ingress[1].port_min, 5432);
+    assert_false(db->ingress[1].log);
     assert_true(db->ingress[1].remote_group == (size_t) (app - t->groups));
+    assert_int_equal(db->ingress[2].proto, TOPO_SG_ANY);
+    assert_int_equal(db->ingress[2].action, TOPO_SG_DENY);
+    assert_true(db->ingress[2].log);
     for (size_t i = 0; i < t->n_groups; i++) {
         assert_int_equal(t->groups[i].n_egress, 1);
         assert_int_equal(t->groups[i].egress[0].proto, TOPO_SG_ANY);
