@@ -59,7 +59,8 @@ dbl_cmp(const void *a_, const void *b_)
 static struct topo *
 gen(size_t n_ports, double *parse_ms)
 {
-    struct bench_gen g = { n_ports, 20, 100, 4 };
+    struct bench_gen g = { .n_ports = n_ports, .ports_per_switch = 20,
+                           .ports_per_host = 100, .hosts_per_switch = 4 };
     size_t len;
     char *y = bench_gen_yaml(&g, &len);
     double t0 = now_ms();
