@@ -32,6 +32,13 @@
 
 struct event_base;
 
+/* What a bound port is (anet.PortBinding.Kind). */
+enum agent_port_kind {
+    AGENT_PORT_INTERFACE,   /* a veth/tap that must exist on the host */
+    AGENT_PORT_VHOST_USER,  /* a vhost-user socket (OVS-DPDK); 'iface' is
+                             * only the OVS interface name */
+};
+
 /* One workload port the host must attach (from anet.PortBinding). */
 struct agent_port {
     char *name;             /* logical port name */
@@ -39,6 +46,22 @@ struct agent_port {
     char *mac;
     char *switch_name;
     uint32_t ofport;        /* OpenFlow port number the flows use */
+    enum agent_port_kind kind;
+    char *socket;           /* vhost-user socket path, "" otherwise */
+    bool vhost_server_ovs;  /* OVS listens on 'socket' (dpdkvhostuser);
+                             * false: the VM does (dpdkvhostuserclient) */
+};
+
+/* A host's OVS-DPDK settings (anet.HostConfig dpdk_*), a plain value. */
+#define AGENT_DPDK_MASK_LEN 66  /* "0x" + up to 64 hex digits */
+struct agent_dpdk {
+    bool enabled;           /* false: the plain userspace datapath */
+    uint32_t socket_mem;    /* MiB of hugepages */
+    char pmd_cpu_mask[AGENT_DPDK_MASK_LEN + 1];
+    char lcore_mask[AGENT_DPDK_MASK_LEN + 1];  /* "" = leave unset */
+    uint32_t pmd_maxsleep_us;
+    bool af_packet;         /* interface ports and the underlay as DPDK
+                             * net_af_packet ports */
 };
 
 /* One host's whole desired state, as received in a DesiredState. */
@@ -48,6 +71,7 @@ struct agent_desired {
     char *tunnel_ip;        /* "a.b.c.d/len" or "" */
     char *underlay_iface;   /* "" when none */
     uint32_t tunnel_ofport;
+    struct agent_dpdk dpdk;
     struct agent_port *ports;
     size_t n_ports;
     /* What to do with packets the pipeline sends to the agent (controller

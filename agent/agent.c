@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <net/if.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -89,6 +90,7 @@ agent_port_clear__(struct agent_port *p)
     free(p->iface);
     free(p->mac);
     free(p->switch_name);
+    free(p->socket);
 }
 
 static void
@@ -151,6 +153,7 @@ agent_desired_clone(const struct agent_desired *src)
     d->tunnel_ip = xstrdup(src->tunnel_ip);
     d->underlay_iface = xstrdup(src->underlay_iface);
     d->tunnel_ofport = src->tunnel_ofport;
+    d->dpdk = src->dpdk;
     d->n_ports = src->n_ports;
     d->ports = xcalloc(src->n_ports ? src->n_ports : 1, sizeof *d->ports);
     for (size_t i = 0; i < src->n_ports; i++) {
@@ -158,7 +161,9 @@ agent_desired_clone(const struct agent_desired *src)
         d->ports[i] = (struct agent_port) {
             .name = xstrdup(s->name), .iface = xstrdup(s->iface),
             .mac = xstrdup(s->mac), .switch_name = xstrdup(s->switch_name),
-            .ofport = s->ofport,
+            .ofport = s->ofport, .kind = s->kind,
+            .socket = xstrdup(s->socket ? s->socket : ""),
+            .vhost_server_ovs = s->vhost_server_ovs,
         };
     }
     d->packet_actions = agent_packet_actions_copy__(src->packet_actions,
@@ -278,6 +283,49 @@ agent_packet_action_from_proto__(const Anet__PacketAction *m,
     return true;
 }
 
+/* True when 's' is a CPU mask as the controller sends it: "0x" and 1..64
+ * hexadecimal digits. */
+static bool
+agent_mask_ok__(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 3 || n > AGENT_DPDK_MASK_LEN || s[0] != '0' || s[1] != 'x') {
+        return false;
+    }
+    return strspn(s + 2, "0123456789abcdefABCDEF") == n - 2;
+}
+
+/* Fills 'dpdk' from the dpdk_* fields of 'hc'.  Returns false with a
+ * malloc'd reason in '*error' if they are invalid. */
+static bool
+agent_dpdk_from_proto__(struct agent_dpdk *dpdk, const Anet__HostConfig *hc,
+                        char **error)
+{
+    const char *pmd = str_or_empty__(hc->dpdk_pmd_cpu_mask);
+    const char *lcore = str_or_empty__(hc->dpdk_lcore_mask);
+
+    memset(dpdk, 0, sizeof *dpdk);
+    if (!hc->dpdk) {
+        return true;
+    }
+    if (!hc->dpdk_socket_mem || !agent_mask_ok__(pmd)
+        || (lcore[0] && !agent_mask_ok__(lcore))
+        || hc->dpdk_pmd_maxsleep_us > 10000) {
+        *error = xasprintf("invalid DPDK settings (socket_mem %u, "
+                           "pmd_cpu_mask '%s', lcore_mask '%s', "
+                           "pmd_maxsleep_us %u)", hc->dpdk_socket_mem, pmd,
+                           lcore, hc->dpdk_pmd_maxsleep_us);
+        return false;
+    }
+    dpdk->enabled = true;
+    dpdk->socket_mem = hc->dpdk_socket_mem;
+    snprintf(dpdk->pmd_cpu_mask, sizeof dpdk->pmd_cpu_mask, "%s", pmd);
+    snprintf(dpdk->lcore_mask, sizeof dpdk->lcore_mask, "%s", lcore);
+    dpdk->pmd_maxsleep_us = hc->dpdk_pmd_maxsleep_us;
+    dpdk->af_packet = hc->dpdk_af_packet;
+    return true;
+}
+
 /* Fills the host config and ports of 'd' (freshly created) from 'm'.
  * Returns false with a malloc'd reason in '*error' if any is invalid. */
 static bool
@@ -298,6 +346,9 @@ agent_desired_header_from_proto__(struct agent_desired *d,
                                d->underlay_iface);
             return false;
         }
+        if (!agent_dpdk_from_proto__(&d->dpdk, m->host, error)) {
+            return false;
+        }
     }
     d->ports = xcalloc(m->n_ports ? m->n_ports : 1, sizeof *d->ports);
     for (size_t i = 0; i < m->n_ports; i++) {
@@ -308,9 +359,24 @@ agent_desired_header_from_proto__(struct agent_desired *d,
         p->mac = xstrdup(str_or_empty__(pb->mac));
         p->switch_name = xstrdup(str_or_empty__(pb->switch_name));
         p->ofport = pb->ofport;
+        p->socket = xstrdup(str_or_empty__(pb->socket));
         if (!agent_iface_name_ok__(p->iface)) {
             *error = xasprintf("port %zu (%s): invalid interface name '%s'",
                                i, p->name, p->iface);
+            return false;
+        }
+        if (pb->kind == ANET__PORT_BINDING__KIND__VHOST_USER) {
+            p->kind = AGENT_PORT_VHOST_USER;
+            p->vhost_server_ovs =
+                pb->vhost_server == ANET__PORT_BINDING__VHOST_SERVER__OVS;
+            if (p->socket[0] != '/' || strlen(p->socket) > 107) {
+                *error = xasprintf("port %zu (%s): invalid vhost-user socket "
+                                   "'%s'", i, p->name, p->socket);
+                return false;
+            }
+        } else if (pb->kind != ANET__PORT_BINDING__KIND__INTERFACE) {
+            *error = xasprintf("port %zu (%s): unknown port kind %d", i,
+                               p->name, (int) pb->kind);
             return false;
         }
     }
@@ -731,6 +797,7 @@ agent_desired_copy_header(struct agent_desired *to,
     tmp->tunnel_ip = xstrdup(from->tunnel_ip);
     tmp->underlay_iface = xstrdup(from->underlay_iface);
     tmp->tunnel_ofport = from->tunnel_ofport;
+    tmp->dpdk = from->dpdk;
     tmp->n_ports = from->n_ports;
     tmp->ports = xcalloc(from->n_ports ? from->n_ports : 1, sizeof *tmp->ports);
     for (size_t i = 0; i < from->n_ports; i++) {
@@ -738,7 +805,9 @@ agent_desired_copy_header(struct agent_desired *to,
         tmp->ports[i] = (struct agent_port) {
             .name = xstrdup(s->name), .iface = xstrdup(s->iface),
             .mac = xstrdup(s->mac), .switch_name = xstrdup(s->switch_name),
-            .ofport = s->ofport,
+            .ofport = s->ofport, .kind = s->kind,
+            .socket = xstrdup(s->socket ? s->socket : ""),
+            .vhost_server_ovs = s->vhost_server_ovs,
         };
     }
     tmp->packet_actions = agent_packet_actions_copy__(from->packet_actions,
@@ -771,6 +840,7 @@ agent_desired_take_header__(struct agent_desired *to,
     to->tunnel_ip = from->tunnel_ip;
     to->underlay_iface = from->underlay_iface;
     to->tunnel_ofport = from->tunnel_ofport;
+    to->dpdk = from->dpdk;
     from->ports = NULL;
     from->n_ports = 0;
     from->host_name = from->tunnel_ip = from->underlay_iface = NULL;

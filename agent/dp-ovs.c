@@ -2,6 +2,9 @@
  *
  * An apply runs these steps in order, stopping at the first hard failure:
  *
+ *   0. OVS-DPDK (only on a host with dpdk settings; dp-ovs-dpdk.c): check
+ *      the CPU masks and free hugepages, write the other_config keys, wait
+ *      for DPDK to initialise, report what needs a vswitchd restart.
  *   1. underlay: br-phy holding the underlay interface (when it exists),
  *      both links up, the host's tunnel IP on br-phy.  Netlink failures here
  *      are not fatal (local forwarding does not need the underlay); they are
@@ -35,6 +38,7 @@
  * the rules they were compiled from.
  */
 #include "agent/agent-dp.h"
+#include "agent/dp-ovs-dpdk.h"
 #include "agent/link.h"
 #include "agent/pkt.h"
 #include "datapath/bridge.h"
@@ -83,6 +87,7 @@ struct dp_ovs {
     struct agent_flow_stats *stats;
     size_t n_stats;
     long long stats_msec;           /* time of the last dump attempt */
+    struct dp_ovs_dpdk dpdk;        /* what DPDK runs with (dp-ovs-dpdk.h) */
 };
 
 static struct dp_ovs *
@@ -146,6 +151,8 @@ dp_ovs_of_error__(struct dp_ovs *o, int r)
                     o->of_target, strerror(-r));
         ofconn_close(o->of);
         o->of = NULL;
+        /* ovs-vswitchd probably restarted: DPDK re-read its settings. */
+        dp_ovs_dpdk_forget(&o->dpdk);
     }
     if (r) {
         o->flows_in_sync = false;
@@ -212,7 +219,21 @@ dp_ovs_underlay__(struct dp_ovs *o, const struct agent_desired *d,
             complete = false;
         }
     }
-    r = bridge_ensure_underlay(o->db, o->underlay_bridge, iface);
+    if (iface && d->dpdk.enabled && d->dpdk.af_packet) {
+        /* An OVS-DPDK host: the underlay is a poll-mode port too. */
+        char *devargs = dp_ovs_dpdk_devargs(DP_OVS_DPDK_UNDERLAY_VDEV, iface);
+        const char *opts[] = { "dpdk-devargs", devargs, NULL };
+        r = link_disable_tx_offload(iface);
+        if (r && r != -EOPNOTSUPP && r != -ENODEV) {
+            LOG_WARN_RL("cannot turn TX offload off on %s: %s", iface,
+                        strerror(-r));
+        }
+        r = bridge_ensure_underlay_typed(o->db, o->underlay_bridge, iface,
+                                         "dpdk", opts);
+        free(devargs);
+    } else {
+        r = bridge_ensure_underlay(o->db, o->underlay_bridge, iface);
+    }
     if (r) {
         dp_ovs_db_error__(o, r);
         dp_ovs_set_error__(error, "OVSDB: ensuring bridge %s: %s",
@@ -253,11 +274,36 @@ static int
 dp_ovs_ports__(struct dp_ovs *o, const struct agent_desired *d, char **error)
 {
     struct bridge_port *bp = xcalloc(d->n_ports ? d->n_ports : 1, sizeof *bp);
+    /* Per port: its options (key, value, NULL) and DPDK devargs. */
+    const char *(*opts)[3] = xcalloc(d->n_ports ? d->n_ports : 1,
+                                     sizeof *opts);
+    char **devargs = xcalloc(d->n_ports ? d->n_ports : 1, sizeof *devargs);
     size_t n = 0;
     int r;
 
     for (size_t i = 0; i < d->n_ports; i++) {
         const struct agent_port *p = &d->ports[i];
+        if (p->kind == AGENT_PORT_VHOST_USER) {
+            /* A socket, not a netdev: attached at once (OVS retries the
+             * connection to a VM's socket on its own). */
+            if (!d->dpdk.enabled) {
+                LOG_WARN_RL("port %s: vhost-user needs OVS-DPDK on this "
+                            "host; not attached", p->name);
+                continue;
+            }
+            bp[n] = (struct bridge_port) {
+                .iface = p->iface, .ofport = p->ofport, .logical = p->name,
+                .type = p->vhost_server_ovs ? "dpdkvhostuser"
+                                            : "dpdkvhostuserclient",
+            };
+            if (!p->vhost_server_ovs) {
+                opts[i][0] = "vhost-server-path";
+                opts[i][1] = p->socket;
+                bp[n].options = opts[i];
+            }
+            n++;
+            continue;
+        }
         if (!dp_ovs_iface_exists__(o, p->iface)) {
             continue;
         }
@@ -266,11 +312,26 @@ dp_ovs_ports__(struct dp_ovs *o, const struct agent_desired *d, char **error)
             LOG_WARN_RL("cannot turn TX offload off on %s: %s", p->iface,
                         strerror(-r));
         }
-        bp[n++] = (struct bridge_port) {
+        bp[n] = (struct bridge_port) {
             .iface = p->iface, .ofport = p->ofport, .logical = p->name,
         };
+        if (d->dpdk.enabled && d->dpdk.af_packet) {
+            /* The port's OpenFlow number makes its vdev name unique on
+             * the host and stable across applies. */
+            devargs[i] = dp_ovs_dpdk_devargs(p->ofport, p->iface);
+            opts[i][0] = "dpdk-devargs";
+            opts[i][1] = devargs[i];
+            bp[n].type = "dpdk";
+            bp[n].options = opts[i];
+        }
+        n++;
     }
     r = bridge_sync_ports(o->db, o->bridge, bp, n);
+    for (size_t i = 0; i < d->n_ports; i++) {
+        free(devargs[i]);
+    }
+    free(devargs);
+    free(opts);
     free(bp);
     if (r) {
         dp_ovs_db_error__(o, r);
@@ -386,13 +447,16 @@ dp_ovs_read_generation(struct agent_dp *dp, uint64_t *gen)
     return 0;
 }
 
+static int dp_ovs_apply_steps__(struct dp_ovs *, const struct agent_desired *,
+                                const struct agent_delta *,
+                                struct agent_apply_stats *, char **error);
+
 static int
 dp_ovs_apply(struct agent_dp *dp, const struct agent_desired *d,
              const struct agent_delta *delta,
              struct agent_apply_stats *st, char **error)
 {
     struct dp_ovs *o = dp_ovs_cast__(dp);
-    struct ofconn_sync_stats ss = { 0, 0, 0 };
     int r;
 
     o->desired = d;
@@ -405,6 +469,36 @@ dp_ovs_apply(struct agent_dp *dp, const struct agent_desired *d,
                            o->db_target, r);
         return r;
     }
+    char *dpdk_warning = NULL;
+    if (d->dpdk.enabled) {
+        r = dp_ovs_dpdk_apply(&o->dpdk, o->db, d, error, &dpdk_warning);
+        if (r) {
+            if (r != -EINVAL && r != -ENOMEM && r != -ENOTSUP
+                && r != -ETIMEDOUT) {
+                dp_ovs_db_error__(o, r);    /* an OVSDB failure */
+            }
+            return r;
+        }
+    }
+    r = dp_ovs_apply_steps__(o, d, delta, st, error);
+    if (!r && dpdk_warning && error && !*error) {
+        /* Applied, with something the operator must still do. */
+        *error = dpdk_warning;
+        dpdk_warning = NULL;
+    }
+    free(dpdk_warning);
+    return r;
+}
+
+/* Steps 1-5 of an apply. */
+static int
+dp_ovs_apply_steps__(struct dp_ovs *o, const struct agent_desired *d,
+                     const struct agent_delta *delta,
+                     struct agent_apply_stats *st, char **error)
+{
+    struct ofconn_sync_stats ss = { 0, 0, 0 };
+    int r;
+
     r = dp_ovs_underlay__(o, d, error);
     if (r) {
         return r;
@@ -550,7 +644,8 @@ dp_ovs_port_status(struct agent_dp *dp, const struct agent_desired *d,
         int32_t ofport = 0;
 
         out[i] = (struct agent_port_status) { .iface = iface };
-        if (!dp_ovs_iface_exists__(o, iface) || !o->db) {
+        bool socket = d->ports[i].kind == AGENT_PORT_VHOST_USER;
+        if ((!socket && !dp_ovs_iface_exists__(o, iface)) || !o->db) {
             continue;
         }
         int r = bridge_get_ofport(o->db, iface, &ofport);

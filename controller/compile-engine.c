@@ -324,6 +324,7 @@ compile_port_free__(struct cport *p)
 {
     free(p->name);
     free(p->iface);
+    free(p->socket);
     free(p->sg);
     p->sg = NULL;
     p->n_sg = 0;
@@ -497,6 +498,7 @@ compile_host_id__(struct compiler *c, const struct topo_host *th)
         memset(h, 0, sizeof *h);
         h->name = xstrdup(th->name);
         h->underlay = xstrdup(th->underlay_iface);
+        h->dpdk = th->dpdk;
         h->tunnel_ip = th->tunnel_ip;
         h->plen = th->tunnel_plen;
         h->live = true;
@@ -522,6 +524,10 @@ compile_host_id__(struct compiler *c, const struct topo_host *th)
             h->plen = th->tunnel_plen;
             free(h->underlay);
             h->underlay = xstrdup(th->underlay_iface);
+            compile_config_changed__(c, id);
+        }
+        if (!topo_dpdk_equal(&h->dpdk, &th->dpdk)) {
+            h->dpdk = th->dpdk;
             compile_config_changed__(c, id);
         }
     }
@@ -631,6 +637,9 @@ compile_new_port__(struct compiler *c, const struct topo_port *tp)
     memset(cp, 0, sizeof *cp);
     cp->name = xstrdup(tp->name);
     cp->iface = xstrdup(tp->iface);
+    cp->kind = tp->kind;
+    cp->socket = tp->socket ? xstrdup(tp->socket) : NULL;
+    cp->vhost_server = tp->vhost_server;
     cp->fl_host = CE_NONE;
     cp->live = true;
     cmap_insert(&c->port_map, cp->name, id);
@@ -960,6 +969,15 @@ compile_port_upsert__(struct compiler *c, const struct topo_port *tp,
             cp->iface = xstrdup(tp->iface);
             compile_config_changed__(c, host);
         }
+        if (cp->kind != tp->kind || cp->vhost_server != tp->vhost_server
+            || strcmp(cp->socket ? cp->socket : "",
+                      tp->socket ? tp->socket : "")) {
+            cp->kind = tp->kind;
+            cp->vhost_server = tp->vhost_server;
+            free(cp->socket);
+            cp->socket = tp->socket ? xstrdup(tp->socket) : NULL;
+            compile_config_changed__(c, host);
+        }
     }
     cp->line = tp->mark.line;
     cp->col = tp->mark.col;
@@ -1259,6 +1277,7 @@ compiler_host_config(const struct compiler *c, const char *name,
     out->tunnel_ip = h->tunnel_ip;
     out->tunnel_plen = h->plen;
     out->underlay_iface = xstrdup(h->underlay);
+    out->dpdk = h->dpdk;
     out->n_ports = h->n_ports;
     out->ports = xcalloc(h->n_ports + 1, sizeof *out->ports);
     for (size_t i = 0; i < h->n_ports; i++) {
@@ -1269,6 +1288,9 @@ compiler_host_config(const struct compiler *c, const char *name,
         cp->ofport = p->ofport;
         cp->mac = p->localnet ? 0 : p->mac;
         cp->switch_name = xstrdup(c->switches[p->sw].name);
+        cp->kind = p->kind;
+        cp->socket = p->socket ? xstrdup(p->socket) : NULL;
+        cp->vhost_server = p->vhost_server;
     }
     util_qsort(out->ports, out->n_ports, sizeof *out->ports,
           compile_cport_name_cmp__);
@@ -1287,6 +1309,7 @@ compiled_host_clear(struct compiled_host *ch)
         free(ch->ports[i].name);
         free(ch->ports[i].iface);
         free(ch->ports[i].switch_name);
+        free(ch->ports[i].socket);
     }
     free(ch->ports);
     free(ch->name);

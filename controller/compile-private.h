@@ -147,6 +147,9 @@ struct cmap {
 
 struct cport {
     char *name, *iface;
+    enum topo_port_kind kind;   /* vhost-user: 'socket' (else NULL) */
+    char *socket;
+    enum topo_vhost_server vhost_server;
     uint32_t *sg;  size_t n_sg; /* security groups (csg ids, name order) */
     uint32_t sg_ip;             /* the ip its groups' members know */
     uint16_t reject_id;         /* its switch's REJECT packet action on its
@@ -167,6 +170,7 @@ struct cport {
 
 struct chost {
     char *name, *underlay;
+    struct topo_dpdk dpdk;
     uint32_t tunnel_ip;
     unsigned int plen;
     uint32_t line, col;

@@ -44,6 +44,7 @@ compile_host_out__(const struct compiler *c, uint32_t id,
     ch->tunnel_ip = h->tunnel_ip;
     ch->tunnel_plen = h->plen;
     ch->underlay_iface = xstrdup(h->underlay);
+    ch->dpdk = h->dpdk;
     ch->n_ports = h->n_ports;
     ch->ports = xcalloc(h->n_ports + 1, sizeof *ch->ports);
     for (size_t i = 0; i < h->n_ports; i++) {
@@ -54,6 +55,9 @@ compile_host_out__(const struct compiler *c, uint32_t id,
         cp->ofport = p->ofport;
         cp->mac = p->localnet ? 0 : p->mac;   /* the provider's, not ours */
         cp->switch_name = xstrdup(c->switches[p->sw].name);
+        cp->kind = p->kind;
+        cp->socket = p->socket ? xstrdup(p->socket) : NULL;
+        cp->vhost_server = p->vhost_server;
     }
     util_qsort(ch->ports, ch->n_ports, sizeof *ch->ports, compile_cport_cmp__);
     flow_set_init(&ch->flows);
@@ -134,7 +138,9 @@ compile_ports_equal__(const struct compiled_host *a,
         const struct compiled_port *x = &a->ports[i], *y = &b->ports[i];
         if (strcmp(x->name, y->name) || strcmp(x->iface, y->iface)
             || x->ofport != y->ofport || x->mac != y->mac
-            || strcmp(x->switch_name, y->switch_name)) {
+            || strcmp(x->switch_name, y->switch_name)
+            || x->kind != y->kind || x->vhost_server != y->vhost_server
+            || strcmp(x->socket ? x->socket : "", y->socket ? y->socket : "")) {
             return false;
         }
     }
@@ -147,6 +153,7 @@ compile_host_equal__(const struct compiled_host *a,
 {
     return a->tunnel_ip == b->tunnel_ip && a->tunnel_plen == b->tunnel_plen
            && !strcmp(a->underlay_iface, b->underlay_iface)
+           && topo_dpdk_equal(&a->dpdk, &b->dpdk)
            && compile_ports_equal__(a, b)
            && compiled_packet_actions_equal(a->actions, a->n_actions,
                                             b->actions, b->n_actions)

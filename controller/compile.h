@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "datapath/flow.h"
+#include "controller/topo.h"
 
 struct topo;
 
@@ -53,6 +54,9 @@ struct compiled_port {
     uint32_t ofport;
     uint64_t mac;
     char *switch_name;
+    enum topo_port_kind kind;   /* vhost-user ports: 'iface' is the OVS */
+    char *socket;               /* interface, 'socket' (else NULL) its */
+    enum topo_vhost_server vhost_server;    /* socket */
 };
 
 /* A packet the pipeline hands to the agent (a controller action whose
@@ -115,6 +119,7 @@ struct compiled_host {
     uint32_t tunnel_ip;
     unsigned int tunnel_plen;
     char *underlay_iface;
+    struct topo_dpdk dpdk;                          /* OVS-DPDK settings */
     struct compiled_port *ports;  size_t n_ports;   /* sorted by name */
     struct flow_set flows;                          /* sorted */
     struct compiled_packet_action *actions;         /* sorted by id */

@@ -1044,7 +1044,9 @@ ctl_ports_equal__(const struct compiled_host *a, const struct compiled_host *b)
         const struct compiled_port *x = &a->ports[i], *y = &b->ports[i];
         if (strcmp(x->name, y->name) || strcmp(x->iface, y->iface)
             || x->ofport != y->ofport || x->mac != y->mac
-            || strcmp(x->switch_name, y->switch_name)) {
+            || strcmp(x->switch_name, y->switch_name)
+            || x->kind != y->kind || x->vhost_server != y->vhost_server
+            || strcmp(x->socket ? x->socket : "", y->socket ? y->socket : "")) {
             return false;
         }
     }
@@ -1069,6 +1071,7 @@ ctl_plan_host__(struct controller *ctl, const struct compile_result *new_r,
     if (o && n && o->tunnel_ip == n->tunnel_ip
         && o->tunnel_plen == n->tunnel_plen
         && !strcmp(o->underlay_iface, n->underlay_iface)
+        && topo_dpdk_equal(&o->dpdk, &n->dpdk)
         && ctl_ports_equal__(o, n) && flow_set_equal(&old_flows, nf)) {
         flow_set_destroy(&old_flows);
         return;

@@ -270,6 +270,14 @@ ctl_session_send_desired__(struct ctl_session *s,
     hc.tunnel_ip = tunnel_ip;
     hc.underlay_iface = ch->underlay_iface ? ch->underlay_iface : "";
     hc.tunnel_ofport = COMPILE_TUNNEL_OFPORT;
+    if (ch->dpdk.enabled) {
+        hc.dpdk = true;
+        hc.dpdk_socket_mem = ch->dpdk.socket_mem;
+        hc.dpdk_pmd_cpu_mask = (char *) ch->dpdk.pmd_cpu_mask;
+        hc.dpdk_lcore_mask = (char *) ch->dpdk.lcore_mask;
+        hc.dpdk_pmd_maxsleep_us = ch->dpdk.pmd_maxsleep_us;
+        hc.dpdk_af_packet = ch->dpdk.interfaces == TOPO_DPDK_IF_AF_PACKET;
+    }
     ds.generation = generation;
     ds.host = &hc;
 
@@ -286,6 +294,14 @@ ctl_session_send_desired__(struct ctl_session *s,
         pbs[i].ofport = cp->ofport;
         pbs[i].mac = macs[i];
         pbs[i].switch_name = cp->switch_name;
+        if (cp->kind == TOPO_PORT_VHOST_USER) {
+            pbs[i].kind = ANET__PORT_BINDING__KIND__VHOST_USER;
+            pbs[i].socket = cp->socket ? cp->socket : "";
+            pbs[i].vhost_server =
+                cp->vhost_server == TOPO_VHOST_SERVER_OVS
+                ? ANET__PORT_BINDING__VHOST_SERVER__OVS
+                : ANET__PORT_BINDING__VHOST_SERVER__VM;
+        }
         ds.ports[i] = &pbs[i];
     }
 
@@ -482,6 +498,13 @@ ctl_session_result__(struct ctl_session *s, const Anet__ApplyResult *r)
         LOG_INFO("%s applied generation %llu (+%u ~%u -%u flows)", s->host,
                  (unsigned long long) r->generation, r->flows_added,
                  r->flows_modified, r->flows_removed);
+        if (r->error && *r->error) {
+            /* Applied, with something the operator must still do (e.g.
+             * restart OVS-DPDK for new memory settings): shown as the
+             * host's last error until an apply comes back clean. */
+            s->last_error = xstrdup(r->error);
+            LOG_WARN_RL("%s: %s", s->host, s->last_error);
+        }
     } else {
         s->last_error = xstrdup(r->error && *r->error ? r->error
                                 : "apply failed");

@@ -22,7 +22,7 @@
 #define TOPO_MAX_VNI 16777215u
 #define TOPO_MAX_PORTS_PER_HOST 3999u
 #define TOPO_IFNAMSIZ 15u
-#define TOPO_MAX_KEYS 8
+#define TOPO_MAX_KEYS 12
 
 /* What a key's value must be. */
 enum topo_vtype__ {
@@ -44,7 +44,8 @@ enum topo_vtype__ {
     X(HK_NAME, "name", true, "name: hv1", TOPO_V_SCALAR)   \
     X(HK_TUNNEL_IP, "tunnel_ip", true, "tunnel_ip: 10.200.0.11/24", \
       TOPO_V_SCALAR)                                       \
-    X(HK_UNDERLAY, "underlay_iface", false, "", TOPO_V_SCALAR)
+    X(HK_UNDERLAY, "underlay_iface", false, "", TOPO_V_SCALAR) \
+    X(HK_DPDK, "dpdk", false, "", TOPO_V_MAP)
 #define TOPO_SWITCH_KEYS(X)                                \
     X(SK_NAME, "name", true, "name: web", TOPO_V_SCALAR)   \
     X(SK_CIDR, "cidr", false, "", TOPO_V_SCALAR)           \
@@ -59,7 +60,10 @@ enum topo_vtype__ {
     X(PK_IP, "ip", false, "", TOPO_V_SCALAR)               \
     X(PK_MAC, "mac", false, "", TOPO_V_SCALAR)             \
     X(PK_IFACE, "iface", false, "", TOPO_V_SCALAR)         \
-    X(PK_GROUPS, "security_groups", false, "", TOPO_V_LIST)
+    X(PK_GROUPS, "security_groups", false, "", TOPO_V_LIST) \
+    X(PK_KIND, "kind", false, "", TOPO_V_SCALAR)           \
+    X(PK_SOCKET, "socket", false, "", TOPO_V_SCALAR)       \
+    X(PK_VHOST_SERVER, "vhost_server", false, "", TOPO_V_SCALAR)
 
 struct topo_keydef__ {
     const char *key;
@@ -94,6 +98,7 @@ struct topo_raw_host__ {
     uint32_t ip;
     unsigned int plen;
     bool ip_ok;
+    struct topo_dpdk dpdk;      /* dpdk: parsed (topo-dpdk.c) */
 };
 
 /* A static route of a router or of DHCP. */
@@ -139,6 +144,9 @@ struct topo_raw_port__ {
     long *groups;               /* security_groups: raw group indexes
                                  * (topo-sg.c), -1 = unresolved */
     size_t n_groups;
+    enum topo_port_kind kind;   /* kind:, socket:, vhost_server: */
+    const char *socket;         /* valid socket, or NULL (topo-dpdk.c) */
+    enum topo_vhost_server vhost_server;
 };
 
 struct topo_raw_rport__ {
@@ -380,6 +388,13 @@ void topo_gateway_free__(struct topo_router *);
 void topo_externals_free__(struct topo *);
 void topo_ctx_gateway_destroy__(struct topo_raw_router__ *r);
 void topo_ctx_externals_destroy__(struct topo_ctx__ *);
+
+/* --- DPDK hosts and vhost-user ports (topo-dpdk.c) --- */
+
+/* Step 2: the dpdk: mapping of every host, and kind:, socket: and
+ * vhost_server: of every port (after the ports' hosts were resolved and
+ * their iface set). */
+void topo_check_dpdk__(struct topo_ctx__ *);
 
 /* --- security groups (topo-sg.c) --- */
 

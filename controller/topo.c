@@ -876,6 +876,7 @@ topo_build__(struct topo_ctx__ *ctx, struct topo_raw__ **hv,
         h->underlay_iface = xstrdup(r->o.val[HK_UNDERLAY]
                                     ? topo_scalar__(r->o.val[HK_UNDERLAY])
                                     : "ul0");
+        h->dpdk = r->dpdk;
         h->mark = topo_mark__(t, r->o.node);
     }
 
@@ -931,6 +932,9 @@ topo_build__(struct topo_ctx__ *ctx, struct topo_raw__ **hv,
         struct topo_port *p = &t->ports[i];
         p->name = xstrdup(r->o.name);
         p->iface = xstrdup(r->iface);
+        p->kind = r->kind;
+        p->socket = r->socket ? xstrdup(r->socket) : NULL;
+        p->vhost_server = r->vhost_server;
         p->host = hinv[r->host];
         p->sw = sinv[r->sw];
         p->ip = r->ip;
@@ -1046,6 +1050,7 @@ topo_load_doc__(struct topo_ctx__ *ctx)
     topo_check_switches__(ctx);
     topo_check_dhcp__(ctx);
     topo_check_ports__(ctx, hv, nhv, sv, nsv);
+    topo_check_dpdk__(ctx);
     topo_check_externals__(ctx, hv, nhv);
     topo_check_routers__(ctx, sv, nsv);
     topo_check_groups__(ctx);
@@ -1184,6 +1189,7 @@ topo_destroy(struct topo *t)
     for (size_t i = 0; i < t->n_ports; i++) {
         free(t->ports[i].name);
         free(t->ports[i].iface);
+        free(t->ports[i].socket);
     }
     topo_routers_free__(t);
     topo_externals_free__(t);

@@ -17,7 +17,9 @@
  * are provider networks reached through one gateway host; a router may
  * have a gateway on one of them, with SNAT, floating IPs and port
  * forwards.  Security groups (topo-sg.c) are a top-level section; ports
- * (or their switch, by default) refer to them by index.  Firewalls and
+ * (or their switch, by default) refer to them by index.  A host may run
+ * OVS-DPDK (hosts[].dpdk, topo-dpdk.c); only such hosts may have ports of
+ * kind vhost-user, each with its own socket.  Firewalls and
  * load balancers will be new sections later; until then unknown keys are
  * errors so that typos never pass silently.
  *
@@ -37,11 +39,35 @@ struct topo_mark {
     unsigned int col;       /* 1-based */
 };
 
+/* OVS-DPDK settings of a host (topo-dpdk.c): hosts[].dpdk.  A plain
+ * value (no pointers), so it is copied with '=' and compared with
+ * topo_dpdk_equal().  When 'enabled' is false the host runs the plain
+ * userspace datapath and every other field is zero. */
+#define TOPO_DPDK_MASK_LEN 66       /* "0x" + up to 64 hex digits */
+
+enum topo_dpdk_ifaces {
+    TOPO_DPDK_IF_AF_PACKET,     /* interface ports and the underlay are DPDK
+                                 * ports through the net_af_packet vdev */
+    TOPO_DPDK_IF_SYSTEM,        /* they stay plain netdev (system) ports */
+};
+
+struct topo_dpdk {
+    bool enabled;
+    unsigned int socket_mem;                    /* MiB, > 0 */
+    char pmd_cpu_mask[TOPO_DPDK_MASK_LEN + 1];  /* "0x..." lower case */
+    char lcore_mask[TOPO_DPDK_MASK_LEN + 1];    /* "" when not given */
+    unsigned int pmd_maxsleep_us;               /* 0..10000, default 500 */
+    enum topo_dpdk_ifaces interfaces;           /* default af_packet */
+};
+
+bool topo_dpdk_equal(const struct topo_dpdk *, const struct topo_dpdk *);
+
 struct topo_host {
     char *name;
     uint32_t tunnel_ip;         /* host order */
     unsigned int tunnel_plen;
     char *underlay_iface;       /* default "ul0" */
+    struct topo_dpdk dpdk;      /* dpdk.enabled false: no dpdk: given */
     struct topo_mark mark;
 };
 
@@ -82,9 +108,28 @@ struct topo_switch {
     struct topo_mark mark;
 };
 
+/* What a workload port is on its host (ports[].kind). */
+enum topo_port_kind {
+    TOPO_PORT_INTERFACE,        /* a veth/tap that exists on the host */
+    TOPO_PORT_VHOST_USER,       /* a vhost-user socket (DPDK hosts only) */
+};
+
+/* Which side of a vhost-user port owns (listens on) the socket. */
+enum topo_vhost_server {
+    TOPO_VHOST_SERVER_VM,       /* the VM: OVS connects as client
+                                 * (dpdkvhostuserclient) */
+    TOPO_VHOST_SERVER_OVS,      /* OVS (dpdkvhostuser) */
+};
+
+#define TOPO_SOCKET_MAX 107     /* longest unix socket path (sun_path) */
+
 struct topo_port {
     char *name;
-    char *iface;                /* host interface; default = name */
+    char *iface;                /* host interface; default = name.  For
+                                 * vhost-user: the OVS interface name */
+    enum topo_port_kind kind;
+    char *socket;               /* vhost-user socket path; NULL otherwise */
+    enum topo_vhost_server vhost_server;    /* vhost-user only */
     size_t host;                /* index into topo.hosts */
     size_t sw;                  /* index into topo.switches */
     uint32_t ip;                /* 0 = none */

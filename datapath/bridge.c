@@ -585,14 +585,43 @@ bridge_ensure_integration(struct ovsdb_client *c, const char *name,
     return retval;
 }
 
+/* The map value of the NULL-terminated key, value list 'kv', or NULL
+ * (an empty map) when 'kv' is NULL or empty. */
+static json_t *
+ovs_options__(const char *const *kv)
+{
+    if (!kv || !kv[0]) {
+        return NULL;
+    }
+    json_t *obj = json_object();
+    for (size_t i = 0; kv[i] && kv[i + 1]; i += 2) {
+        json_object_set_new(obj, kv[i], json_string(kv[i + 1]));
+    }
+    json_t *map = ovs_object_to_map__(obj);
+    json_decref(obj);
+    return map;
+}
+
 int
 bridge_ensure_underlay(struct ovsdb_client *c, const char *name,
                        const char *iface)
 {
+    return bridge_ensure_underlay_typed(c, name, iface, NULL, NULL);
+}
+
+int
+bridge_ensure_underlay_typed(struct ovsdb_client *c, const char *name,
+                             const char *iface, const char *type,
+                             const char *const *options)
+{
     json_t *ext = bridge_owner_ext__(BRIDGE_ROLE_KEY, "underlay");
-    struct port_spec up = { .name = iface, .type = "", .ext = ext };
+    json_t *opts = ovs_options__(options);
+    struct port_spec up = {
+        .name = iface, .type = type ? type : "", .options = opts, .ext = ext,
+    };
     int retval = bridge_ensure__(c, name, "standalone", iface ? &up : NULL);
     json_decref(ext);
+    json_decref(opts);
     return retval;
 }
 
@@ -622,12 +651,15 @@ bridge_sync_ports(struct ovsdb_client *c, const char *br,
     for (size_t i = 0; i < n; i++) {
         json_t *ext = json_pack("{s:s, s:s}", BRIDGE_OWNER_KEY, BRIDGE_OWNER,
                                 BRIDGE_PORT_KEY, ports[i].logical);
+        json_t *opts = ovs_options__(ports[i].options);
         struct port_spec p = {
-            .name = ports[i].iface, .type = "",
+            .name = ports[i].iface,
+            .type = ports[i].type ? ports[i].type : "", .options = opts,
             .ofport_request = ports[i].ofport, .ext = ext,
         };
         bridge_plan_port__(&s, s.bridge, &p, ops, refs, &seq);
         json_decref(ext);
+        json_decref(opts);
     }
 
     /* Owned workload ports of 'br' that are no longer wanted. */

@@ -8,6 +8,7 @@ PKGS=(
   libyaml-dev libprotobuf-c-dev protobuf-c-compiler libevent-dev
   libjansson-dev libnl-3-dev libnl-route-3-dev libssl-dev libcmocka-dev
   openvswitch-switch openvswitch-common
+  openvswitch-switch-dpdk dpdk-dev
   iproute2 ethtool iputils-ping netcat-openbsd procps psmisc curl jq
   busybox traceroute tcpdump
   clang libclang-rt-14-dev
