@@ -39,7 +39,9 @@ enum topo_vtype__ {
     X(TK_PORTS, "ports", false, "", TOPO_V_LIST)           \
     X(TK_ROUTERS, "routers", false, "", TOPO_V_LIST)       \
     X(TK_EXTERNALS, "external_networks", false, "", TOPO_V_LIST) \
-    X(TK_GROUPS, "security_groups", false, "", TOPO_V_LIST)
+    X(TK_GROUPS, "security_groups", false, "", TOPO_V_LIST) \
+    X(TK_FIREWALLS, "firewalls", false, "", TOPO_V_LIST)   \
+    X(TK_LBS, "load_balancers", false, "", TOPO_V_LIST)
 #define TOPO_HOST_KEYS(X)                                  \
     X(HK_NAME, "name", true, "name: hv1", TOPO_V_SCALAR)   \
     X(HK_TUNNEL_IP, "tunnel_ip", true, "tunnel_ip: 10.200.0.11/24", \
@@ -147,6 +149,10 @@ struct topo_raw_port__ {
     enum topo_port_kind kind;   /* kind:, socket:, vhost_server: */
     const char *socket;         /* valid socket, or NULL (topo-dpdk.c) */
     enum topo_vhost_server vhost_server;
+    bool nfv;                   /* synthesized for a load balancer
+                                 * (topo-nfv.c): o.path and o.node are the
+                                 * load balancer's */
+    char *nfv_iface;            /* its iface "lb-NAME" (owned), or NULL */
 };
 
 struct topo_raw_rport__ {
@@ -223,6 +229,50 @@ struct topo_raw_sg__ {
     struct topo_raw_sgrule__ *egress;   size_t n_egress;
 };
 
+/* Firewalls and load balancers (topo-nfv.c). */
+struct topo_raw_fwrule__ {
+    struct topo_raw__ o;
+    enum topo_sg_proto proto;
+    uint16_t port_min, port_max;
+    int icmp_type;
+    struct topo_cidr *src;  size_t n_src;
+    struct topo_cidr *dst;  size_t n_dst;
+    enum topo_sg_action action;
+    bool log;
+};
+
+struct topo_raw_fw__ {
+    struct topo_raw__ o;
+    long host, router;          /* raw indexes, -1 = unresolved */
+    long sw[2];                 /* between:, raw switch indexes */
+    struct topo_raw_fwrule__ *rules;    size_t n_rules;
+    enum topo_sg_action default_action;
+    uint32_t max_connections;
+};
+
+struct topo_raw_lbbe__ {
+    struct topo_raw__ o;
+    long port;                  /* raw port index, -1 = unresolved */
+    uint16_t to_port;           /* 0 = the service port */
+    uint16_t weight;
+};
+
+struct topo_raw_lbsvc__ {
+    struct topo_raw__ o;
+    uint8_t proto;              /* 0 = invalid */
+    uint16_t port;              /* 0 = invalid */
+    struct topo_raw_lbbe__ *backends;   size_t n_backends;
+    uint32_t health_interval_ms;
+};
+
+struct topo_raw_lb__ {
+    struct topo_raw__ o;
+    long host, sw;              /* raw indexes, -1 = unresolved */
+    long port;                  /* its synthesized raw port, or -1 */
+    uint32_t vip;               /* 0 = none or invalid */
+    struct topo_raw_lbsvc__ *services;  size_t n_services;
+};
+
 struct topo_ctx__ {
     const char *file;
     yaml_document_t doc;
@@ -235,6 +285,10 @@ struct topo_ctx__ {
     struct topo_raw__ **ev;             size_t nev;  /* sorted, unique */
     struct topo_raw_sg__ *groups;       size_t n_groups;
     struct topo_raw__ **gv;             size_t ngv;  /* sorted, unique */
+    struct topo_raw_fw__ *firewalls;    size_t n_firewalls;
+    struct topo_raw__ **fwv;            size_t nfwv; /* sorted, unique */
+    struct topo_raw_lb__ *lbs;          size_t n_lbs;
+    struct topo_raw__ **lbv;            size_t nlbv; /* sorted, unique */
 };
 
 /* --- errors (topo.c) --- */
@@ -409,5 +463,27 @@ void topo_build_groups__(struct topo_ctx__ *, struct topo *t,
                          struct topo_raw__ **sv, struct topo_raw__ **pv);
 void topo_groups_free__(struct topo *);
 void topo_ctx_groups_destroy__(struct topo_ctx__ *);
+
+/* --- firewalls and load balancers (topo-nfv.c) --- */
+
+/* Step 1 for firewalls: and load_balancers: (after the ports were parsed,
+ * before their names are checked): parses both sections, checks their
+ * names and appends one raw port per load balancer to ctx->ports (nfv =
+ * true), so that every port check also runs on it. */
+void topo_parse_nfv__(struct topo_ctx__ *, yaml_node_t *firewalls,
+                      yaml_node_t *lbs);
+/* Step 2, right after the ports were checked: the load balancers' host,
+ * switch and vip (which becomes their port's ip, so that the router and
+ * NAT checks see it); then, after everything else, the rest of both
+ * sections.  'hv'/'sv': the unique hosts and switches sorted by name. */
+void topo_check_nfv_ports__(struct topo_ctx__ *, struct topo_raw__ **hv,
+                            size_t nhv, struct topo_raw__ **sv, size_t nsv);
+void topo_check_nfv__(struct topo_ctx__ *, struct topo_raw__ **hv,
+                      size_t nhv, struct topo_raw__ **sv, size_t nsv);
+/* Step 3: builds t->firewalls and t->lbs (every other part of 't' is
+ * built) and takes the security groups off load balancer ports. */
+void topo_build_nfv__(struct topo_ctx__ *, struct topo *t);
+void topo_nfv_free__(struct topo *);
+void topo_ctx_nfv_destroy__(struct topo_ctx__ *);
 
 #endif

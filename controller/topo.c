@@ -382,7 +382,8 @@ topo_parse_root__(struct topo_ctx__ *ctx, yaml_node_t *lists[TK_N])
         topo_err__(ctx, root, "",
                    "wrong node type: the topology must be a mapping with "
                    "the sections hosts:, switches:, ports:, routers:, "
-                   "external_networks: and security_groups:, not %s",
+                   "external_networks:, security_groups:, firewalls: and "
+                   "load_balancers:, not %s",
                    topo_node_type_name__(root));
         return;
     }
@@ -405,7 +406,8 @@ topo_parse_root__(struct topo_ctx__ *ctx, yaml_node_t *lists[TK_N])
         if (ki == TK_N) {
             topo_err__(ctx, k, ks, "unknown top-level key '%s'; valid "
                        "sections are: hosts, switches, ports, routers, "
-                       "external_networks, security_groups", ks);
+                       "external_networks, security_groups, firewalls, "
+                       "load_balancers", ks);
         } else if (key_node[ki]) {
             topo_err__(ctx, k, ks, "duplicate section '%s' (first given at "
                        "line %lu); merge the two lists", ks,
@@ -799,7 +801,7 @@ topo_check_ports__(struct topo_ctx__ *ctx, struct topo_raw__ **hv, size_t nhv,
             } else {
                 p->iface = s;
             }
-        } else if (p->o.name) {
+        } else if (p->o.name && !p->nfv) {   /* nfv: iface preset */
             if (strlen(p->o.name) > TOPO_IFNAMSIZ) {
                 topo_err_field__(ctx, &p->o, PK_NAME, topo_port_keys__,
                                  "bad value: port name '%s' is longer than "
@@ -938,6 +940,7 @@ topo_build__(struct topo_ctx__ *ctx, struct topo_raw__ **hv,
         p->host = hinv[r->host];
         p->sw = sinv[r->sw];
         p->ip = r->ip;
+        p->nfv = r->nfv;
         p->mac = r->mac;
         if (!p->mac) {
             const uint64_t low = 0xffffffffffULL, top = 0x0aULL << 40;
@@ -953,6 +956,7 @@ topo_build__(struct topo_ctx__ *ctx, struct topo_raw__ **hv,
     free(set.v);
     topo_build_routers__(ctx, t, sinv);
     topo_build_groups__(ctx, t, sv, pv);
+    topo_build_nfv__(ctx, t);
     free(hinv);
     free(sinv);
     return t;
@@ -975,6 +979,7 @@ topo_ctx_destroy__(struct topo_ctx__ *ctx)
     topo_ctx_routers_destroy__(ctx);
     topo_ctx_externals_destroy__(ctx);
     topo_ctx_groups_destroy__(ctx);
+    topo_ctx_nfv_destroy__(ctx);
     free(ctx->hosts);
     free(ctx->switches);
     free(ctx->ports);
@@ -1033,6 +1038,7 @@ topo_load_doc__(struct topo_ctx__ *ctx)
     topo_parse_routers__(ctx, lists[TK_ROUTERS]);
     topo_parse_externals__(ctx, lists[TK_EXTERNALS]);
     topo_parse_groups__(ctx, lists[TK_GROUPS]);
+    topo_parse_nfv__(ctx, lists[TK_FIREWALLS], lists[TK_LBS]);
 
     size_t nhv, nsv, npv;
     struct topo_raw__ **hv = topo_check_names__(ctx, ctx->hosts, ctx->n_hosts,
@@ -1050,10 +1056,12 @@ topo_load_doc__(struct topo_ctx__ *ctx)
     topo_check_switches__(ctx);
     topo_check_dhcp__(ctx);
     topo_check_ports__(ctx, hv, nhv, sv, nsv);
+    topo_check_nfv_ports__(ctx, hv, nhv, sv, nsv);
     topo_check_dpdk__(ctx);
     topo_check_externals__(ctx, hv, nhv);
     topo_check_routers__(ctx, sv, nsv);
     topo_check_groups__(ctx);
+    topo_check_nfv__(ctx, hv, nhv, sv, nsv);
 
     if (!ctx->errs.n) {
         /* No error means every object is usable, named and unique. */
@@ -1194,6 +1202,7 @@ topo_destroy(struct topo *t)
     topo_routers_free__(t);
     topo_externals_free__(t);
     topo_groups_free__(t);
+    topo_nfv_free__(t);
     free(t->hosts);
     free(t->switches);
     free(t->ports);

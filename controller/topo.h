@@ -19,8 +19,10 @@
  * forwards.  Security groups (topo-sg.c) are a top-level section; ports
  * (or their switch, by default) refer to them by index.  A host may run
  * OVS-DPDK (hosts[].dpdk, topo-dpdk.c); only such hosts may have ports of
- * kind vhost-user, each with its own socket.  Firewalls and
- * load balancers will be new sections later; until then unknown keys are
+ * kind vhost-user, each with its own socket.  Firewalls and load
+ * balancers (topo-nfv.c) are anet-nfv instances: a firewall sits on a
+ * router between two of its switches, a load balancer is one-armed on a
+ * switch and becomes a workload port (nfv = true) there.  Unknown keys are
  * errors so that typos never pass silently.
  *
  * Thread-safety: a loaded topo is immutable and may be read from anywhere.
@@ -138,6 +140,8 @@ struct topo_port {
                                  * list, else its switch's default; indexes
                                  * into topo.groups, sorted, unique */
     size_t n_groups;            /* 0 = unfiltered */
+    bool nfv;                   /* synthesized for a load balancer
+                                 * (topo-nfv.c): name, ip = its vip */
     struct topo_mark mark;
 };
 
@@ -247,6 +251,62 @@ struct topo_sg {                        /* topo.groups / n_groups, sorted by
     struct topo_mark mark;
 };
 
+/* Firewalls and load balancers (topo-nfv.c): anet-nfv instances (vAF,
+ * vAD) that the controller inserts into traffic paths. */
+#define TOPO_NFV_NAME_MAX 9         /* names interfaces "fwl-NAME-n" */
+
+/* One rule of a firewall (firewalls[].rules[i]). */
+struct topo_fw_rule {
+    enum topo_sg_proto proto;           /* any, tcp, udp, icmp */
+    uint16_t port_min, port_max;        /* destination ports, 0/0 any */
+    int icmp_type;                      /* -1 any */
+    struct topo_cidr *src;  size_t n_src;   /* none: any */
+    struct topo_cidr *dst;  size_t n_dst;   /* none: any */
+    enum topo_sg_action action;
+    bool log;
+    struct topo_mark mark;
+};
+
+/* A vAF instance inserted on router 'router' between switches sw[0] and
+ * sw[1]: routed traffic between them, both directions, passes through it.
+ * sw[0] < sw[1] (model order). */
+struct topo_firewall {
+    char *name;
+    size_t host, router, sw[2];          /* indexes into the topology */
+    struct topo_fw_rule *rules;  size_t n_rules;   /* file order */
+    enum topo_sg_action default_action;  /* default deny */
+    uint32_t max_connections;            /* default 100000 */
+    struct topo_mark mark;
+};
+
+struct topo_lb_backend {
+    size_t port;                         /* workload port index */
+    uint16_t to_port;                    /* default: the service port */
+    uint16_t weight;                     /* default 1, 1..256 */
+    struct topo_mark mark;
+};
+
+struct topo_lb_service {
+    uint8_t proto;                       /* 6 tcp, 17 udp */
+    uint16_t port;
+    struct topo_lb_backend *backends;  size_t n_backends;  /* file order */
+    uint32_t health_interval_ms;         /* default 1000; 0 = off */
+    struct topo_mark mark;
+};
+
+/* A vAD instance: one-armed on switch 'sw' with address 'vip' (the VIP of
+ * all its services and its SNAT source).  The loader also adds a workload
+ * port for it to t->ports (name = the load balancer's name, ip = vip,
+ * iface "lb-NAME", nfv = true), so that L2, ARP, routing and DHCP treat it
+ * as any port; 'port' is that port's index. */
+struct topo_lb {
+    char *name;
+    size_t host, sw, port;
+    uint32_t vip;
+    struct topo_lb_service *services;  size_t n_services;  /* file order */
+    struct topo_mark mark;
+};
+
 struct topo {
     char *file;
     struct topo_host *hosts;     size_t n_hosts;     /* sorted by name */
@@ -255,6 +315,8 @@ struct topo {
     struct topo_router *routers; size_t n_routers;   /* sorted by name */
     struct topo_external *externals; size_t n_externals; /* sorted by name */
     struct topo_sg *groups;      size_t n_groups;    /* sorted by name */
+    struct topo_firewall *firewalls; size_t n_firewalls; /* sorted by name */
+    struct topo_lb *lbs;         size_t n_lbs;       /* sorted by name */
 };
 
 struct topo_error {
@@ -290,6 +352,9 @@ const struct topo_router *topo_find_router(const struct topo *, const char *);
 const struct topo_external *topo_find_external(const struct topo *,
                                                const char *);
 const struct topo_sg *topo_find_group(const struct topo *, const char *);
+const struct topo_firewall *topo_find_firewall(const struct topo *,
+                                               const char *);
+const struct topo_lb *topo_find_lb(const struct topo *, const char *);
 
 /* The first router port (in router name order) on switch index 'sw', e.g.
  * the gateway a DHCP lease announces; NULL when no router has a port there.
