@@ -361,6 +361,8 @@ compiler_destroy(struct compiler *c)
     compile_l3_free(c);
     compile_gw_neigh_free(c);
     compile_sg_free(c);
+    compile_nfv_free(c);
+    free(c->scratch_nfv.p);
     free(c->touched);
     compile_prov_invalidate(c);
     free(c->ports);
@@ -1130,6 +1132,7 @@ compiler_apply(struct compiler *c, const struct topo *t,
     for (size_t i = 0; i < t->n_routers; i++) {
         compile_l3_router_upsert(c, t, &t->routers[i], sw_ids, ext_ids);
     }
+    compile_nfv_apply(c, t);
 
     /* Hosts and switches that are gone have no ports left. */
     for (size_t i = 0; i < c->n_hosts; i++) {
@@ -1296,6 +1299,7 @@ compiler_host_config(const struct compiler *c, const char *name,
           compile_cport_name_cmp__);
     flow_set_init(&out->flows);
     out->n_actions = compile_host_actions__(c, id, &out->actions);
+    out->n_nfv = compile_nfv_host_instances(c, id, &out->nfv);
     return true;
 }
 
@@ -1319,6 +1323,10 @@ compiled_host_clear(struct compiled_host *ch)
         compiled_packet_action_clear(&ch->actions[i]);
     }
     free(ch->actions);
+    for (size_t i = 0; i < ch->n_nfv; i++) {
+        compiled_nfv_clear(&ch->nfv[i]);
+    }
+    free(ch->nfv);
     memset(ch, 0, sizeof *ch);
 }
 

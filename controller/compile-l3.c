@@ -39,8 +39,8 @@
 
 /* --- model -------------------------------------------------------------- */
 
-static void
-l3_dirty_router__(struct compiler *c, uint32_t r)
+void
+compile_l3_dirty_router(struct compiler *c, uint32_t r)
 {
     if (!c->routers[r].dirty) {
         c->routers[r].dirty = true;
@@ -195,7 +195,7 @@ compile_l3_router_upsert(struct compiler *c, const struct topo *t,
         }
         r->rid = rid;
         cmap_insert(&c->router_map, r->name, id);
-        l3_dirty_router__(c, id);
+        compile_l3_dirty_router(c, id);
     }
     r = &c->routers[id];
     r->seen = true;
@@ -257,7 +257,7 @@ compile_l3_router_upsert(struct compiler *c, const struct topo *t,
             r->routes[i].next_hop = tr->routes[i].next_hop;
         }
         l3_router_dirty_switches__(c, r);
-        l3_dirty_router__(c, id);
+        compile_l3_dirty_router(c, id);
     }
     for (size_t i = 0; i < n_want; i++) {
         r->ports[i].line = want[i].line;
@@ -282,7 +282,7 @@ compile_l3_router_remove(struct compiler *c, uint32_t id)
     l3_router_dirty_switches__(c, r);
     cmap_remove(&c->router_map, r->name);
     r->live = false;
-    l3_dirty_router__(c, id);
+    compile_l3_dirty_router(c, id);
 }
 
 static void
@@ -442,7 +442,7 @@ compile_l3_prepare(struct compiler *c)
                 free(r->span);
                 r->span = xmemdup__(hosts, n_hosts);
                 r->n_span = n_hosts;
-                l3_dirty_router__(c, (uint32_t) j);
+                compile_l3_dirty_router(c, (uint32_t) j);
             }
         }
     }
@@ -588,6 +588,49 @@ l3_egress__(const struct crouter *r, uint32_t nh)
     return 0;
 }
 
+size_t
+compile_l3_neighbors(const struct compiler *c, const struct crouter *r,
+                     size_t k, struct compile_l3_neigh **out,
+                     uint32_t *unresolved)
+{
+    const struct crouter_port *p = &r->ports[k];
+    const struct cswitch *sw = &c->switches[p->sw];
+    uint32_t *ports = xcalloc(sw->n_ports + 1, sizeof *ports);
+    util_memcpy(ports, sw->ports, sw->n_ports * sizeof *ports);
+    util_qsort_r(ports, sw->n_ports, sizeof *ports, l3_port_name_cmp__,
+            (void *) c);
+
+    struct compile_l3_neigh *nb = NULL;
+    size_t n = 0, cap = 0;
+    if (unresolved) {
+        *unresolved = 0;
+    }
+    for (size_t i = 0; i < sw->n_ports; i++) {
+        const struct cport *q = &c->ports[ports[i]];
+        if (q->ip && q->localnet && !q->mac) {
+            if (unresolved) {
+                *unresolved = q->ip;
+            }
+        } else if (q->ip) {
+            nb = xgrow(nb, &cap, n + 1, sizeof *nb);
+            nb[n++] = (struct compile_l3_neigh) { q->ip, q->mac };
+        }
+    }
+    free(ports);
+    for (size_t i = 0; i < c->n_routers; i++) {
+        const struct crouter *o = &c->routers[i];
+        for (size_t j = 0; o != r && o->live && j < o->n_ports; j++) {
+            if (o->ports[j].sw == p->sw) {
+                nb = xgrow(nb, &cap, n + 1, sizeof *nb);
+                nb[n++] = (struct compile_l3_neigh) { o->ports[j].ip,
+                                                      o->ports[j].mac };
+            }
+        }
+    }
+    *out = nb;
+    return n;
+}
+
 /* Table 41 entries of egress port 'k' of 'r' (on switch 'sw'): every
  * workload ip of the switch and every other router's port on it.  On the
  * router's gateway port, the provider router (the localnet port) while its
@@ -600,44 +643,21 @@ l3_gen_neigh__(const struct compiler *c, const struct crouter *r, size_t k,
     const struct cswitch *sw = &c->switches[p->sw];
     uint64_t cookie = l3_cookie__(COMPILE_RT_NEIGH, "%s:%s", r->name,
                                   sw->name);
-    uint32_t *ports = xcalloc(sw->n_ports + 1, sizeof *ports);
-    util_memcpy(ports, sw->ports, sw->n_ports * sizeof *ports);
-    util_qsort_r(ports, sw->n_ports, sizeof *ports, l3_port_name_cmp__,
-            (void *) c);
+    struct compile_l3_neigh *nb;
+    uint32_t unresolved;
+    size_t n = compile_l3_neighbors(c, r, k, &nb, &unresolved);
 
-    struct l3_neigh { uint32_t ip; uint64_t mac; } *nb = NULL;
-    size_t n = 0, cap = 0;
-    for (size_t i = 0; i < sw->n_ports; i++) {
-        const struct cport *q = &c->ports[ports[i]];
-        if (q->ip && q->localnet && !q->mac) {
-            if (r->gw_sw != p->sw || r->arp_slot == CE_NONE) {
-                continue;
-            }
-            struct flow f;
-            flow_init(&f, TBL_NEIGH, 100,
-                      l3_cookie__(COMPILE_RT_RESOLVE, "%s:%s", r->name,
-                                  sw->name));
-            compile_match__(&f, FF_METADATA, md, 0);
-            compile_match__(&f, FF_ETH_TYPE, L3_ETH_IP, 0);
-            compile_match__(&f, FF_REG0, q->ip, 0);
-            compile_match__(&f, FF_REG15, k + 1, 0);
-            l3_controller__(&f, compile_gw_arp_id(r, COMPILE_PA_ARP_RESOLVE));
-            compile_emit__(out, &f);
-        } else if (q->ip) {
-            nb = xgrow(nb, &cap, n + 1, sizeof *nb);
-            nb[n++] = (struct l3_neigh) { q->ip, q->mac };
-        }
-    }
-    free(ports);
-    for (size_t i = 0; i < c->n_routers; i++) {
-        const struct crouter *o = &c->routers[i];
-        for (size_t j = 0; o != r && o->live && j < o->n_ports; j++) {
-            if (o->ports[j].sw == p->sw) {
-                nb = xgrow(nb, &cap, n + 1, sizeof *nb);
-                nb[n++] = (struct l3_neigh) { o->ports[j].ip,
-                                              o->ports[j].mac };
-            }
-        }
+    if (unresolved && r->gw_sw == p->sw && r->arp_slot != CE_NONE) {
+        struct flow f;
+        flow_init(&f, TBL_NEIGH, 100,
+                  l3_cookie__(COMPILE_RT_RESOLVE, "%s:%s", r->name,
+                              sw->name));
+        compile_match__(&f, FF_METADATA, md, 0);
+        compile_match__(&f, FF_ETH_TYPE, L3_ETH_IP, 0);
+        compile_match__(&f, FF_REG0, unresolved, 0);
+        compile_match__(&f, FF_REG15, k + 1, 0);
+        l3_controller__(&f, compile_gw_arp_id(r, COMPILE_PA_ARP_RESOLVE));
+        compile_emit__(out, &f);
     }
     for (size_t i = 0; i < n; i++) {
         struct flow f;
@@ -805,6 +825,7 @@ compile_l3_flush(struct compiler *c)
             continue;
         }
         l3_gen_router__(c, r, &c->scratch);
+        bool fw = compile_nfv_router_has_fw(c, id);
         for (size_t j = 0; j < n_span; j++) {
             struct cswitch_block *b = NULL;
             for (size_t k = 0; k < r->n_blocks; k++) {
@@ -823,7 +844,18 @@ compile_l3_flush(struct compiler *c)
                 old_host = CE_NONE;
                 compile_owner_add__(c, span[j], owner);
             }
-            compile_replace__(c, &b->fl, old_host, &c->scratch, span[j]);
+            if (fw) {
+                /* Firewalls on this router: host-specific steering and
+                 * instance flows after the router's shared ones. */
+                cbuf_reset(&c->scratch_nfv);
+                cbuf_append(&c->scratch_nfv, c->scratch.p, c->scratch.len);
+                c->scratch_nfv.n = c->scratch.n;
+                compile_nfv_gen_router_host(c, id, span[j], &c->scratch_nfv);
+                compile_replace__(c, &b->fl, old_host, &c->scratch_nfv,
+                                  span[j]);
+            } else {
+                compile_replace__(c, &b->fl, old_host, &c->scratch, span[j]);
+            }
         }
     }
     c->n_dirty_rt = 0;

@@ -33,6 +33,14 @@ enum compile_kind {
     COMPILE_KIND_ROUTER = 5,
     COMPILE_KIND_GATEWAY = 6,
     COMPILE_KIND_SG = 7,        /* security group rule (compile-sg.c) */
+    COMPILE_KIND_NFV = 8,       /* firewall steering (compile-nfv.c) */
+};
+/* Firewall flows (kind COMPILE_KIND_NFV, object "firewalls.NAME"). */
+enum {
+    COMPILE_NFV_STEER = 1,      /* table 41: routed traffic into the fw */
+    COMPILE_NFV_TUNNEL = 2,     /* table 0 on its host: steering VNI in */
+    COMPILE_NFV_OUT = 3,        /* table 0: its output into a switch */
+    COMPILE_NFV_ANSWER = 4,     /* table 0: its own answers, routed back */
 };
 /* Gateway rules (compile-gw.c).  Their cookies hash the provenance path
  * itself: "external_networks.internet", "routers.r1.gateway",
@@ -309,6 +317,31 @@ struct csg {
     bool live, seen, rules_dirty, members_dirty;
 };
 
+/* A firewall (compile-nfv.c): side 0 (LEFT) faces sw[0], 1 faces sw[1]. */
+struct cfw {
+    char *name;
+    uint32_t router, host;      /* crouter, chost ids */
+    uint32_t host_ip;           /* the host's tunnel ip */
+    uint32_t sw[2];             /* cswitch ids */
+    uint32_t key[2];            /* the router's port keys on them */
+    uint32_t vni[2];            /* steering VNIs, into side 0 / 1 */
+    uint32_t slot;
+    uint32_t ofport[2];         /* the instance's ports on its host */
+    uint64_t policy;            /* hash of the rules it runs */
+    uint32_t line, col;
+};
+
+/* A load balancer: its port is a workload port (cport 'port'). */
+struct clb {
+    char *name;
+    uint32_t host, port;
+    uint64_t policy;
+};
+
+#define COMPILE_NFV_OFPORT_BASE 4100u
+#define COMPILE_NFV_SLOTS 2000u         /* ofports 4100..8099 */
+#define COMPILE_NFV_FROM_FW 0x8000u     /* reg14 flag: a fw's own answer */
+
 /* A host's extra owners: blocks of switches and routers on it. */
 #define COMPILE_OWNER_ROUTER 0x80000000u
 
@@ -354,6 +387,11 @@ struct compiler {
     /* Security groups (compile-sg.c). */
     struct csg *sgs;          size_t n_sgs, cap_sgs;
     struct cmap sg_map;
+
+    /* anet-nfv instances (compile-nfv.c), rebuilt by every apply. */
+    struct cfw *fws;          size_t n_fws;
+    struct clb *lbs;          size_t n_lbs;
+    struct cbuf scratch_nfv;
 
     /* Provenance: lookup index and string cache (compile-prov.c). */
     struct compile_prov_cache *prov;
@@ -430,8 +468,35 @@ void compile_l3_router_remove(struct compiler *, uint32_t r);
 void compile_l3_switch_settings(struct compiler *, uint32_t s,
                                 const struct topo_switch *);
 /* Before a flush: recomputes components and spans, marks dirty. */
+void compile_l3_dirty_router(struct compiler *, uint32_t r);
 void compile_l3_prepare(struct compiler *);
 void compile_l3_flush(struct compiler *);
+/* The resolved neighbours of router port 'k' (0-based) of 'r': every
+ * workload ip of its switch (name order) and every other router's port on
+ * it; '*out' malloc'd.  '*unresolved' (may be NULL) receives the ip of a
+ * localnet port whose MAC is not known yet (0 if none). */
+struct compile_l3_neigh {
+    uint32_t ip;
+    uint64_t mac;
+};
+size_t compile_l3_neighbors(const struct compiler *, const struct crouter *,
+                            size_t k, struct compile_l3_neigh **out,
+                            uint32_t *unresolved);
+
+/* compile-nfv.c: anet-nfv instances.  compile_nfv_apply() (each apply,
+ * after the routers) rebuilds the firewalls and load balancers from 't',
+ * dirtying the routers whose firewalls changed and noting a config change
+ * of the hosts whose instances changed; compile_nfv_gen_router_host()
+ * appends router 'r''s firewall flows for 'host' to its block. */
+void compile_nfv_apply(struct compiler *, const struct topo *);
+void compile_nfv_gen_router_host(const struct compiler *, uint32_t r,
+                                 uint32_t host, struct cbuf *out);
+bool compile_nfv_router_has_fw(const struct compiler *, uint32_t r);
+size_t compile_nfv_host_instances(const struct compiler *, uint32_t host,
+                                  struct compiled_nfv **out);
+bool compile_nfv_prov(struct compiler *, uint64_t cookie, char **object,
+                      char **rule, uint32_t *line, uint32_t *col);
+void compile_nfv_free(struct compiler *);
 void compile_l3_free(struct compiler *);
 void compile_l3_port_extra(const struct compiler *, const struct cport *,
                            struct cbuf *out);

@@ -45,6 +45,7 @@ static const char *const compile_kind_names__[] = {
     [COMPILE_KIND_ROUTER] = "router",
     [COMPILE_KIND_GATEWAY] = "gateway",
     [COMPILE_KIND_SG] = "security_group",
+    [COMPILE_KIND_NFV] = "firewall",
 };
 
 void
@@ -177,6 +178,14 @@ compile_prov_make__(struct compiler *c, uint64_t cookie,
     if (kind == COMPILE_KIND_SG) {
         if (!compile_sg_prov(c, cookie, &e->object, &e->rule, &e->line,
                              &e->col)) {
+            return false;
+        }
+        e->kind = compile_kind_names__[kind];
+        return true;
+    }
+    if (kind == COMPILE_KIND_NFV) {
+        if (!compile_nfv_prov(c, cookie, &e->object, &e->rule, &e->line,
+                              &e->col)) {
             return false;
         }
         e->kind = compile_kind_names__[kind];

@@ -28,41 +28,13 @@ struct compile_result_priv__ {
     struct compiler *c;
 };
 
-static int
-compile_cport_cmp__(const void *a_, const void *b_)
-{
-    const struct compiled_port *a = a_, *b = b_;
-    return strcmp(a->name, b->name);
-}
-
 static void
 compile_host_out__(const struct compiler *c, uint32_t id,
                    struct compiled_host *ch)
 {
-    const struct chost *h = &c->hosts[id];
-    ch->name = xstrdup(h->name);
-    ch->tunnel_ip = h->tunnel_ip;
-    ch->tunnel_plen = h->plen;
-    ch->underlay_iface = xstrdup(h->underlay);
-    ch->dpdk = h->dpdk;
-    ch->n_ports = h->n_ports;
-    ch->ports = xcalloc(h->n_ports + 1, sizeof *ch->ports);
-    for (size_t i = 0; i < h->n_ports; i++) {
-        const struct cport *p = &c->ports[h->ports[i]];
-        struct compiled_port *cp = &ch->ports[i];
-        cp->name = xstrdup(p->name);
-        cp->iface = xstrdup(p->iface);
-        cp->ofport = p->ofport;
-        cp->mac = p->localnet ? 0 : p->mac;   /* the provider's, not ours */
-        cp->switch_name = xstrdup(c->switches[p->sw].name);
-        cp->kind = p->kind;
-        cp->socket = p->socket ? xstrdup(p->socket) : NULL;
-        cp->vhost_server = p->vhost_server;
-    }
-    util_qsort(ch->ports, ch->n_ports, sizeof *ch->ports, compile_cport_cmp__);
-    flow_set_init(&ch->flows);
-    compiler_host_flows(c, h->name, &ch->flows);
-    compiler_host_actions(c, h->name, &ch->actions, &ch->n_actions);
+    const char *name = c->hosts[id].name;
+    compiler_host_config(c, name, ch);
+    compiler_host_flows(c, name, &ch->flows);
 }
 
 struct compile_result *

@@ -114,6 +114,23 @@ struct compiled_packet_action {
     size_t n_routes;
 };
 
+/* An anet-nfv instance a host runs (anet.NfvInstance): its ports are
+ * veth ends in br-int; the policy is sent from the topology ('policy' is
+ * its hash, so that a change shows). */
+enum { COMPILED_NFV_VAF = 0, COMPILED_NFV_VAD = 1 };
+struct compiled_nfv_port {
+    char *iface;
+    uint32_t ofport;
+};
+struct compiled_nfv {
+    char *name;
+    int kind;                   /* COMPILED_NFV_* */
+    struct compiled_nfv_port ports[2];
+    size_t n_ports;
+    uint64_t policy;
+};
+void compiled_nfv_clear(struct compiled_nfv *);
+
 struct compiled_host {
     char *name;
     uint32_t tunnel_ip;
@@ -124,6 +141,7 @@ struct compiled_host {
     struct flow_set flows;                          /* sorted */
     struct compiled_packet_action *actions;         /* sorted by id */
     size_t n_actions;
+    struct compiled_nfv *nfv;  size_t n_nfv;        /* firewalls, then LBs */
 };
 
 struct compile_result {

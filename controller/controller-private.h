@@ -208,6 +208,13 @@ struct ctl_session *ctl_session_find(const struct controller *,
 bool ctl_host_counter(const struct ctl_host *, uint64_t cookie,
                       uint64_t *packets, uint64_t *bytes);
 
+/* nfv-policy.c: the serialized anet.nfv.NfvConfig of instance 'x' from
+ * topology 't' (malloc'd, '*len' bytes); NULL when 't' has no such
+ * instance. */
+struct compiled_nfv;
+uint8_t *ctl_nfv_policy(const struct topo *t, const struct compiled_nfv *x,
+                        size_t *len);
+
 /* acl-log.c */
 struct Anet__AclLogEvent;
 /* Records the logged packets a Heartbeat of 'host' carried (resolving rule

@@ -97,7 +97,8 @@ ctl_show_ports__(const struct controller *ctl, const struct compiled_host *ch,
             snprintf(cidr, sizeof cidr, "%s/%u", ip, sw ? sw->plen : 32);
         }
         /* A port that is no topology port is an external network's
-         * localnet port (the provider interface on its gateway host). */
+         * localnet port (the provider interface on its gateway host); a
+         * load balancer's port is kind "nfv" (the agent plumbs it). */
         json_t *groups = json_array();
         for (size_t g = 0; tp && g < tp->n_groups; g++) {
             json_array_append_new(groups, json_string(
@@ -105,7 +106,8 @@ ctl_show_ports__(const struct controller *ctl, const struct compiled_host *ch,
         }
         json_array_append_new(ports, json_pack(
             "{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:b, s:b, s:o}",
-            "name", cp->name, "kind", tp ? "workload" : "localnet",
+            "name", cp->name,
+            "kind", !tp ? "localnet" : tp->nfv ? "nfv" : "workload",
             "switch", cp->switch_name ? cp->switch_name : "",
             "ip", cidr, "mac", mac, "iface", cp->iface,
             "ofport", (int) cp->ofport, "mtu", sw ? (int) sw->mtu : 0,

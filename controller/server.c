@@ -1055,6 +1055,29 @@ ctl_ports_equal__(const struct compiled_host *a, const struct compiled_host *b)
 
 /* Plans one host: 'o' from the running view (flows in the engine), 'n'
  * from the scratch result; either may be NULL. */
+/* Same anet-nfv instances (names, ports, policies). */
+static bool
+ctl_nfv_equal__(const struct compiled_host *a, const struct compiled_host *b)
+{
+    if (a->n_nfv != b->n_nfv) {
+        return false;
+    }
+    for (size_t i = 0; i < a->n_nfv; i++) {
+        const struct compiled_nfv *x = &a->nfv[i], *y = &b->nfv[i];
+        if (strcmp(x->name, y->name) || x->kind != y->kind
+            || x->n_ports != y->n_ports || x->policy != y->policy) {
+            return false;
+        }
+        for (size_t k = 0; k < x->n_ports; k++) {
+            if (x->ports[k].ofport != y->ports[k].ofport
+                || strcmp(x->ports[k].iface, y->ports[k].iface)) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
 static void
 ctl_plan_host__(struct controller *ctl, const struct compile_result *new_r,
                 const struct compiled_host *o, const struct compiled_host *n,
@@ -1072,7 +1095,8 @@ ctl_plan_host__(struct controller *ctl, const struct compile_result *new_r,
         && o->tunnel_plen == n->tunnel_plen
         && !strcmp(o->underlay_iface, n->underlay_iface)
         && topo_dpdk_equal(&o->dpdk, &n->dpdk)
-        && ctl_ports_equal__(o, n) && flow_set_equal(&old_flows, nf)) {
+        && ctl_ports_equal__(o, n) && ctl_nfv_equal__(o, n)
+        && flow_set_equal(&old_flows, nf)) {
         flow_set_destroy(&old_flows);
         return;
     }

@@ -319,6 +319,34 @@ ctl_session_send_desired__(struct ctl_session *s,
     ds.packet_actions = pp.ptrs;
     ds.n_packet_actions = pp.n;
 
+    /* anet-nfv instances, with the policy each runs (always complete). */
+    Anet__NfvInstance *nis = xcalloc(ch->n_nfv + 1, sizeof *nis);
+    Anet__NfvPort *nps = xcalloc(2 * ch->n_nfv + 1, sizeof *nps);
+    Anet__NfvPort **npp = xcalloc(2 * ch->n_nfv + 1, sizeof *npp);
+    ds.nfv = xcalloc(ch->n_nfv + 1, sizeof *ds.nfv);
+    ds.n_nfv = ch->n_nfv;
+    for (size_t i = 0; i < ch->n_nfv; i++) {
+        const struct compiled_nfv *x = &ch->nfv[i];
+        size_t len;
+        anet__nfv_instance__init(&nis[i]);
+        nis[i].name = x->name;
+        nis[i].kind = x->kind == COMPILED_NFV_VAF
+                      ? ANET__NFV_INSTANCE__KIND__VAF
+                      : ANET__NFV_INSTANCE__KIND__VAD;
+        nis[i].ports = &npp[2 * i];
+        nis[i].n_ports = x->n_ports;
+        for (size_t k = 0; k < x->n_ports; k++) {
+            Anet__NfvPort *np = &nps[2 * i + k];
+            anet__nfv_port__init(np);
+            np->iface = x->ports[k].iface;
+            np->ofport = x->ports[k].ofport;
+            npp[2 * i + k] = np;
+        }
+        nis[i].config.data = ctl_nfv_policy(s->ctl->topo, x, &len);
+        nis[i].config.len = len;
+        ds.nfv[i] = &nis[i];
+    }
+
     env.msg_case = ANET__ENVELOPE__MSG_DESIRED;
     env.desired = &ds;
     if (delta) {
@@ -340,6 +368,13 @@ ctl_session_send_desired__(struct ctl_session *s,
     }
     bool alive = ctl_session_send__(s, &env);
     ctl_packet_actions_free__(&pp);
+    for (size_t i = 0; i < ch->n_nfv; i++) {
+        free(nis[i].config.data);
+    }
+    free(nis);
+    free(nps);
+    free(npp);
+    free(ds.nfv);
 
     ctl_flows_proto_free__(fls, ds.flows, flows->n);
     if (delta) {
