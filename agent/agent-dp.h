@@ -29,6 +29,7 @@
 #include "datapath/flow.h"
 #include "datapath/flow-table.h"
 #include "agent/pkt.h"
+#include "agent/nfv.h"
 
 struct event_base;
 
@@ -78,6 +79,10 @@ struct agent_desired {
      * actions with userdata = id); part of the header: always complete. */
     struct pkt_action *packet_actions;
     size_t n_packet_actions;
+    /* The NFV instances this host runs (agent/nfv.h; always complete, part
+     * of the header like the ports). */
+    struct agent_nfv *nfv;
+    size_t n_nfv;
     /* The flows, indexed by key: deltas change it in O(change).  'flows' is
      * a sorted copy built on demand by agent_desired_flows() for the full
      * syncs that need one (first apply, repair); read it only through that

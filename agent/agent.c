@@ -123,6 +123,7 @@ agent_desired_destroy(struct agent_desired *d)
     }
     free(d->ports);
     agent_packet_actions_free__(d->packet_actions, d->n_packet_actions);
+    agent_nfv_free(d->nfv, d->n_nfv);
     free(d->host_name);
     free(d->tunnel_ip);
     free(d->underlay_iface);
@@ -169,6 +170,8 @@ agent_desired_clone(const struct agent_desired *src)
     d->packet_actions = agent_packet_actions_copy__(src->packet_actions,
                                                     src->n_packet_actions);
     d->n_packet_actions = src->n_packet_actions;
+    d->nfv = agent_nfv_copy(src->nfv, src->n_nfv);
+    d->n_nfv = src->n_nfv;
     const struct flow_set *flows = agent_desired_flows(src);
     flow_set_init(&d->flows);
     for (size_t i = 0; i < flows->n; i++) {
@@ -389,7 +392,7 @@ agent_desired_header_from_proto__(struct agent_desired *d,
             return false;
         }
     }
-    return true;
+    return agent_nfv_from_proto(m->nfv, m->n_nfv, &d->nfv, &d->n_nfv, error);
 }
 
 /* Converts the flows 'msgs' into 'out' (n_msgs entries).  Returns false with
@@ -813,6 +816,8 @@ agent_desired_copy_header(struct agent_desired *to,
     tmp->packet_actions = agent_packet_actions_copy__(from->packet_actions,
                                                       from->n_packet_actions);
     tmp->n_packet_actions = from->n_packet_actions;
+    tmp->nfv = agent_nfv_copy(from->nfv, from->n_nfv);
+    tmp->n_nfv = from->n_nfv;
     agent_desired_take_header__(to, tmp);
     agent_desired_destroy(tmp);
 }
@@ -834,6 +839,11 @@ agent_desired_take_header__(struct agent_desired *to,
     to->n_packet_actions = from->n_packet_actions;
     from->packet_actions = NULL;
     from->n_packet_actions = 0;
+    agent_nfv_free(to->nfv, to->n_nfv);
+    to->nfv = from->nfv;
+    to->n_nfv = from->n_nfv;
+    from->nfv = NULL;
+    from->n_nfv = 0;
     to->ports = from->ports;
     to->n_ports = from->n_ports;
     to->host_name = from->host_name;

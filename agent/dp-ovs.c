@@ -12,7 +12,10 @@
  *   2. br-int with its Geneve port (bridge_ensure_integration()).
  *   3. workload ports: every bound interface that exists gets TX checksum
  *      offload off and is made a port of br-int; the others are left out
- *      (and reported down) until the link watch sees them appear.
+ *      (and reported down) until the link watch sees them appear.  The
+ *      NFV instances (nfv.h) are synced first: their veths are made, and
+ *      the host sides join the same port list; the processes start and get
+ *      their configs from the event loop.
  *   4. flows: ofconn_sync(), one atomic bundle, only the difference.
  *   5. br-int external_ids:anet-generation = N, so a restarted agent tells
  *      the controller what it already has.
@@ -40,6 +43,7 @@
 #include "agent/agent-dp.h"
 #include "agent/dp-ovs-dpdk.h"
 #include "agent/link.h"
+#include "agent/nfv.h"
 #include "agent/pkt.h"
 #include "datapath/bridge.h"
 #include "datapath/ofconn.h"
@@ -88,6 +92,7 @@ struct dp_ovs {
     size_t n_stats;
     long long stats_msec;           /* time of the last dump attempt */
     struct dp_ovs_dpdk dpdk;        /* what DPDK runs with (dp-ovs-dpdk.h) */
+    struct nfv_sup *nfv;            /* the host's NFV instances (nfv.h) */
 };
 
 static struct dp_ovs *
@@ -273,7 +278,12 @@ dp_ovs_underlay__(struct dp_ovs *o, const struct agent_desired *d,
 static int
 dp_ovs_ports__(struct dp_ovs *o, const struct agent_desired *d, char **error)
 {
-    struct bridge_port *bp = xcalloc(d->n_ports ? d->n_ports : 1, sizeof *bp);
+    size_t n_nfv_ports = 0;
+    for (size_t i = 0; i < d->n_nfv; i++) {
+        n_nfv_ports += d->nfv[i].n_ports;
+    }
+    struct bridge_port *bp = xcalloc(d->n_ports + n_nfv_ports + 1,
+                                     sizeof *bp);
     /* Per port: its options (key, value, NULL) and DPDK devargs. */
     const char *(*opts)[3] = xcalloc(d->n_ports ? d->n_ports : 1,
                                      sizeof *opts);
@@ -326,6 +336,25 @@ dp_ovs_ports__(struct dp_ovs *o, const struct agent_desired *d, char **error)
         }
         n++;
     }
+    /* The host sides of the NFV instances' veths (nfv.c made them, with
+     * TX offload off): plain system interfaces.  A load balancer's port is
+     * also a bound port (the topology gives it an address): once only. */
+    size_t n_bound = n;
+    for (size_t i = 0; i < d->n_nfv; i++) {
+        for (size_t j = 0; j < d->nfv[i].n_ports; j++) {
+            const struct agent_nfv_port *np = &d->nfv[i].ports[j];
+            bool dup = false;
+            for (size_t k = 0; k < n_bound && !dup; k++) {
+                dup = !strcmp(bp[k].iface, np->iface);
+            }
+            if (!dup && dp_ovs_iface_exists__(o, np->iface)) {
+                bp[n++] = (struct bridge_port) {
+                    .iface = np->iface, .ofport = np->ofport,
+                    .logical = d->nfv[i].name,
+                };
+            }
+        }
+    }
     r = bridge_sync_ports(o->db, o->bridge, bp, n);
     for (size_t i = 0; i < d->n_ports; i++) {
         free(devargs[i]);
@@ -355,6 +384,11 @@ dp_ovs_link_cb__(void *aux, const char *ifname, bool exists)
     }
     for (size_t i = 0; i < d->n_ports && !bound; i++) {
         bound = !strcmp(d->ports[i].iface, ifname);
+    }
+    for (size_t i = 0; i < d->n_nfv && !bound; i++) {
+        for (size_t j = 0; j < d->nfv[i].n_ports && !bound; j++) {
+            bound = !strcmp(d->nfv[i].ports[j].iface, ifname);
+        }
     }
     if (!bound && !(d->underlay_iface[0]
                     && !strcmp(d->underlay_iface, ifname))) {
@@ -390,6 +424,7 @@ dp_ovs_create(struct event_base *base, const struct agent_dp_config *cfg,
     o->pkt = pkt_path_create(base, o->of_target);
     pkt_path_set_neighbor_cb(o->pkt, cb, aux);
     o->watch = link_watch_create(base, dp_ovs_link_cb__, o);
+    o->nfv = nfv_sup_create(base);
     if (!o->watch) {
         LOG_WARN("cannot watch links (%s); checking them on each reconcile "
                  "instead", strerror(errno));
@@ -405,6 +440,7 @@ dp_ovs_destroy(struct agent_dp *dp)
         return;
     }
     struct dp_ovs *o = dp_ovs_cast__(dp);
+    nfv_sup_destroy(o->nfv);
     link_watch_destroy(o->watch);
     pkt_path_destroy(o->pkt);
     ofconn_close(o->of);
@@ -516,6 +552,7 @@ dp_ovs_apply_steps__(struct dp_ovs *o, const struct agent_desired *d,
                            o->of_target, r);
         return r;
     }
+    nfv_sup_sync(o->nfv, d->nfv, d->n_nfv);
     r = dp_ovs_ports__(o, d, error);
     if (r) {
         return r;
@@ -591,6 +628,7 @@ dp_ovs_reconcile(struct agent_dp *dp, const struct agent_desired *d)
         LOG_WARN_RL("reconcile: ensuring %s: %s", o->bridge, strerror(-r));
         goto out;
     }
+    nfv_sup_sync(o->nfv, d->nfv, d->n_nfv);
     if (dp_ovs_ports__(o, d, &error)) {
         LOG_WARN_RL("reconcile: %s", error);
         goto out;
