@@ -80,6 +80,10 @@ lab_init() {
     # lab_init), then remembered in the run dir for later syncs.
     if [ -f "$LAB_RUN/dhcp-mode" ]; then LAB_DHCP=1; fi
     LAB_DHCP=${LAB_DHCP:-0}
+    # DPDK mode likewise: `up --dpdk` (LAB_DPDK=1 before lab_init), then
+    # remembered in the run dir.
+    if [ -f "$LAB_RUN/dpdk-mode" ]; then LAB_DPDK=1; fi
+    LAB_DPDK=${LAB_DPDK:-0}
 }
 
 lab_ctl() { "$LAB_BIN/anetctl" --controller "$LAB_URL" "$@"; }
@@ -188,6 +192,9 @@ lab_down() {
                | sed -n "s/^[0-9]*: \(am${LAB_K}h[0-9]*\)[@:].*/\1/p"); do
         ip link delete "$l" 2>/dev/null || true
     done
+    # DPDK hosts: their hugepage files and run dirs, then the pages the lab
+    # reserved (every process that used them is gone by now).
+    lab_dpdk_down
     rm -rf "$LAB_RUN"
 }
 
@@ -270,6 +277,10 @@ lab_create_host() {
     root=am${LAB_K}h$i
     mkdir -p "$d" "$LAB_RUN/hosts"
     echo "$i $ul" >"$LAB_RUN/hosts/$h"
+    if lab_dpdk_host "$h"; then
+        lab_dpdk_check_prefix "$h"
+        lab_hugepages_reserve "$h" "$(lab_dpdk_pages "$h")"
+    fi
     ip netns add "$ns"
     echo "$ns" >>"$LAB_RUN/namespaces"
     ip -n "$ns" link set lo up
@@ -288,6 +299,7 @@ lab_create_host() {
     ip -n "$ns" link set mgmt0 up
     lab_start_ovs "$h"
     lab_start_agent "$h"
+    if lab_dpdk_host "$h"; then lab_dpdk_wait_applied "$h"; fi
 }
 
 lab_start_ovs() {
@@ -297,13 +309,30 @@ lab_start_ovs() {
     mkdir -p "$d"
     # shellcheck disable=SC2046
     env $(lab_ovs_env "$h") ovsdb-tool create "$d/conf.db" "$LAB_SCHEMA"
+    # A DPDK host's database gets its Open_vSwitch row at once, as the
+    # packaged service's `ovs-vsctl init` does: ovs-vswitchd-dpdk reports
+    # dpdk_version there, which the agent reads before it writes anything.
+    # The row carries dpdk-socket-limit = socket_mem (host provisioning, not
+    # anet's business): without a limit OVS-DPDK grows past socket_mem into
+    # any free hugepage (its first mempool try is 262144 mbufs), and the
+    # first hosts of a lab eat the pages reserved for the next ones.
+    if lab_dpdk_host "$h"; then
+        # shellcheck disable=SC2046
+        env $(lab_ovs_env "$h") ovsdb-tool transact "$d/conf.db" \
+            "[\"Open_vSwitch\",{\"op\":\"insert\",\"table\":\"Open_vSwitch\",\"row\":{\"other_config\":[\"map\",[[\"dpdk-socket-limit\",\"$(cat "$LAB_RUN/dpdk/$h")\"]]]}}]" \
+            >/dev/null
+    fi
     # shellcheck disable=SC2046
     ip netns exec "$ns" env $(lab_ovs_env "$h") ovsdb-server "$d/conf.db" \
         --remote="punix:$d/db.sock" --pidfile="$d/ovsdb-server.pid" \
         --unixctl="$d/ovsdb-server.ctl" --log-file="$d/ovsdb-server.log" \
         --detach </dev/null >>"$d/ovsdb-server.log" 2>&1
+    # A DPDK host runs the DPDK build of ovs-vswitchd (same options; the
+    # agent turns DPDK on through other_config).
+    local vswitchd=ovs-vswitchd
+    lab_dpdk_host "$h" && vswitchd=$LAB_DPDK_VSWITCHD
     # shellcheck disable=SC2046
-    ip netns exec "$ns" env $(lab_ovs_env "$h") ovs-vswitchd "unix:$d/db.sock" \
+    ip netns exec "$ns" env $(lab_ovs_env "$h") "$vswitchd" "unix:$d/db.sock" \
         --pidfile="$d/ovs-vswitchd.pid" --unixctl="$d/ovs-vswitchd.ctl" \
         --log-file="$d/ovs-vswitchd.log" --disable-system \
         --detach </dev/null >>"$d/ovs-vswitchd.log" 2>&1
@@ -352,7 +381,252 @@ lab_destroy_host() {
     ip link delete "am${LAB_K}h$i" 2>/dev/null || true
     ip netns delete "$ns" 2>/dev/null || true
     sed -i "/^$ns\$/d" "$LAB_RUN/namespaces"
+    lab_dpdk_cleanup_host "$h"
+    lab_hugepages_release "$h"
     rm -rf "$d" "$LAB_RUN/hosts/$h"
+}
+
+# ---------------------------------------------------------------- DPDK
+
+# DPDK mode (`up --dpdk`, remembered in the run dir as dpdk-mode): the lab
+# gives every host of the topology it applies a `dpdk:` mapping
+# (LAB_DPDK_MAP, unless the host has one of its own), so the agent turns
+# DPDK on through OVSDB and attaches the workload veths and the underlay
+# ul0 as net_af_packet DPDK ports.  Independently of the mode, a host with
+# a `dpdk:` mapping in the applied file is a DPDK host: recorded as
+# dpdk/HOST (its socket_mem in MiB), it runs LAB_DPDK_VSWITCHD instead of
+# ovs-vswitchd, and the lab reserves socket_mem/2 2 MiB hugepages for it
+# before OVS starts.  Hugepages are shared by everyone on the machine
+# (other labs, tests, benches): the lab only ever adds its pages to
+# nr_hugepages (under a lock), records what it added per host in
+# hugepages/HOST, and takes exactly that away when the host goes (down,
+# sync, a failed up).  The lab never sets dpdk-extra: the agent writes
+# --file-prefix=anet-HOST, so DPDK's files are /dev/hugepages/anet-HOST*
+# and /var/run/dpdk/anet-HOST, removed when the host goes.  Two labs in
+# DPDK mode with a host of the same name would share that prefix: the
+# second is refused.
+LAB_DPDK_VSWITCHD=/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk
+LAB_DPDK_MAP='{socket_mem: 256, pmd_cpu_mask: "0x2", lcore_mask: "0x1", pmd_maxsleep_us: 500}'
+LAB_HUGE_SYS=/sys/kernel/mm/hugepages/hugepages-2048kB
+LAB_HUGE_DIR=/dev/hugepages
+LAB_HUGE_LOCK=/tmp/anet-hugepages.lock
+
+lab_dpdk_host() { [ -f "$LAB_RUN/dpdk/$1" ]; }
+# lab_dpdk_pages HOST: 2 MiB pages for HOST's socket_mem (rounded up).
+lab_dpdk_pages() { echo $(( ($(cat "$LAB_RUN/dpdk/$1") + 1) / 2 )); }
+
+# lab_dpdk_install: the DPDK build of ovs-vswitchd (Debian package
+# openvswitch-switch-dpdk; dpdk-dev brings dpdk-testpmd for the benches).
+# The package registers ovs-vswitchd-dpdk as an alternative of lower
+# priority: the system's ovs-vswitchd stays the plain one.
+lab_dpdk_install() {
+    [ -x "$LAB_DPDK_VSWITCHD" ] && return 0
+    lab_log "installing openvswitch-switch-dpdk dpdk-dev"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        openvswitch-switch-dpdk dpdk-dev >/dev/null \
+        || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive \
+             apt-get install -y -q --no-install-recommends openvswitch-switch-dpdk dpdk-dev >/dev/null; } \
+        || lab_die "cannot install openvswitch-switch-dpdk"
+    systemctl stop openvswitch-switch >/dev/null 2>&1 || true
+    [ -x "$LAB_DPDK_VSWITCHD" ] || lab_die "openvswitch-switch-dpdk has no $LAB_DPDK_VSWITCHD"
+}
+
+# lab_dpdk_prepare FILE: the topology the lab applies, printed as a path.
+# In DPDK mode a copy of FILE (same base name, in the run dir: provenance
+# still names the file; lines below an added mapping shift by one) where
+# every host without `dpdk:` got LAB_DPDK_MAP; otherwise FILE itself.
+# Either way dpdk/HOST records the hosts with `dpdk:` and their socket_mem.
+# Hosts must be a block list; each host a block mapping or a flow mapping
+# opened on its "- " line (what people write); lab_dpdk_verify catches
+# the rest.
+lab_dpdk_prepare() {
+    local in=$1 out=/dev/null list
+    if [ "$LAB_DPDK" = 1 ]; then
+        mkdir -p "$LAB_RUN/topology"
+        out=$LAB_RUN/topology/$(basename "$in")
+        : >"$out"
+    fi
+    list=$(mktemp)
+    awk -v add="$LAB_DPDK" -v map="$LAB_DPDK_MAP" -v out="$out" -v list="$list" '
+        function flush(   i, l, has, sm, nm, ind, rest) {
+            if (n == 0) return
+            has = 0; sm = ""; nm = ""
+            for (i = 1; i <= n; i++) {
+                l = buf[i]
+                if (flow) {
+                    if (l ~ /[{,] *dpdk *:/) has = 1
+                } else {
+                    # A key of the host: right after "- " on the first
+                    # line, else indented exactly like the first key.
+                    if (i == 1) l = substr(l, ki + 1)
+                    else if (match(l, /^ */) && RLENGTH == ki) l = substr(l, ki + 1)
+                    else l = ""
+                    if (l ~ /^dpdk *:/) has = 1
+                }
+                if (match(buf[i], /(^|[{, ])name *: *["\047]?[a-z0-9][a-z0-9_-]*/) && nm == "") {
+                    nm = substr(buf[i], RSTART, RLENGTH)
+                    sub(/.*name *: *["\047]?/, "", nm)
+                }
+                if (match(buf[i], /socket_mem *: *[0-9]+/)) {
+                    sm = substr(buf[i], RSTART, RLENGTH); sub(/.*: */, "", sm)
+                }
+            }
+            if (!has && add == 1) {
+                if (flow) sub(/\{/, "{dpdk: " map ", ", buf[1])
+                else {
+                    ind = sprintf("%" ki "s", "")
+                    buf[1] = buf[1] "\n" ind "dpdk: " map
+                }
+                has = 1; sm = 256
+            }
+            for (i = 1; i <= n; i++) print buf[i] > out
+            if (has && nm != "") print nm, sm > list
+            n = 0
+        }
+        /^[A-Za-z_"\047][^:]*:/ { flush(); sect = $0; sub(/ *:.*/, "", sect); li = -1 }
+        sect == "hosts" && /^ *- / {
+            match($0, /^ *-/)
+            if (li < 0) li = RLENGTH
+            if (RLENGTH == li) {
+                flush()
+                match($0, /^ *- */); ki = RLENGTH
+                rest = substr($0, ki + 1)
+                flow = (rest ~ /^\{/)
+                buf[++n] = $0
+                next
+            }
+        }
+        n > 0 { buf[++n] = $0; next }
+        { print > out }
+        END { flush() }
+    ' "$in" </dev/null || lab_die "cannot rewrite $in for DPDK mode"
+    rm -rf "$LAB_RUN/dpdk.new"
+    mkdir -p "$LAB_RUN/dpdk.new"
+    local h m
+    while read -r h m; do
+        [ -n "$h" ] && echo "${m:-0}" >"$LAB_RUN/dpdk.new/$h"
+    done <"$list"
+    rm -f "$list"
+    [ "$out" = /dev/null ] && out=$in
+    echo "$out"
+}
+
+# lab_dpdk_commit: after the controller accepted the prepared file, its
+# DPDK hosts become the lab's (new hosts start as such).  In DPDK mode,
+# every host the controller knows must be a DPDK host.
+lab_dpdk_commit() {
+    local h
+    [ -d "$LAB_RUN/dpdk.new" ] || return 0
+    rm -rf "$LAB_RUN/dpdk"
+    mv "$LAB_RUN/dpdk.new" "$LAB_RUN/dpdk"
+    [ "$LAB_DPDK" = 1 ] || return 0
+    for h in $(lab_show_json | jq -r '.hosts[].name'); do
+        lab_dpdk_host "$h" || lab_die "DPDK mode: host $h got no dpdk: mapping (write hosts as a block list, or give $h a dpdk: mapping yourself)"
+    done
+}
+
+# lab_hugetlbfs_mount: hugetlbfs on LAB_HUGE_DIR (mounted, and recorded in
+# the run dir as ours, if nothing is mounted there).
+lab_hugetlbfs_mount() {
+    awk -v d="$LAB_HUGE_DIR" '$2 == d && $3 == "hugetlbfs" { f = 1 } END { exit !f }' \
+        /proc/mounts && return 0
+    mkdir -p "$LAB_HUGE_DIR"
+    mount -t hugetlbfs nodev "$LAB_HUGE_DIR" || lab_die "cannot mount hugetlbfs on $LAB_HUGE_DIR"
+    touch "$LAB_RUN/hugetlbfs-mounted"
+    lab_log "mounted hugetlbfs on $LAB_HUGE_DIR"
+}
+
+# lab_hugepages_reserve HOST PAGES: adds PAGES 2 MiB pages to nr_hugepages
+# for HOST's DPDK, recording in hugepages/HOST what was really added (the
+# kernel may find fewer free pages); dies when that is short of PAGES.
+lab_hugepages_reserve() {
+    local h=$1 n=$2 cur got added fd
+    lab_hugetlbfs_mount
+    mkdir -p "$LAB_RUN/hugepages"
+    [ -f "$LAB_HUGE_SYS/nr_hugepages" ] || lab_die "this kernel offers no 2 MiB hugepages ($LAB_HUGE_SYS)"
+    exec {fd}>>"$LAB_HUGE_LOCK"
+    flock "$fd"
+    cur=$(cat "$LAB_HUGE_SYS/nr_hugepages")
+    echo $(( cur + n )) >"$LAB_HUGE_SYS/nr_hugepages" 2>/dev/null || true
+    got=$(cat "$LAB_HUGE_SYS/nr_hugepages")
+    added=$(( got > cur ? got - cur : 0 ))
+    echo "$added" >"$LAB_RUN/hugepages/$h"
+    flock -u "$fd"
+    exec {fd}>&-
+    [ "$added" -ge "$n" ] \
+        || lab_die "host $h: could add only $added of $n 2 MiB hugepages (nr_hugepages $cur -> $got); free memory or lower socket_mem"
+    lab_log "host $h: DPDK, $n hugepages reserved (nr_hugepages $cur -> $got)"
+}
+
+# lab_hugepages_release HOST: takes back from nr_hugepages what
+# lab_hugepages_reserve added for HOST.
+lab_hugepages_release() {
+    local f=$LAB_RUN/hugepages/$1 n cur fd
+    [ -f "$f" ] || return 0
+    n=$(cat "$f")
+    exec {fd}>>"$LAB_HUGE_LOCK"
+    flock "$fd"
+    cur=$(cat "$LAB_HUGE_SYS/nr_hugepages")
+    echo $(( cur > n ? cur - n : 0 )) >"$LAB_HUGE_SYS/nr_hugepages" 2>/dev/null || true
+    flock -u "$fd"
+    exec {fd}>&-
+    rm -f "$f"
+}
+
+# lab_dpdk_cleanup_host HOST: DPDK's files of HOST's ovs-vswitchd (prefix
+# anet-HOST; the process must be gone).
+lab_dpdk_cleanup_host() {
+    rm -f "$LAB_HUGE_DIR/anet-$1"map_* 2>/dev/null || true
+    rm -rf "/var/run/dpdk/anet-$1"
+}
+
+# lab_dpdk_wait_applied HOST: waits (at most 20 s) until HOST's agent has
+# applied its desired state, i.e. DPDK is initialised and the underlay port
+# created OVS-DPDK's mempool.  DPDK hosts start one after the other: while
+# OVS sizes its mempool it tries 262144 mbufs first, and DPDK faults in
+# hugepages beyond dpdk-socket-limit before it gives them back, so a host
+# initialising at that moment finds no free page and aborts.
+lab_dpdk_wait_applied() {
+    local i
+    for i in $(seq 80); do
+        lab_show_json 2>/dev/null | jq -e --arg h "$1" '.hosts[] | select(.name == $h)
+            | .connected == true and .applied_generation == .desired_generation' \
+            >/dev/null 2>&1 && return 0
+        sleep 0.25
+    done
+    lab_log "host $1: DPDK not applied after 20 s (going on; see $LAB_RUN/agent-$1.log)"
+}
+
+# lab_dpdk_check_prefix HOST: refuses HOST when another lab's DPDK host of
+# the same name (or any live process) uses the DPDK prefix anet-HOST;
+# removes what a killed run left behind otherwise.
+lab_dpdk_check_prefix() {
+    local h=$1 d
+    for d in /tmp/anet-*/; do
+        [ "${d%/}" = "$LAB_RUN" ] && continue
+        [ -f "$d/dpdk/$h" ] && [ -f "$d/hosts/$h" ] \
+            && lab_die "host $h: lab $(basename "${d%/}" | sed 's/^anet-//') runs a DPDK host of that name (DPDK prefix anet-$h); take it down or rename the host"
+    done
+    if [ -e "/var/run/dpdk/anet-$h/config" ] \
+       && fuser "/var/run/dpdk/anet-$h/config" >/dev/null 2>&1; then
+        lab_die "host $h: a running process uses DPDK prefix anet-$h (fuser /var/run/dpdk/anet-$h/config)"
+    fi
+    lab_dpdk_cleanup_host "$h"
+}
+
+# lab_dpdk_down: lab_down's DPDK part (daemons already gone): every DPDK
+# host's files and hugepages, and hugetlbfs if the lab mounted it and
+# nothing uses it.
+lab_dpdk_down() {
+    local f
+    for f in "$LAB_RUN"/dpdk/* "$LAB_RUN"/hugepages/*; do
+        [ -f "$f" ] || continue
+        lab_dpdk_cleanup_host "$(basename "$f")"
+        lab_hugepages_release "$(basename "$f")"
+    done
+    if [ -f "$LAB_RUN/hugetlbfs-mounted" ] && [ -z "$(ls -A "$LAB_HUGE_DIR" 2>/dev/null)" ]; then
+        umount "$LAB_HUGE_DIR" 2>/dev/null || true
+    fi
 }
 
 # ---------------------------------------------------------------- workloads
