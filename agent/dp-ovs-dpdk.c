@@ -265,8 +265,20 @@ dp_ovs_dpdk_apply(struct dp_ovs_dpdk *s, struct ovsdb_client *db,
     }
     if (!was_initialized) {
         /* A DPDK build of ovs-vswitchd fills dpdk_version as soon as it
-         * runs, whether DPDK is on or not; a build without DPDK writes
-         * "none". */
+         * runs and the database has its root row (a fresh database has
+         * none: insert it, with no DPDK key yet); a build without DPDK
+         * writes "none". */
+        long long deadline = time_msec() + DP_OVS_DPDK_VERSION_WAIT_MS;
+        if (!st.version && (r = bridge_dpdk_ensure_root(db))) {
+            goto out;
+        }
+        while (!st.version && time_msec() < deadline) {
+            dp_ovs_dpdk_sleep_ms__(DP_OVS_DPDK_POLL_MS);
+            bridge_dpdk_state_clear(&st);
+            if ((r = bridge_dpdk_read(db, &st))) {
+                goto out;
+            }
+        }
         if (!st.version || !strcmp(st.version, "none")) {
             r = -ENOTSUP;
             goto no_dpdk;
@@ -277,7 +289,11 @@ dp_ovs_dpdk_apply(struct dp_ovs_dpdk *s, struct ovsdb_client *db,
         }
     }
 
-    char *extra = xasprintf("--file-prefix=anet-%s", d->host_name);
+    /* The agent's own prefix (unless the operator set dpdk-extra): the
+     * host's hugepage files never meet another DPDK process's; with only
+     * net_af_packet and vhost-user ports, no PCI device is probed. */
+    char *extra = xasprintf("--file-prefix=anet-%s%s", d->host_name,
+                            d->dpdk.af_packet ? " --no-pci" : "");
     struct bridge_dpdk_config cfg = {
         .socket_mem = d->dpdk.socket_mem,
         .pmd_cpu_mask = d->dpdk.pmd_cpu_mask,

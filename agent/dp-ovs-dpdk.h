@@ -33,6 +33,7 @@ struct ovsdb_client;
 
 #define DP_OVS_DPDK_UNDERLAY_VDEV 0     /* net_af_packet0: the underlay */
 #define DP_OVS_DPDK_WAIT_MS 15000       /* DPDK's EAL initialisation */
+#define DP_OVS_DPDK_VERSION_WAIT_MS 3000 /* vswitchd fills dpdk_version */
 #define DP_OVS_DPDK_HUGEPAGES "/sys/kernel/mm/hugepages/hugepages-2048kB"
 #define DP_OVS_DPDK_CPUS "/sys/devices/system/cpu/present"
 

@@ -146,6 +146,24 @@ bridge_dpdk_want__(json_t *want, json_t *oc, const char *key,
 }
 
 int
+bridge_dpdk_ensure_root(struct ovsdb_client *c)
+{
+    json_t *result, *row;
+    int r = bridge_dpdk_row__(c, &result, &row);
+    if (r) {
+        return r;
+    }
+    bool have = row != NULL;
+    json_decref(result);
+    if (have) {
+        return 0;
+    }
+    return ovsdb_transact(c, json_pack("[{s:s, s:s, s:{}}]", "op", "insert",
+                                       "table", "Open_vSwitch", "row"),
+                          NULL);
+}
+
+int
 bridge_dpdk_write(struct ovsdb_client *c, const struct bridge_dpdk_config *cfg)
 {
     json_t *result, *row;
@@ -163,6 +181,10 @@ bridge_dpdk_write(struct ovsdb_client *c, const struct bridge_dpdk_config *cfg)
     bridge_dpdk_want__(want, oc, "dpdk-init", "true");
     snprintf(buf, sizeof buf, "%u", cfg->socket_mem);
     bridge_dpdk_want__(want, oc, "dpdk-socket-mem", buf);
+    /* A ceiling too: without one OVS-DPDK's first mempool attempt takes
+     * hugepages beyond socket_mem (and another host's DPDK may then find
+     * none). */
+    bridge_dpdk_want__(want, oc, "dpdk-socket-limit", buf);
     bridge_dpdk_want__(want, oc, "pmd-cpu-mask", cfg->pmd_cpu_mask);
     if (cfg->lcore_mask && *cfg->lcore_mask) {
         bridge_dpdk_want__(want, oc, "dpdk-lcore-mask", cfg->lcore_mask);

@@ -74,8 +74,9 @@ char *bridge_get_external_id(struct ovsdb_client *, const char *br,
 /* ---- OVS-DPDK settings of the Open_vSwitch row (bridge-dpdk.c) ---- */
 
 /* What anet wants in Open_vSwitch other_config for an OVS-DPDK host:
- * dpdk-init=true, dpdk-socket-mem, pmd-cpu-mask, dpdk-lcore-mask (when
- * given), pmd-maxsleep, and dpdk-extra = 'extra' only when the operator
+ * dpdk-init=true, dpdk-socket-mem and dpdk-socket-limit (the same: OVS
+ * takes no more hugepages), pmd-cpu-mask, dpdk-lcore-mask (when given),
+ * pmd-maxsleep, and dpdk-extra = 'extra' only when the operator
  * set no dpdk-extra of their own. */
 struct bridge_dpdk_config {
     unsigned int socket_mem;        /* MiB */
@@ -84,6 +85,10 @@ struct bridge_dpdk_config {
     unsigned int pmd_maxsleep_us;
     const char *extra;              /* NULL: none */
 };
+
+/* Inserts the Open_vSwitch root row (empty) when the database has none:
+ * ovs-vswitchd reports dpdk_version only once it exists. */
+int bridge_dpdk_ensure_root(struct ovsdb_client *);
 
 /* What the Open_vSwitch row says about DPDK.  Strings are malloc'd, NULL
  * when the key (column) is unset or empty. */

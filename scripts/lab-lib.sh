@@ -309,19 +309,8 @@ lab_start_ovs() {
     mkdir -p "$d"
     # shellcheck disable=SC2046
     env $(lab_ovs_env "$h") ovsdb-tool create "$d/conf.db" "$LAB_SCHEMA"
-    # A DPDK host's database gets its Open_vSwitch row at once, as the
-    # packaged service's `ovs-vsctl init` does: ovs-vswitchd-dpdk reports
-    # dpdk_version there, which the agent reads before it writes anything.
-    # The row carries dpdk-socket-limit = socket_mem (host provisioning, not
-    # anet's business): without a limit OVS-DPDK grows past socket_mem into
-    # any free hugepage (its first mempool try is 262144 mbufs), and the
-    # first hosts of a lab eat the pages reserved for the next ones.
-    if lab_dpdk_host "$h"; then
-        # shellcheck disable=SC2046
-        env $(lab_ovs_env "$h") ovsdb-tool transact "$d/conf.db" \
-            "[\"Open_vSwitch\",{\"op\":\"insert\",\"table\":\"Open_vSwitch\",\"row\":{\"other_config\":[\"map\",[[\"dpdk-socket-limit\",\"$(cat "$LAB_RUN/dpdk/$h")\"]]]}}]" \
-            >/dev/null
-    fi
+    # A DPDK host's database starts empty like any other: its agent
+    # inserts the Open_vSwitch row and writes dpdk-socket-limit itself.
     # shellcheck disable=SC2046
     ip netns exec "$ns" env $(lab_ovs_env "$h") ovsdb-server "$d/conf.db" \
         --remote="punix:$d/db.sock" --pidfile="$d/ovsdb-server.pid" \

@@ -73,8 +73,8 @@ for h in $(e2e_hosts); do
     pids+=("$pid")
     e2e_eq "$h: ovs-vswitchd is the DPDK build" "$LAB_DPDK_VSWITCHD" "$(readlink "/proc/$pid/exe")"
     e2e_eq "$h: dpdk_initialized" true "$(ovsctl "$h" get Open_vSwitch . dpdk_initialized)"
-    for kv in dpdk-init=true dpdk-socket-mem=256 pmd-cpu-mask=0x2 dpdk-lcore-mask=0x1 \
-              pmd-maxsleep=500 "dpdk-extra=--file-prefix=anet-$h"; do
+    for kv in dpdk-init=true dpdk-socket-mem=256 dpdk-socket-limit=256 pmd-cpu-mask=0x2 \
+              dpdk-lcore-mask=0x1 pmd-maxsleep=500 "dpdk-extra=--file-prefix=anet-$h --no-pci"; do
         k=${kv%%=*}
         got=$(ovsctl "$h" get Open_vSwitch . "other_config:$k" 2>/dev/null | tr -d '"')
         e2e_eq "$h: other_config:$k" "${kv#*=}" "$got"

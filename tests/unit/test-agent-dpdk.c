@@ -172,8 +172,9 @@ make_desired(const char *dir, bool dpdk)
     return d;
 }
 
-/* Private namespaces, veths, a database and 'vswitchd' on it, the ovs
- * back-end. */
+/* Private namespaces, veths, an empty database (no Open_vSwitch row: the
+ * agent must cope, as on a freshly installed host) and 'vswitchd' on it,
+ * the ovs back-end. */
 static int
 fixture_start(struct fixture *f, const char *vswitchd)
 {
@@ -181,8 +182,7 @@ fixture_start(struct fixture *f, const char *vswitchd)
     if (ovs_sandbox_init(&f->sb, "dpk") || ovs_sandbox_start_db(&f->sb)
         || test_run("%s unix:%s/db.sock --pidfile=%s/ovs-vswitchd.pid "
                     "--detach --log-file=%s/ovs-vswitchd.log 2>/dev/null",
-                    vswitchd, f->sb.dir, f->sb.dir, f->sb.dir)
-        || test_run("ovs-vsctl --no-wait init")) {
+                    vswitchd, f->sb.dir, f->sb.dir, f->sb.dir)) {
         ovs_sandbox_stop(&f->sb);
         return -1;
     }
@@ -286,7 +286,10 @@ test_dpdk_host(void **state)
     assert_string_equal(vsctl("get Open_vSwitch . "
                               "other_config:pmd-maxsleep"), "\"500\"");
     assert_string_equal(vsctl("get Open_vSwitch . other_config:dpdk-extra"),
-                        "\"--file-prefix=anet-" TEST_HOST "\"");
+                        "\"--file-prefix=anet-" TEST_HOST " --no-pci\"");
+    /* The hugepage ceiling equals socket_mem. */
+    assert_string_equal(vsctl("get Open_vSwitch . "
+                              "other_config:dpdk-socket-limit"), "\"128\"");
 
     /* The ports: types, options, and OVS opened them (ofport > 0). */
     assert_string_equal(vsctl("get Interface vm1 type"),
