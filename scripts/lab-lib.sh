@@ -103,14 +103,15 @@ lab_ext_ns() { echo "$LAB_NS-x-$1"; }
 
 # Pids of our daemons that mention the run dir on their command line (the
 # fallback for a killed run whose pid files are gone or stale).  Only the
-# four daemon names the lab starts are considered.
+# daemon names the lab starts (and anet-nfv, started by agents) count.
 lab_stray_pids() {
     local p comm
     for p in $(pgrep -f -- "$LAB_RUN/" 2>/dev/null || true); do
         [ "$p" = "$$" ] && continue
         comm=$(cat "/proc/$p/comm" 2>/dev/null || true)
+        # ovs-vswitchd-dpdk's comm is cut to 15 characters.
         case $comm in
-            anet-controller|anet-agent|ovsdb-server|ovs-vswitchd) echo "$p" ;;
+            anet-controller|anet-agent|anet-nfv|ovsdb-server|ovs-vswitchd|ovs-vswitchd-dp) echo "$p" ;;
         esac
     done
 }
@@ -332,8 +333,10 @@ lab_start_agent() {
     i=$(lab_host_index "$h")
     ns=$(lab_host_ns "$h")
     d=$LAB_RUN/$h
+    # anet-nfv instances' control sockets live in the host's run dir.
     # shellcheck disable=SC2046
-    setsid ip netns exec "$ns" env $(lab_ovs_env "$h") "$LAB_BIN/anet-agent" \
+    setsid ip netns exec "$ns" env $(lab_ovs_env "$h") ANET_NFV_RUNDIR="$d/nfv" \
+        "$LAB_BIN/anet-agent" \
         --host "$h" --controller "$(lab_mgmt_ip "$i" 1):$LAB_AGENT_PORT" \
         --ovs-rundir "$d" </dev/null >>"$LAB_RUN/agent-$h.log" 2>&1 &
     echo $! >"$LAB_RUN/agent-$h.pid"
@@ -1010,7 +1013,7 @@ def addr: split("/") | {ip: .[0], n: (.[0] | ip2n), plen: ((.[1] // "24") | tonu
 def netof($n; $plen): if $plen == 0 then 0 else ($n / pow(2; 32 - $plen) | floor) end;
 def inpfx($n; $p; $plen): netof($n; $plen) == netof($p; $plen);
 . as $j
-| [$j.hosts[]?.ports[]? | select((.ip // "") != "") | {name, sw: .switch} + (.ip | addr)] as $ports
+| [$j.hosts[]?.ports[]? | select((.ip // "") != "" and (.kind // "workload") == "workload") | {name, sw: .switch} + (.ip | addr)] as $ports
 | [($j.routers // [])[] | {name,
      ports: [.ports[]? | {sw: .switch} + (.ip | addr)],
      routes: [.routes[]? | (.prefix | addr) as $p | {p: $p.n, plen: $p.plen, nh: (.next_hop | ip2n)}]}]
