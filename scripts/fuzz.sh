@@ -27,10 +27,16 @@ for h in "${harnesses[@]}"; do
     frame) srcs=(proto/frame.c build/proto/anet.pb-c.c) ;;
     ofp)   srcs=(datapath/ofp-msgs.c datapath/flow.c) ;;
     dhcp)  srcs=(agent/dhcp.c agent/icmp.c) ;;
+    nfv-packet) srcs=(nfv/pkt.c nfv/acl.c nfv/ct.c nfv/vaf.c nfv/nfv-eal.c) ;;
+    nfv-config) srcs=(nfv/nfv-config.c build/proto/nfv.pb-c.c) ;;
     *) echo "fuzz.sh: unknown harness $h" >&2; exit 2 ;;
   esac
   bin=$out/fuzz-$h
-  clang "${CFLAGS[@]}" -o "$bin" "tests/fuzz/fuzz-$h.c" "${srcs[@]}" lib/*.c $LIBS
+  extra=()
+  # The vAF engine's DPDK libraries (rte_acl, rte_hash; EAL without
+  # hugepages, initialised by the harness).
+  [ "$h" = nfv-packet ] && read -r -a extra <<<"$(pkg-config --cflags --libs libdpdk)"
+  clang "${CFLAGS[@]}" -o "$bin" "tests/fuzz/fuzz-$h.c" "${srcs[@]}" lib/*.c $LIBS "${extra[@]}"
   mkdir -p "$out/corpus-$h"
   echo "== fuzz-$h for ${secs}s"
   "$bin" -max_total_time="$secs" -print_final_stats=0 -artifact_prefix="$out/fuzz-$h-" \
