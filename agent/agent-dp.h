@@ -199,6 +199,10 @@ struct agent_dp_class {
      * NULL (a back-end without a packet path logs nothing). */
     size_t (*take_acl_log)(struct agent_dp *, struct pkt_log_event *out,
                            size_t max, uint64_t *suppressed);
+    /* The host's anet-nfv instances (agent/nfv.h) into 'out', at most
+     * 'max'; pointers valid until the loop runs again.  May be NULL. */
+    size_t (*nfv_status)(struct agent_dp *, struct nfv_sup_status *out,
+                         size_t max);
 };
 
 struct agent_dp {

@@ -668,6 +668,32 @@ agent_acl_log_msg_destroy__(struct agent_acl_log_msg *m)
     free(m->addr);
 }
 
+/* The host's anet-nfv instances, as protobuf messages. */
+#define AGENT_NFV_MAX 64
+struct agent_nfv_msg {
+    size_t n;
+    Anet__NfvStatus st[AGENT_NFV_MAX];
+    Anet__NfvStatus *ptrs[AGENT_NFV_MAX];
+};
+
+static void
+agent_nfv_msg_init__(struct agent *a, struct agent_nfv_msg *m)
+{
+    struct nfv_sup_status v[AGENT_NFV_MAX];
+    m->n = a->dp->class->nfv_status
+           ? a->dp->class->nfv_status(a->dp, v, AGENT_NFV_MAX) : 0;
+    for (size_t i = 0; i < m->n; i++) {
+        anet__nfv_status__init(&m->st[i]);
+        m->st[i].name = (char *) v[i].name;
+        m->st[i].running = v[i].pid != 0;
+        m->st[i].starts = v[i].n_starts;
+        m->st[i].applied_generation = v[i].applied;
+        m->st[i].stats.data = (uint8_t *) v[i].stats;
+        m->st[i].stats.len = v[i].stats_len;
+        m->ptrs[i] = &m->st[i];
+    }
+}
+
 static void
 agent_send_heartbeat__(struct agent *a)
 {
@@ -677,10 +703,14 @@ agent_send_heartbeat__(struct agent *a)
     struct agent_neighbors_msg nm;
     struct agent_flow_stats_msg fm;
     struct agent_acl_log_msg lm;
+    struct agent_nfv_msg vm;
 
     if (a->state != AGENT_CONNECTED) {
         return;
     }
+    agent_nfv_msg_init__(a, &vm);
+    hb.n_nfv = vm.n;
+    hb.nfv = vm.ptrs;
     agent_ports_msg_init__(a, &pm);
     agent_neighbors_msg_init__(a, &nm);
     agent_flow_stats_msg_init__(a, &fm);

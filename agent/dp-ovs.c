@@ -712,6 +712,13 @@ dp_ovs_take_acl_log(struct agent_dp *dp, struct pkt_log_event *out,
     return pkt_path_take_log(dp_ovs_cast__(dp)->pkt, out, max, suppressed);
 }
 
+static size_t
+dp_ovs_nfv_status(struct agent_dp *dp, struct nfv_sup_status *out,
+                  size_t max)
+{
+    return nfv_sup_status(dp_ovs_cast__(dp)->nfv, out, max);
+}
+
 static int
 agent_flow_stats_cmp__(const void *a_, const void *b_)
 {
@@ -806,4 +813,5 @@ const struct agent_dp_class agent_dp_ovs_class = {
     .neighbors = dp_ovs_neighbors,
     .flow_stats = dp_ovs_flow_stats,
     .take_acl_log = dp_ovs_take_acl_log,
+    .nfv_status = dp_ovs_nfv_status,
 };

@@ -65,6 +65,9 @@ struct nfv_inst {
     unsigned int n_starts;
     uint64_t applied;
     long long kill_ms;              /* dying: SIGKILL at this time */
+    long long stats_ms;             /* last stats request */
+    uint8_t *stats;                 /* last anet.nfv.NfvStats, packed */
+    size_t stats_len;
 };
 
 struct nfv_sup {
@@ -467,6 +470,12 @@ nfv_sup_ctl_read_cb__(struct bufferevent *bev, void *aux)
                      in->want.name, r->applied_generation);
         }
         in->applied = r->applied_generation;
+        if (r->stats) {
+            free(in->stats);
+            in->stats_len = anet__nfv__nfv_stats__get_packed_size(r->stats);
+            in->stats = xmalloc(in->stats_len + 1);
+            anet__nfv__nfv_stats__pack(r->stats, in->stats);
+        }
         anet__nfv__nfv_reply__free_unpacked(r, NULL);
     }
 }
@@ -527,6 +536,12 @@ nfv_sup_tick_inst__(struct nfv_inst *in)
         nfv_sup_ctl_connect__(in);
     } else if (in->ctl_up && !in->config_sent) {
         nfv_sup_send_config__(in);
+    } else if (in->ctl_up && time_msec() - in->stats_ms >= NFV_SUP_STATS_MS) {
+        /* NfvRequest{stats = {}}: field 2, empty; the reply refreshes
+         * what the heartbeat reports. */
+        static const uint8_t req[] = { 0, 0, 0, 2, 0x12, 0x00 };
+        evbuffer_add(bufferevent_get_output(in->ctl), req, sizeof req);
+        in->stats_ms = time_msec();
     }
 }
 
@@ -541,6 +556,7 @@ nfv_sup_inst_free__(struct nfv_inst *in)
     }
     free(in->want.ports);
     free(in->want.config);
+    free(in->stats);
     free(in);
 }
 
@@ -760,4 +776,21 @@ nfv_sup_applied(const struct nfv_sup *s, const char *name)
 {
     const struct nfv_inst *in = nfv_sup_find__(s, name);
     return in ? in->applied : 0;
+}
+
+size_t
+nfv_sup_status(const struct nfv_sup *s, struct nfv_sup_status *out,
+               size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; s && i < s->n_inst && n < max; i++) {
+        const struct nfv_inst *in = s->inst[i];
+        out[n++] = (struct nfv_sup_status) {
+            .name = in->want.name, .kind = in->want.kind,
+            .pid = in->pid, .n_starts = in->n_starts,
+            .applied = in->applied, .stats = in->stats,
+            .stats_len = in->stats_len,
+        };
+    }
+    return n;
 }

@@ -88,4 +88,21 @@ int nfv_sup_pid(const struct nfv_sup *, const char *name);
 unsigned int nfv_sup_n_starts(const struct nfv_sup *, const char *name);
 uint64_t nfv_sup_applied(const struct nfv_sup *, const char *name);
 
+/* What the heartbeat reports of each instance: pointers into the
+ * supervisor, valid until it runs again.  'stats' is the last
+ * anet.nfv.NfvStats the instance sent (packed; NULL before the first),
+ * asked for every NFV_SUP_STATS_MS. */
+#define NFV_SUP_STATS_MS 2000
+struct nfv_sup_status {
+    const char *name;
+    enum agent_nfv_kind kind;
+    int pid;                    /* 0 when not running */
+    unsigned int n_starts;
+    uint64_t applied;           /* config generation it runs */
+    const uint8_t *stats;
+    size_t stats_len;
+};
+size_t nfv_sup_status(const struct nfv_sup *, struct nfv_sup_status *out,
+                      size_t max);
+
 #endif

@@ -636,6 +636,65 @@ cmd_acl_log(const struct anetctl *c, int argc, char *argv[])
     return 0;
 }
 
+/* The anet-nfv instances: where they run, whether their policy is the
+ * one wanted, and their counters (per port, per rule, connections by
+ * state, malformed packets, backends' health). */
+static int
+cmd_nfv(const struct anetctl *c, int argc, char *argv[])
+{
+    int rc = 0;
+    json_t *j = anetctl_get_ok(c, "/api/v1/nfv", &rc);
+    if (!j) {
+        return rc;
+    }
+    size_t i, k;
+    json_t *x, *v;
+    json_array_foreach(j, i, x) {
+        json_t *st = json_object_get(x, "stats");
+        printf("%s %s on %s: %s, started %lld time(s), policy %s%s\n",
+               jstr(x, "kind"), jstr(x, "name"), jstr(x, "host"),
+               !json_is_true(json_object_get(x, "agent_connected"))
+               ? "agent not connected"
+               : json_is_true(json_object_get(x, "running")) ? "running"
+               : "not running", jint(x, "starts"), jstr(x, "policy"),
+               json_is_true(json_object_get(x, "in_sync")) ? " (applied)"
+               : " (not applied yet)");
+        if (!json_is_object(st)) {
+            continue;
+        }
+        json_array_foreach(json_object_get(st, "ports"), k, v) {
+            printf("  port %-12s rx %lld tx %lld drops %lld\n",
+                   jstr(v, "iface"), jint(v, "rx_packets"),
+                   jint(v, "tx_packets"), jint(v, "drops"));
+        }
+        json_t *conns = json_object_get(st, "connections");
+        printf("  connections %lld", jint(conns, "total"));
+        const char *key;
+        json_object_foreach(json_object_get(conns, "by_state"), key, v) {
+            printf(", %s %lld", key, (long long) json_integer_value(v));
+        }
+        printf("; refused: table full %lld, per-source limit %lld\n",
+               jint(conns, "table_full"), jint(conns, "source_limited"));
+        json_array_foreach(json_object_get(st, "rules"), k, v) {
+            printf("  %12lld  %s\n", jint(v, "packets"), jstr(v, "name"));
+        }
+        json_array_foreach(json_object_get(st, "backends"), k, v) {
+            printf("  backend %s:%lld (%s) %s, %lld connections\n",
+                   jstr(v, "ip"), jint(v, "port"), jstr(v, "service"),
+                   json_is_true(json_object_get(v, "healthy")) ? "healthy"
+                   : "DOWN", jint(v, "connections"));
+        }
+        json_object_foreach(json_object_get(st, "malformed"), key, v) {
+            if (json_integer_value(v)) {
+                printf("  malformed %s: %lld\n", key,
+                       (long long) json_integer_value(v));
+            }
+        }
+    }
+    json_decref(j);
+    return 0;
+}
+
 struct anetctl_command {
     const char *name;
     int min_args, max_args;
@@ -657,6 +716,8 @@ static const struct anetctl_command anetctl_commands[] = {
       cmd_rules },
     { "acl-log", 0, 1, "[-f]", "packets logged by security-group rules "
       "(-f: follow)", cmd_acl_log },
+    { "nfv", 0, 0, "", "firewall / load balancer instances and their "
+      "counters", cmd_nfv },
 };
 
 static void

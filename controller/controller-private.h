@@ -108,6 +108,20 @@ struct ctl_session {
     struct ctl_port_status *ports;
     size_t n_ports;
     long long last_rx;          /* msec, time_msec() */
+    /* The anet-nfv instances of the last Heartbeat (gone with the
+     * session: live telemetry). */
+    struct ctl_nfv_status *nfv;
+    size_t n_nfv;
+};
+
+/* One anet-nfv instance as its agent last reported it (nfv-view.c). */
+struct ctl_nfv_status {
+    char *name;
+    bool running;
+    uint32_t starts;
+    uint64_t applied;           /* policy generation it runs */
+    uint8_t *stats;             /* packed anet.nfv.NfvStats, or NULL */
+    size_t stats_len;
 };
 
 /* A packet a logged security-group rule decided on, as reported by the
@@ -214,6 +228,15 @@ bool ctl_host_counter(const struct ctl_host *, uint64_t cookie,
 struct compiled_nfv;
 uint8_t *ctl_nfv_policy(const struct topo *t, const struct compiled_nfv *x,
                         size_t *len);
+
+/* nfv-view.c: the instances a Heartbeat reported replace the session's;
+ * GET /api/v1/nfv: every instance of the running topology with its host,
+ * ports, the policy generation wanted and run, and its last counters. */
+struct Anet__NfvStatus;
+void ctl_nfv_set_status(struct ctl_session *, struct Anet__NfvStatus *const *,
+                        size_t n);
+void ctl_nfv_status_free(struct ctl_session *);
+json_t *ctl_nfv_json(const struct controller *);
 
 /* acl-log.c */
 struct Anet__AclLogEvent;

@@ -582,6 +582,12 @@ out:
 }
 
 static void
+ctl_handle_nfv__(struct controller *ctl, struct evhttp_request *req)
+{
+    ctl_reply_json__(req, 200, ctl_nfv_json(ctl));
+}
+
+static void
 ctl_handle_metrics__(struct controller *ctl, struct evhttp_request *req)
 {
     char *text = controller_metrics(ctl);
@@ -608,6 +614,7 @@ static const struct ctl_route ctl_routes__[] = {
     { EVHTTP_REQ_GET, "/api/v1/flows", ctl_handle_flows__ },
     { EVHTTP_REQ_GET, "/api/v1/rules", ctl_handle_rules__ },
     { EVHTTP_REQ_GET, "/api/v1/acl-log", ctl_handle_acl_log__ },
+    { EVHTTP_REQ_GET, "/api/v1/nfv", ctl_handle_nfv__ },
     { EVHTTP_REQ_GET, "/metrics", ctl_handle_metrics__ },
 };
 

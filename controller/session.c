@@ -74,6 +74,7 @@ ctl_session_close__(struct ctl_session *s, const char *why)
     ctl->n_sessions--;
     bufferevent_free(s->bev);
     ctl_session_clear_ports__(s);
+    ctl_nfv_status_free(s);
     free(s->host);
     free(s->version);
     free(s->last_error);
@@ -640,6 +641,7 @@ ctl_session_handle__(struct ctl_session *s, const Anet__Envelope *env)
             }
             ctl_acl_log_add(s->ctl, s->host, env->heartbeat->acl_log,
                             env->heartbeat->n_acl_log);
+            ctl_nfv_set_status(s, env->heartbeat->nfv, env->heartbeat->n_nfv);
         }
         return true;
     case ANET__ENVELOPE__MSG_DESIRED:

@@ -18,6 +18,8 @@
 #     intervals (no new connection reaches it) while an established
 #     connection to another backend keeps working, and it comes back once
 #     it listens again;
+#   - anetctl nfv shows the instance running the wanted policy with the
+#     hits of its rules;
 #   - the agent restarts a killed instance and traffic passes again.
 d=$(dirname "$0")
 . "$d/lib.sh"
@@ -103,6 +105,22 @@ e2e_eq "app2 -> db1:5432 again" db1 "$(banner app2 "$db1" 5432)"
 rx2=$(fw_rx)
 [ "$rx2" -ge $((rx1 + 4)) ] && e2e_ok "the instance's ports carried app -> db ($((rx2 - rx1)) packets)" \
     || e2e_fail "the instance's ports carried $((rx2 - rx1)) packets of app -> db"
+
+# What anetctl shows of the instance: running the wanted policy, and the
+# packets of the rule that allowed app -> db 5432 (the agent asks the
+# instance for its counters every 2 s and reports them in heartbeats).
+nfv_out=""
+for _ in $(seq 20); do
+    nfv_out=$("$LAB_BIN/anetctl" --controller "$LAB_URL" nfv 2>&1)
+    hits=$(awk '/firewalls.fw1.rules\[0\]/ {print $1}' <<<"$nfv_out")
+    [ "${hits:-0}" -ge 3 ] && break
+    sleep 0.5
+done
+grep -q "^vaf fw1 on hv2: running, started 1 time(s), policy .* (applied)" <<<"$nfv_out" \
+    && e2e_ok "anetctl nfv: fw1 on hv2 runs the wanted policy" \
+    || e2e_fail "anetctl nfv: $nfv_out"
+[ "${hits:-0}" -ge 3 ] && e2e_ok "anetctl nfv: rule 0 (tcp 5432 app -> db) counted $hits packets" \
+    || e2e_fail "anetctl nfv: rule 0 counted ${hits:-nothing}"
 
 e2e_say "load balancer lb1 ($vip:80 -> app1..app4)"
 spread() {   # N FIRST_SOURCE_PORT: "app1 N1 app2 N2 ..." over N connections

@@ -163,12 +163,14 @@ make_desired(const char *dir, bool dpdk)
         .mac = xstrdup("0a:00:00:00:00:01"), .switch_name = xstrdup("web"),
         .ofport = 7, .socket = xstrdup(""),
     };
-    d->ports[1] = (struct agent_port) {
-        .name = xstrdup("vm1"), .iface = xstrdup("vm1"),
-        .mac = xstrdup("0a:00:00:00:00:02"), .switch_name = xstrdup("web"),
-        .ofport = 8, .kind = AGENT_PORT_VHOST_USER,
-        .socket = xasprintf("%s/vm1.sock", dir),
-    };
+    if (dpdk) {
+        d->ports[1] = (struct agent_port) {
+            .name = xstrdup("vm1"), .iface = xstrdup("vm1"),
+            .mac = xstrdup("0a:00:00:00:00:02"), .switch_name = xstrdup("web"),
+            .ofport = 8, .kind = AGENT_PORT_VHOST_USER,
+            .socket = xasprintf("%s/vm1.sock", dir),
+        };
+    }
     return d;
 }
 

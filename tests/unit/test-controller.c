@@ -29,6 +29,7 @@
 #include "lib/util.h"
 #include "proto/flow-proto.h"
 #include "proto/frame.h"
+#include "proto/nfv.pb-c.h"
 
 static const char topo_v1[] =
     "hosts:\n"
@@ -1487,6 +1488,128 @@ test_acl_log(void **state)
     agent_close(&a1);
 }
 
+/* anet-nfv instances: the DesiredState of the firewall's host carries the
+ * instance with its ports and its policy (a decodable NfvConfig: the
+ * example's three rules, default deny); a Heartbeat's NfvStatus shows in
+ * /api/v1/nfv as running, in sync with the wanted policy, with its
+ * counters; the load balancer's host, not connected, shows as such. */
+static void
+test_nfv_view(void **state)
+{
+    struct fix *f = *state;
+    struct agent a2;
+    Anet__Envelope *env;
+    const char *dir = getenv("ANET_SOURCE_DIR");
+    char *path = xasprintf("%s/topology-examples/three-tier-nfv.yaml",
+                           dir ? dir : ".");
+    FILE *fp = fopen(path, "r");
+    assert_non_null(fp);
+    char *yaml = xcalloc(1, 65536);
+    size_t len = fread(yaml, 1, 65535, fp);
+    fclose(fp);
+    free(path);
+
+    fix_start(f);
+    json_t *reply = NULL;
+    assert_int_equal(controller_apply(f->ctl, "three-tier-nfv.yaml", yaml,
+                                      len, &reply), 0);
+    json_decref(reply);
+    agent_connect(f, &a2);
+    agent_hello(f, &a2, "hv2", 0);
+    assert_int_equal(agent_recv(f, &a2, 2000, &env), 1);
+    Anet__DesiredState *ds = env->desired;
+    assert_non_null(ds);
+    assert_int_equal(ds->n_nfv, 1);
+    Anet__NfvInstance *ni = ds->nfv[0];
+    assert_string_equal(ni->name, "fw1");
+    assert_int_equal(ni->kind, ANET__NFV_INSTANCE__KIND__VAF);
+    assert_int_equal(ni->n_ports, 2);
+    assert_string_equal(ni->ports[0]->iface, "fwl-fw1");
+    Anet__Nfv__NfvConfig *cfg = anet__nfv__nfv_config__unpack(
+        NULL, ni->config.len, ni->config.data);
+    assert_non_null(cfg);
+    assert_int_equal(cfg->policy_case, ANET__NFV__NFV_CONFIG__POLICY_FW);
+    assert_int_equal(cfg->fw->n_rules, 3);
+    assert_int_equal(cfg->fw->default_action, ANET__NFV__FW_ACTION__DENY);
+    assert_int_equal(cfg->fw->rules[0]->dport_min, 5432);
+    assert_string_equal(cfg->fw->rules[0]->src[0], "10.2.0.0/24");
+    assert_int_equal(cfg->fw->rules[2]->action,
+                     ANET__NFV__FW_ACTION__REJECT);
+    uint64_t policy = cfg->generation;
+    assert_true(policy != 0);
+    anet__nfv__nfv_config__free_unpacked(cfg, NULL);
+    anet__envelope__free_unpacked(env, NULL);
+
+    /* The agent reports the instance with its counters. */
+    Anet__Nfv__NfvStats st = ANET__NFV__NFV_STATS__INIT;
+    Anet__Nfv__PortStats ps = ANET__NFV__PORT_STATS__INIT;
+    Anet__Nfv__PortStats *psp = &ps;
+    Anet__Nfv__CtStats ct = ANET__NFV__CT_STATS__INIT;
+    Anet__Nfv__CtStateCount est = ANET__NFV__CT_STATE_COUNT__INIT;
+    Anet__Nfv__CtStateCount *estp = &est;
+    ps.iface = (char *) "fwl-fw1-n";
+    ps.rx_packets = 42;
+    ct.total = 3;
+    est.state = (char *) "established";
+    est.count = 2;
+    ct.n_by_state = 1;
+    ct.by_state = &estp;
+    st.n_ports = 1;
+    st.ports = &psp;
+    st.ct = &ct;
+    uint8_t buf[256];
+    size_t n = anet__nfv__nfv_stats__pack(&st, buf);
+    Anet__NfvStatus ns = ANET__NFV_STATUS__INIT;
+    Anet__NfvStatus *nsp = &ns;
+    ns.name = (char *) "fw1";
+    ns.running = true;
+    ns.starts = 1;
+    ns.applied_generation = policy;
+    ns.stats.data = buf;
+    ns.stats.len = n;
+    Anet__Envelope out = ANET__ENVELOPE__INIT;
+    Anet__Heartbeat hb = ANET__HEARTBEAT__INIT;
+    hb.seq = 1;
+    hb.n_nfv = 1;
+    hb.nfv = &nsp;
+    out.msg_case = ANET__ENVELOPE__MSG_HEARTBEAT;
+    out.heartbeat = &hb;
+    agent_send(f, &a2, &out);
+
+    json_t *j = ctl_nfv_json(f->ctl);
+    assert_int_equal(json_array_size(j), 2);
+    json_t *fw = NULL, *lb = NULL;
+    size_t i;
+    json_t *x;
+    json_array_foreach(j, i, x) {
+        if (!strcmp(json_string_value(json_object_get(x, "name")), "fw1")) {
+            fw = x;
+        } else {
+            lb = x;
+        }
+    }
+    assert_non_null(fw);
+    assert_non_null(lb);
+    assert_string_equal(json_string_value(json_object_get(fw, "host")),
+                        "hv2");
+    assert_true(json_is_true(json_object_get(fw, "running")));
+    assert_true(json_is_true(json_object_get(fw, "in_sync")));
+    json_t *sj = json_object_get(fw, "stats");
+    assert_int_equal(jint(json_array_get(json_object_get(sj, "ports"), 0),
+                          "rx_packets"), 42);
+    json_t *conns = json_object_get(sj, "connections");
+    assert_int_equal(jint(conns, "total"), 3);
+    assert_int_equal(json_integer_value(json_object_get(
+        json_object_get(conns, "by_state"), "established")), 2);
+    assert_string_equal(json_string_value(json_object_get(lb, "kind")),
+                        "vad");
+    assert_false(json_is_true(json_object_get(lb, "agent_connected")));
+    assert_false(json_is_true(json_object_get(lb, "in_sync")));
+    json_decref(j);
+    agent_close(&a2);
+    free(yaml);
+}
+
 int
 main(void)
 {
@@ -1507,6 +1630,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_anetctl, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rule_counters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_acl_log, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nfv_view, setup, teardown),
         cmocka_unit_test_setup_teardown(test_learned_neighbor, setup,
                                         teardown),
     };
