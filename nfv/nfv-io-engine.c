@@ -6,12 +6,15 @@
 #include "nfv/vad.h"
 #include "nfv/vaf.h"
 #include "lib/addr.h"
+#include "lib/log.h"
 #include "lib/util.h"
 #include "proto/nfv.pb-c.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+
+LOG_MODULE(nfv_engine);
 
 struct nfv_io_engine {
     enum nfv_kind kind;
@@ -76,12 +79,40 @@ nfv_io_engine_process(struct nfv_io_engine *e, struct nfv_frame *f, size_t n,
     return nfv_vad_process(e->vad, f, n, now_ns, gen, NFV_IO_N_GEN);
 }
 
+/* The events of rules with the log flag, into the instance's log (its
+ * stderr: the agent's log), rate-limited; the ring drops what overflows
+ * between ticks and counts it. */
+static void
+nfv_io_engine_log__(struct nfv_io_engine *e)
+{
+    static const char *const actions[] = {
+        [NFV_FW_ALLOW] = "allow", [NFV_FW_DENY] = "deny",
+        [NFV_FW_REJECT] = "reject",
+    };
+    struct nfv_vaf_log_event ev[32];
+    size_t n = nfv_vaf_drain_log(e->vaf, ev, ARRAY_SIZE(ev));
+    for (size_t i = 0; i < n; i++) {
+        char src[IP4_STRLEN], dst[IP4_STRLEN];
+        ip4_format(ev[i].src, src);
+        ip4_format(ev[i].dst, dst);
+        LOG_INFO_RL("log: %s rules[%u]: %s %s:%u -> %s:%u (port %s)",
+                    ev[i].action < ARRAY_SIZE(actions)
+                    ? actions[ev[i].action] : "?", ev[i].rule,
+                    ev[i].proto == 6 ? "tcp" : ev[i].proto == 17 ? "udp"
+                    : ev[i].proto == 1 ? "icmp" : "ip", src,
+                    (unsigned int) ev[i].sport, dst,
+                    (unsigned int) ev[i].dport,
+                    ev[i].port ? "right" : "left");
+    }
+}
+
 size_t
 nfv_io_engine_tick(struct nfv_io_engine *e, struct nfv_frame *gen,
                    uint64_t now_ns)
 {
     if (e->vaf) {
         nfv_vaf_tick(e->vaf, now_ns);
+        nfv_io_engine_log__(e);
         return 0;
     }
     size_t n_gen = NFV_IO_N_GEN;

@@ -9,7 +9,8 @@
 #     (app2 on hv3 -> db2 on hv1 by way of hv2): allowed tcp 5432 connects
 #     and its replies come back, other ports are dropped, ssh is refused at
 #     once (the instance's reset is routed back), db -> app 5432 is dropped
-#     (rules have a direction, replies do not need one); the instance's
+#     (rules have a direction, replies do not need one), the logged ssh
+#     rule's reject shows in the instance's log; the instance's
 #     ports count the packets (OVS port counters as the oracle) and web <->
 #     db traffic does not touch them;
 #   - the load balancer spreads 1,000 connections (fixed source ports, so
@@ -96,6 +97,10 @@ e2e_eq "app2 (hv3) -> db2:5432 (hv1), steered to hv2 and on" db2 "$(banner app2 
 e2e_eq "app2 -> db2:5433 dropped (default deny)" "" "$(banner app2 "$db2" 5433)"
 e2e_check "app1 -> db1:22 refused at once (the instance's reset)" refused app1 "$db1" 22
 e2e_eq "db1 -> app2:5432 dropped (the rule is app -> db)" "" "$(banner db1 "$app2" 5432)"
+# The ssh rule has log: true: the instance logs the reject (its log is the
+# agent's, on hv2).
+e2e_check "fw1 logged the ssh reject with its rule" e2e_retry 3 \
+    grep -qE "log: reject rules\[2\]: tcp [0-9.]+:[0-9]+ -> $db1:22" "$LAB_RUN/agent-hv2.log"
 e2e_eq "app1 -> db2 ping (icmp echo allowed, replies pass)" 3 "$(e2e_ns_ping "$(ns app1)" "$db2" 3)"
 rx0=$(fw_rx)
 e2e_eq "web1 -> db1:5432 is not steered (not between app and db)" db1 "$(banner web1 "$db1" 5432)"
