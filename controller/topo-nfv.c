@@ -454,38 +454,11 @@ topo_nfv_enum__(struct topo_ctx__ *ctx, struct topo_raw__ *o, int k,
     return -1;
 }
 
-/* Parses "N" or "A-B" (1..65535, A <= B) of a rule's ports key. */
 static void
 topo_check_fw_ports__(struct topo_ctx__ *ctx, struct topo_raw_fwrule__ *r)
 {
-    const char *s = topo_scalar__(r->o.val[WK_PORTS]);
-    const char *dash = strchr(s, '-');
-    unsigned long a, b;
-    bool ok;
-
-    if (dash) {
-        char *lo = xstrdup(s);
-        lo[dash - s] = '\0';
-        ok = topo_parse_uint__(lo, 65535, &a) && a
-             && topo_parse_uint__(dash + 1, 65535, &b) && b;
-        free(lo);
-    } else {
-        ok = topo_parse_uint__(s, 65535, &a) && a;
-        b = a;
-    }
-    if (!ok) {
-        topo_err_field__(ctx, &r->o, WK_PORTS, topo_fwrule_keys__,
-                         "bad value: ports '%s' is not a port 1..65535 or a "
-                         "range \"A-B\" of them; write e.g. 80 or "
-                         "\"8000-8099\"", s);
-    } else if (a > b) {
-        topo_err_field__(ctx, &r->o, WK_PORTS, topo_fwrule_keys__,
-                         "bad value: ports range '%s' is reversed (%lu > "
-                         "%lu); did you mean \"%lu-%lu\"?", s, a, b, b, a);
-    } else {
-        r->port_min = (uint16_t) a;
-        r->port_max = (uint16_t) b;
-    }
+    topo_parse_ports__(ctx, &r->o, WK_PORTS, topo_fwrule_keys__,
+                       &r->port_min, &r->port_max);
 }
 
 /* A rule's src: or dst: list of networks. */
@@ -495,52 +468,14 @@ topo_check_fw_cidrs__(struct topo_ctx__ *ctx, struct topo_raw_fwrule__ *r,
 {
     const char *key = topo_fwrule_keys__[k].key;
     yaml_node_t *list = r->o.val[k];
-    size_t n = topo_list_len__(list);
     char *kpath = xasprintf("%s.%s", r->o.path, key);
-
     char *what = xasprintf("%s must name at least one network; remove the "
                            "key to match any address", key);
     topo_nfv_check_empty__(ctx, &r->o, list, key, what);
     free(what);
-    *out = xcalloc(n + 1, sizeof **out);
-    *n_out = 0;
-    for (size_t i = 0; i < n; i++) {
-        yaml_node_t *c = yaml_document_get_node(
-            &ctx->doc, list->data.sequence.items.start[i]);
-        char *p = xasprintf("%s[%zu]", kpath, i);
-        uint32_t net;
-        unsigned int plen;
-        char buf[IP4_STRLEN];
-        if (c->type != YAML_SCALAR_NODE || !*topo_scalar__(c)) {
-            topo_err__(ctx, c, p, "wrong node type: each %s entry is a "
-                       "network like 10.0.0.0/8, not %s", key,
-                       c->type == YAML_SCALAR_NODE ? "an empty value"
-                                                   : topo_node_type_name__(c));
-        } else if (ip4_parse_cidr(topo_scalar__(c), &net, &plen)
-                   || plen > 32) {
-            topo_err__(ctx, c, p, "bad value: '%s' is not an IPv4 network "
-                       "with a prefix length; write e.g. 10.0.0.0/8 (or "
-                       "10.1.0.5/32 for one address)", topo_scalar__(c));
-        } else if (net & ~ip4_mask(plen)) {
-            ip4_format(net & ip4_mask(plen), buf);
-            topo_err__(ctx, c, p, "bad value: cidr '%s' has host bits set; "
-                       "did you mean %s/%u?", topo_scalar__(c), buf, plen);
-        } else {
-            size_t j;
-            for (j = 0; j < *n_out; j++) {
-                if ((*out)[j].net == net && (*out)[j].plen == plen) {
-                    break;
-                }
-            }
-            if (j < *n_out) {
-                topo_err__(ctx, c, p, "cidr %s is listed twice in this "
-                           "rule's %s; list it once", topo_scalar__(c), key);
-            } else {
-                (*out)[(*n_out)++] = (struct topo_cidr) { net, plen };
-            }
-        }
-        free(p);
-    }
+    char *where = xasprintf("this rule's %s", key);
+    topo_parse_cidr_list__(ctx, list, kpath, key, where, out, n_out);
+    free(where);
     free(kpath);
 }
 

@@ -291,6 +291,16 @@ struct topo_ctx__ {
     struct topo_raw__ **lbv;            size_t nlbv; /* sorted, unique */
 };
 
+/* Rule values shared by security groups and firewalls (topo-sg.c): a
+ * ports key ("N" or "A-B") and a list of networks. */
+bool topo_parse_ports__(struct topo_ctx__ *, struct topo_raw__ *o, int k,
+                        const struct topo_keydef__ *keys, uint16_t *min,
+                        uint16_t *max);
+void topo_parse_cidr_list__(struct topo_ctx__ *, yaml_node_t *list,
+                            const char *kpath, const char *key,
+                            const char *dup_where, struct topo_cidr **out,
+                            size_t *n_out);
+
 /* --- errors (topo.c) --- */
 
 void topo_err__(struct topo_ctx__ *, const yaml_node_t *, const char *path,

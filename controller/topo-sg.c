@@ -107,11 +107,14 @@ topo_group_lookup__(struct topo_ctx__ *ctx, const char *name)
                          sizeof *ctx->groups);
 }
 
-/* Parses "N" or "A-B" (1..65535, A <= B) of a rule's ports key. */
-static void
-topo_check_ports_range__(struct topo_ctx__ *ctx, struct topo_raw_sgrule__ *r)
+/* Parses "N" or "A-B" (1..65535, A <= B), the value of key 'k' of 'o'
+ * (a rule's ports); false (reported) when it is not one. */
+bool
+topo_parse_ports__(struct topo_ctx__ *ctx, struct topo_raw__ *o, int k,
+                   const struct topo_keydef__ *keys, uint16_t *min,
+                   uint16_t *max)
 {
-    const char *s = topo_scalar__(r->o.val[RUK_PORTS]);
+    const char *s = topo_scalar__(o->val[k]);
     const char *dash = strchr(s, '-');
     unsigned long a, b;
     bool ok;
@@ -127,18 +130,28 @@ topo_check_ports_range__(struct topo_ctx__ *ctx, struct topo_raw_sgrule__ *r)
         b = a;
     }
     if (!ok) {
-        topo_err_field__(ctx, &r->o, RUK_PORTS, topo_sgrule_keys__,
+        topo_err_field__(ctx, o, k, keys,
                          "bad value: ports '%s' is not a port 1..65535 or a "
                          "range \"A-B\" of them; write e.g. 80 or "
                          "\"8000-8099\"", s);
-    } else if (a > b) {
-        topo_err_field__(ctx, &r->o, RUK_PORTS, topo_sgrule_keys__,
+        return false;
+    }
+    if (a > b) {
+        topo_err_field__(ctx, o, k, keys,
                          "bad value: ports range '%s' is reversed (%lu > "
                          "%lu); did you mean \"%lu-%lu\"?", s, a, b, b, a);
-    } else {
-        r->port_min = (uint16_t) a;
-        r->port_max = (uint16_t) b;
+        return false;
     }
+    *min = (uint16_t) a;
+    *max = (uint16_t) b;
+    return true;
+}
+
+static void
+topo_check_ports_range__(struct topo_ctx__ *ctx, struct topo_raw_sgrule__ *r)
+{
+    topo_parse_ports__(ctx, &r->o, RUK_PORTS, topo_sgrule_keys__,
+                       &r->port_min, &r->port_max);
 }
 
 static int
@@ -156,18 +169,19 @@ topo_check_icmp_field__(struct topo_ctx__ *ctx, struct topo_raw_sgrule__ *r,
     return (int) v;
 }
 
-static void
-topo_check_cidrs__(struct topo_ctx__ *ctx, struct topo_raw_sgrule__ *r)
+/* The entries of 'list', the value of a rule's key 'key' at 'kpath':
+ * networks, no host bits, each once ('dup_where' names the list in that
+ * message), into '*out' ('*n_out' of them; malloc'd even when empty). */
+void
+topo_parse_cidr_list__(struct topo_ctx__ *ctx, yaml_node_t *list,
+                       const char *kpath, const char *key,
+                       const char *dup_where, struct topo_cidr **out,
+                       size_t *n_out)
 {
-    yaml_node_t *list = r->o.val[RUK_CIDRS];
     size_t n = topo_list_len__(list);
-    char *kpath = xasprintf("%s.remote_cidrs", r->o.path);
 
-    if (!n) {
-        topo_err__(ctx, list, kpath, "empty list: remote_cidrs must name at "
-                   "least one network; remove the key to match anywhere");
-    }
-    r->cidrs = xcalloc(n + 1, sizeof *r->cidrs);
+    *out = xcalloc(n + 1, sizeof **out);
+    *n_out = 0;
     for (size_t i = 0; i < n; i++) {
         yaml_node_t *c = yaml_document_get_node(
             &ctx->doc, list->data.sequence.items.start[i]);
@@ -176,8 +190,8 @@ topo_check_cidrs__(struct topo_ctx__ *ctx, struct topo_raw_sgrule__ *r)
         unsigned int plen;
         char buf[IP4_STRLEN];
         if (c->type != YAML_SCALAR_NODE || !*topo_scalar__(c)) {
-            topo_err__(ctx, c, p, "wrong node type: each remote_cidrs entry "
-                       "is a network like 10.0.0.0/8, not %s",
+            topo_err__(ctx, c, p, "wrong node type: each %s entry is a "
+                       "network like 10.0.0.0/8, not %s", key,
                        c->type == YAML_SCALAR_NODE ? "an empty value"
                                                    : topo_node_type_name__(c));
         } else if (ip4_parse_cidr(topo_scalar__(c), &net, &plen)
@@ -191,20 +205,34 @@ topo_check_cidrs__(struct topo_ctx__ *ctx, struct topo_raw_sgrule__ *r)
                        "did you mean %s/%u?", topo_scalar__(c), buf, plen);
         } else {
             size_t j;
-            for (j = 0; j < r->n_cidrs; j++) {
-                if (r->cidrs[j].net == net && r->cidrs[j].plen == plen) {
+            for (j = 0; j < *n_out; j++) {
+                if ((*out)[j].net == net && (*out)[j].plen == plen) {
                     break;
                 }
             }
-            if (j < r->n_cidrs) {
-                topo_err__(ctx, c, p, "cidr %s is listed twice in this "
-                           "rule; list it once", topo_scalar__(c));
+            if (j < *n_out) {
+                topo_err__(ctx, c, p, "cidr %s is listed twice in %s; list "
+                           "it once", topo_scalar__(c), dup_where);
             } else {
-                r->cidrs[r->n_cidrs++] = (struct topo_cidr) { net, plen };
+                (*out)[(*n_out)++] = (struct topo_cidr) { net, plen };
             }
         }
         free(p);
     }
+}
+
+static void
+topo_check_cidrs__(struct topo_ctx__ *ctx, struct topo_raw_sgrule__ *r)
+{
+    yaml_node_t *list = r->o.val[RUK_CIDRS];
+    char *kpath = xasprintf("%s.remote_cidrs", r->o.path);
+
+    if (!topo_list_len__(list)) {
+        topo_err__(ctx, list, kpath, "empty list: remote_cidrs must name at "
+                   "least one network; remove the key to match anywhere");
+    }
+    topo_parse_cidr_list__(ctx, list, kpath, "remote_cidrs", "this rule",
+                           &r->cidrs, &r->n_cidrs);
     free(kpath);
 }
 
