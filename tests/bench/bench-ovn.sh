@@ -56,31 +56,9 @@ trap 'exit 130' INT TERM
 command -v ovn-northd >/dev/null || die "ovn-northd not installed (apt-get install ovn-central)"
 [ -x "$GEN" ] || die "no anet-bench-gen at $GEN"
 
-now_ms() { date +%s%3N; }
-median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
-best() { sort -n | head -n1; }
-mem_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null || echo -1; }
-
-rm -rf "$D"
-mkdir -p "$D"
-export OVN_RUNDIR=$D OVN_LOGDIR=$D OVN_DBDIR=$D OVN_SYSCONFDIR=$D
-export OVS_RUNDIR=$D OVS_LOGDIR=$D OVS_DBDIR=$D OVS_SYSCONFDIR=$D
-
-ovsdb-tool create "$D/nb.db" /usr/share/ovn/ovn-nb.ovsschema
-ovsdb-tool create "$D/sb.db" /usr/share/ovn/ovn-sb.ovsschema
-for db in nb sb; do
-    ovsdb-server "$D/$db.db" --remote="punix:$D/$db.sock" --pidfile="$D/$db.pid" \
-        --unixctl="$D/$db.ctl" --log-file="$D/$db.log" --detach </dev/null 2>>"$D/start.log" \
-        || die "cannot start the $db ovsdb-server"
-done
-ovn-northd --ovnnb-db="unix:$D/nb.sock" --ovnsb-db="unix:$D/sb.sock" \
-    --pidfile="$D/northd.pid" --unixctl="$D/northd.ctl" \
-    --log-file="$D/northd.log" --detach </dev/null 2>>"$D/start.log" || die "cannot start ovn-northd"
-
-NB=(ovn-nbctl --db="unix:$D/nb.sock" --timeout=120)
-SB=(ovn-sbctl --db="unix:$D/sb.sock" --timeout=120)
-NORTHD=(ovn-appctl -t "$D/northd.ctl")
-"${NB[@]}" --wait=sb sync || die "ovn-northd does not answer"
+# shellcheck source=ovn-lib.sh
+. "$(dirname "$0")/ovn-lib.sh"
+ovn_start_central "$D"
 
 # --- load the topology ----------------------------------------------------
 "$GEN" "$N" 20 100 >"$D/topo.yaml"
