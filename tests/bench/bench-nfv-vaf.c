@@ -12,10 +12,31 @@
  *      sets of 1k and 10k rules (packets mostly matching no rule, the
  *      linear scan's worst case), plus rte_acl build time.
  *
- * Usage: bench-nfv-vaf [SECONDS_PER_ROW [ROW]]   (default 1 s, all rows;
- *        ROW: est, new, mem or acl, e.g. to profile one)
- * Output: human-readable lines plus "RESULT key=value" lines.
+ * Usage: bench-nfv-vaf [SECONDS_PER_ROW [ROW [EXPORT_DIR]]]   (default 1 s,
+ *        all rows; ROW: est, new, mem or acl, e.g. to profile one)
+ * Output: human-readable lines plus "RESULT key=value" lines (with a ROW,
+ * the acl row prints its classify/linear RESULT lines too).
+ *
+ * EXPORT_DIR (acl row only): also writes the very rule sets and packets
+ * the row classified, in dpdk-test-acl's ClassBench formats, so that
+ * tests/bench/bench-nfv-acl-peer.sh can run DPDK's own test program on
+ * them.  For N in 1k and 10k, EXPORT_DIR/ receives
+ *   rules-N.txt   one line per expanded rte_acl rule, in the same order
+ *                 and with the same expansion as nfv/acl.c:
+ *                 "@src/len dst/len lo : hi dport_lo : dport_hi proto/mask";
+ *                 the source-port column carries the ICMP type range, the
+ *                 field nfv_acl_key has where a 5-tuple has its source
+ *                 port (0 : 65535 for "any"), so both tries have the same
+ *                 shape: proto byte, two 32-bit prefixes, two 16-bit ranges;
+ *   trace-N.txt   one packet a line, "src dst sport dport proto", addresses
+ *                 as host-order integers, sport = ICMP type (0 unless
+ *                 ICMP), dport = 0 unless TCP/UDP, as nfv_acl_key_init;
+ *   map-N.txt     for each line of rules-N.txt, the index of the anet rule
+ *                 it came from;
+ *   expect-N.txt  for each packet, nfv_acl_classify's answer (rule index,
+ *                 or -1 for no match).
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +45,7 @@
 #include <rte_malloc.h>
 
 #include "lib/packet.h"
+#include "lib/util.h"
 #include "nfv/acl.h"
 #include "nfv/nfv-eal.h"
 #include "nfv/vaf.h"
@@ -32,6 +54,7 @@
 #define N_FLOWS 10000
 
 static double row_secs = 1.0;
+static const char *export_dir;  /* acl row: also write dpdk-test-acl files */
 
 static uint64_t
 now_ns(void)
@@ -290,6 +313,118 @@ rnd_rule(struct nfv_fw_rule *r)
     r->action = NFV_FW_ALLOW;
 }
 
+/* The protocols an anet rule expands into, as nfv/acl.c does (0: any). */
+static size_t
+export_protos(const struct nfv_fw_rule *r, uint8_t protos[2])
+{
+    bool ports = !nfv_acl_port_any(r), icmp = r->icmp_type >= 0;
+    if ((ports && icmp) || (icmp && r->proto && r->proto != NFV_IP_PROTO_ICMP)
+        || (ports && r->proto && r->proto != NFV_IP_PROTO_TCP
+            && r->proto != NFV_IP_PROTO_UDP)) {
+        return 0;
+    }
+    if (icmp) {
+        protos[0] = NFV_IP_PROTO_ICMP;
+        return 1;
+    }
+    if (ports && !r->proto) {
+        protos[0] = NFV_IP_PROTO_TCP;
+        protos[1] = NFV_IP_PROTO_UDP;
+        return 2;
+    }
+    protos[0] = r->proto;
+    return 1;
+}
+
+static FILE *
+export_open(const char *what, size_t n_rules)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s-%zuk.txt", export_dir, what,
+             n_rules / 1000);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        perror(path);
+        exit(1);
+    }
+    return f;
+}
+
+static void
+export_close(FILE *f)
+{
+    if (fclose(f)) {
+        perror("export");
+        exit(1);
+    }
+}
+
+static void
+export_cidr(FILE *f, const struct nfv_cidr *c)
+{
+    uint32_t net = c ? c->net & (c->plen ? ~0u << (32 - c->plen) : 0) : 0;
+    fprintf(f, "%u.%u.%u.%u/%u", net >> 24, (net >> 16) & 0xff,
+            (net >> 8) & 0xff, net & 0xff, c ? c->plen : 0);
+}
+
+/* Writes the files described at the top of this file. */
+static void
+export_acl(const struct nfv_fw_rule *rules, size_t n_rules,
+           const struct nfv_acl *acl, const struct nfv_acl_key *const *kp,
+           size_t np)
+{
+    FILE *fr = export_open("rules", n_rules), *fm = export_open("map", n_rules);
+    size_t lines = 0;
+    for (size_t i = 0; i < n_rules; i++) {
+        const struct nfv_fw_rule *r = &rules[i];
+        uint8_t protos[2];
+        size_t n_p = export_protos(r, protos);
+        for (size_t s = 0; s < MAX(r->n_src, 1); s++) {
+            for (size_t d = 0; d < MAX(r->n_dst, 1); d++) {
+                for (size_t p = 0; p < n_p; p++) {
+                    fputc('@', fr);
+                    export_cidr(fr, r->n_src ? &r->src[s] : NULL);
+                    fputc(' ', fr);
+                    export_cidr(fr, r->n_dst ? &r->dst[d] : NULL);
+                    unsigned ilo = 0, ihi = 65535, plo = 0, phi = 65535;
+                    if (r->icmp_type >= 0) {
+                        ilo = ihi = (unsigned) r->icmp_type;
+                    }
+                    if (!nfv_acl_port_any(r)) {
+                        plo = r->dport_min;
+                        phi = r->dport_max;
+                    }
+                    fprintf(fr, " %u : %u %u : %u 0x%02x/0x%02x\n", ilo, ihi,
+                            plo, phi, protos[p], protos[p] ? 0xffu : 0u);
+                    fprintf(fm, "%zu\n", i);
+                    lines++;
+                }
+            }
+        }
+    }
+    export_close(fr);
+    export_close(fm);
+    if (lines != nfv_acl_n_expanded(acl)) {
+        fprintf(stderr, "export: %zu rule lines, nfv_acl has %zu rules\n",
+                lines, nfv_acl_n_expanded(acl));
+        exit(1);
+    }
+
+    FILE *ft = export_open("trace", n_rules), *fe = export_open("expect", n_rules);
+    for (size_t i = 0; i < np; i++) {
+        const struct nfv_acl_key *k = kp[i];
+        fprintf(ft, "%u %u %u %u %u\n", ntohl(k->src_be), ntohl(k->dst_be),
+                ntohs(k->icmp_type_be), ntohs(k->dport_be), k->proto);
+        uint32_t got;
+        nfv_acl_classify(acl, &kp[i], &got, 1);
+        fprintf(fe, "%d\n", got == NFV_ACL_NO_MATCH ? -1 : (int) got);
+    }
+    export_close(ft);
+    export_close(fe);
+    printf("exported %zu rules (%zu lines) and %zu packets to %s\n", n_rules,
+           lines, np, export_dir);
+}
+
 static void
 bench_acl(size_t n_rules, double *acl_mpps, double *lin_mpps)
 {
@@ -366,6 +501,9 @@ bench_acl(size_t n_rules, double *acl_mpps, double *lin_mpps)
            *lin_mpps, *acl_mpps / *lin_mpps);
     printf("RESULT nfv_acl_build_ms_%zuk=%.1f\n", n_rules / 1000,
            (double) (t1 - t0) / 1e6);
+    if (export_dir) {
+        export_acl(rules, n_rules, acl, kp, NP);
+    }
     nfv_acl_destroy(acl);
     for (size_t r = 0; r < n_rules; r++) {
         free(rules[r].src);
@@ -386,6 +524,7 @@ main(int argc, char *argv[])
         return 1;
     }
     const char *only = argc > 2 ? argv[2] : NULL;
+    export_dir = argc > 3 ? argv[3] : NULL;
 #define ROW__(name) (!only || !strcmp(only, name))
     double est = 0, newc = 0, mem = 0, a1 = 0, l1 = 0, a10 = 0, l10 = 0;
     if (ROW__("est")) {
@@ -402,6 +541,12 @@ main(int argc, char *argv[])
         bench_acl(10000, &a10, &l10);
     }
     if (only) {
+        if (ROW__("acl")) {
+            printf("RESULT nfv_acl_classify_mpps_1k=%.2f\n", a1);
+            printf("RESULT nfv_acl_linear_mpps_1k=%.3f\n", l1);
+            printf("RESULT nfv_acl_classify_mpps_10k=%.2f\n", a10);
+            printf("RESULT nfv_acl_linear_mpps_10k=%.4f\n", l10);
+        }
         return 0;
     }
     printf("RESULT nfv_vaf_est_mpps=%.2f\n", est);
