@@ -129,6 +129,7 @@ cleanup() {
     stop_pid $pids
     ip netns delete "$NS" 2>/dev/null
     rm -f /dev/hugepages/"$PFX"* 2>/dev/null
+    rm -rf /var/run/dpdk/"$PFX"* 2>/dev/null     # EAL runtime dirs
     if [ "$pages_added" -gt 0 ]; then
         local now
         now=$(cat "$HP/nr_hugepages")
