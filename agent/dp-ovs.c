@@ -274,6 +274,25 @@ dp_ovs_underlay__(struct dp_ovs *o, const struct agent_desired *d,
     return 0;
 }
 
+/* Is 'iface' a port of an NFV instance that has vhost-user ports (an
+ * OVS-DPDK host, nfv.h)? */
+static bool
+dp_ovs_nfv_vhost_port__(const struct dp_ovs *o, const struct agent_desired *d,
+                        const char *iface)
+{
+    if (!nfv_sup_vhost(o->nfv)) {
+        return false;
+    }
+    for (size_t i = 0; i < d->n_nfv; i++) {
+        for (size_t j = 0; j < d->nfv[i].n_ports; j++) {
+            if (!strcmp(d->nfv[i].ports[j].iface, iface)) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 /* Step 3. */
 static int
 dp_ovs_ports__(struct dp_ovs *o, const struct agent_desired *d, char **error)
@@ -288,7 +307,12 @@ dp_ovs_ports__(struct dp_ovs *o, const struct agent_desired *d, char **error)
     const char *(*opts)[3] = xcalloc(d->n_ports ? d->n_ports : 1,
                                      sizeof *opts);
     char **devargs = xcalloc(d->n_ports ? d->n_ports : 1, sizeof *devargs);
-    size_t n = 0;
+    /* The same for NFV vhost-user ports: options and socket paths. */
+    const char *(*nfv_opts)[3] = xcalloc(n_nfv_ports ? n_nfv_ports : 1,
+                                         sizeof *nfv_opts);
+    char **nfv_socks = xcalloc(n_nfv_ports ? n_nfv_ports : 1,
+                               sizeof *nfv_socks);
+    size_t n = 0, n_socks = 0;
     int r;
 
     for (size_t i = 0; i < d->n_ports; i++) {
@@ -314,7 +338,9 @@ dp_ovs_ports__(struct dp_ovs *o, const struct agent_desired *d, char **error)
             n++;
             continue;
         }
-        if (!dp_ovs_iface_exists__(o, p->iface)) {
+        if (!dp_ovs_iface_exists__(o, p->iface)
+            || dp_ovs_nfv_vhost_port__(o, d, p->iface)) {
+            /* (A load balancer's vhost-user port joins below.) */
             continue;
         }
         r = link_disable_tx_offload(p->iface);
@@ -347,7 +373,21 @@ dp_ovs_ports__(struct dp_ovs *o, const struct agent_desired *d, char **error)
             for (size_t k = 0; k < n_bound && !dup; k++) {
                 dup = !strcmp(bp[k].iface, np->iface);
             }
-            if (!dup && dp_ovs_iface_exists__(o, np->iface)) {
+            if (!dup && nfv_sup_vhost(o->nfv)) {
+                /* vhost-user (nfv.h): the instance serves the socket, OVS
+                 * connects as client; attached at once, like a VM's. */
+                char *sock = nfv_sup_vhost_path(o->nfv, np->iface);
+                nfv_socks[n_socks] = sock;
+                nfv_opts[n_socks][0] = "vhost-server-path";
+                nfv_opts[n_socks][1] = sock;
+                bp[n++] = (struct bridge_port) {
+                    .iface = np->iface, .ofport = np->ofport,
+                    .logical = d->nfv[i].name,
+                    .type = "dpdkvhostuserclient",
+                    .options = nfv_opts[n_socks],
+                };
+                n_socks++;
+            } else if (!dup && dp_ovs_iface_exists__(o, np->iface)) {
                 bp[n++] = (struct bridge_port) {
                     .iface = np->iface, .ofport = np->ofport,
                     .logical = d->nfv[i].name,
@@ -361,6 +401,11 @@ dp_ovs_ports__(struct dp_ovs *o, const struct agent_desired *d, char **error)
     }
     free(devargs);
     free(opts);
+    for (size_t i = 0; i < n_socks; i++) {
+        free(nfv_socks[i]);
+    }
+    free(nfv_socks);
+    free(nfv_opts);
     free(bp);
     if (r) {
         dp_ovs_db_error__(o, r);
@@ -552,6 +597,7 @@ dp_ovs_apply_steps__(struct dp_ovs *o, const struct agent_desired *d,
                            o->of_target, r);
         return r;
     }
+    nfv_sup_set_vhost(o->nfv, d->dpdk.enabled);
     nfv_sup_sync(o->nfv, d->nfv, d->n_nfv);
     r = dp_ovs_ports__(o, d, error);
     if (r) {
@@ -628,6 +674,7 @@ dp_ovs_reconcile(struct agent_dp *dp, const struct agent_desired *d)
         LOG_WARN_RL("reconcile: ensuring %s: %s", o->bridge, strerror(-r));
         goto out;
     }
+    nfv_sup_set_vhost(o->nfv, d->dpdk.enabled);
     nfv_sup_sync(o->nfv, d->nfv, d->n_nfv);
     if (dp_ovs_ports__(o, d, &error)) {
         LOG_WARN_RL("reconcile: %s", error);
@@ -682,7 +729,8 @@ dp_ovs_port_status(struct agent_dp *dp, const struct agent_desired *d,
         int32_t ofport = 0;
 
         out[i] = (struct agent_port_status) { .iface = iface };
-        bool socket = d->ports[i].kind == AGENT_PORT_VHOST_USER;
+        bool socket = d->ports[i].kind == AGENT_PORT_VHOST_USER
+                      || dp_ovs_nfv_vhost_port__(o, d, iface);
         if ((!socket && !dp_ovs_iface_exists__(o, iface)) || !o->db) {
             continue;
         }

@@ -68,6 +68,7 @@ struct nfv_inst {
     long long stats_ms;             /* last stats request */
     uint8_t *stats;                 /* last anet.nfv.NfvStats, packed */
     size_t stats_len;
+    bool vhost;                     /* vhost-user ports, no veths */
 };
 
 struct nfv_sup {
@@ -79,6 +80,7 @@ struct nfv_sup {
     size_t n_dying;
     char *program;
     char *rundir;
+    bool vhost;                     /* new instances get vhost-user ports */
 };
 
 /* ---- desired-state values --------------------------------------------- */
@@ -344,10 +346,14 @@ nfv_sup_start__(struct nfv_inst *in)
     char *ctl = nfv_sup_ctl_path__(s, w->name);
     char *prefix = xasprintf("anet-nfv-%s", w->name);
     char peers[2][IFNAMSIZ];
+    char *socks[2] = { NULL, NULL };
     char *argv[16];
     int argc = 0;
 
-    for (size_t i = 0; i < w->n_ports; i++) {
+    for (size_t i = 0; in->vhost && i < w->n_ports && i < 2; i++) {
+        socks[i] = nfv_sup_vhost_path(s, w->ports[i].iface);
+    }
+    for (size_t i = 0; !in->vhost && i < w->n_ports; i++) {
         if (nfv_sup_veth_ensure__(w->ports[i].iface)) {
             in->restart_ms = time_msec() + in->backoff_ms;
             goto out;
@@ -361,8 +367,8 @@ nfv_sup_start__(struct nfv_inst *in)
     argv[argc++] = "--kind";
     argv[argc++] = w->kind == AGENT_NFV_VAD ? "vad" : "vaf";
     for (size_t i = 0; i < w->n_ports; i++) {
-        argv[argc++] = "--port";
-        argv[argc++] = peers[i];
+        argv[argc++] = in->vhost ? "--vhost" : "--port";
+        argv[argc++] = in->vhost ? socks[i] : peers[i];
     }
     argv[argc++] = "--ctl";
     argv[argc++] = ctl;
@@ -394,8 +400,9 @@ nfv_sup_start__(struct nfv_inst *in)
     in->pid = pid;
     in->n_starts++;
     in->started_ms = time_msec();
-    LOG_INFO("nfv %s: started %s (pid %d, %s)", w->name, s->program,
-             (int) pid, w->kind == AGENT_NFV_VAD ? "vad" : "vaf");
+    LOG_INFO("nfv %s: started %s (pid %d, %s%s)", w->name, s->program,
+             (int) pid, w->kind == AGENT_NFV_VAD ? "vad" : "vaf",
+             in->vhost ? ", vhost-user" : "");
     in->pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
     if (in->pidfd >= 0) {
         in->pid_ev = event_new(s->base, in->pidfd, EV_READ | EV_PERSIST,
@@ -403,6 +410,8 @@ nfv_sup_start__(struct nfv_inst *in)
         event_add(in->pid_ev, NULL);
     }
 out:
+    free(socks[0]);
+    free(socks[1]);
     free(ctl);
     free(prefix);
 }
@@ -567,7 +576,14 @@ nfv_sup_retire__(struct nfv_sup *s, struct nfv_inst *in)
     LOG_INFO("nfv %s: stopping", in->want.name);
     nfv_sup_ctl_close__(in);
     for (size_t j = 0; j < in->want.n_ports; j++) {
-        nfv_sup_veth_delete__(in->want.ports[j].iface);
+        if (in->vhost) {
+            /* The process serves the socket; its file stays behind. */
+            char *sock = nfv_sup_vhost_path(s, in->want.ports[j].iface);
+            unlink(sock);
+            free(sock);
+        } else {
+            nfv_sup_veth_delete__(in->want.ports[j].iface);
+        }
     }
     char *ctl = nfv_sup_ctl_path__(s, in->want.name);
     unlink(ctl);
@@ -643,13 +659,15 @@ nfv_sup_sync(struct nfv_sup *s, const struct agent_nfv *want, size_t n)
                 break;
             }
         }
-        if (in && !nfv_sup_same_shape__(&in->want, w)) {
+        if (in && (!nfv_sup_same_shape__(&in->want, w)
+                   || in->vhost != s->vhost)) {
             nfv_sup_retire__(s, in);    /* kind or ports changed */
             in = NULL;
         }
         if (!in) {
             in = xzalloc(sizeof *in);
             in->sup = s;
+            in->vhost = s->vhost;
             in->pidfd = -1;
             in->backoff_ms = NFV_SUP_BACKOFF_MIN_MS;
             agent_nfv_copy1__(&in->want, w);
@@ -662,7 +680,7 @@ nfv_sup_sync(struct nfv_sup *s, const struct agent_nfv *want, size_t n)
             in->config_sent = false;
             LOG_INFO("nfv %s: config changed", w->name);
         }
-        for (size_t j = 0; j < in->want.n_ports; j++) {
+        for (size_t j = 0; !in->vhost && j < in->want.n_ports; j++) {
             nfv_sup_veth_ensure__(in->want.ports[j].iface);
         }
         next[i] = in;
@@ -681,6 +699,28 @@ nfv_sup_sync(struct nfv_sup *s, const struct agent_nfv *want, size_t n)
 }
 
 /* ---- supervisor ---------------------------------------------------------------- */
+
+void
+nfv_sup_set_vhost(struct nfv_sup *s, bool on)
+{
+    if (s->vhost != on) {
+        LOG_INFO("NFV instance ports: %s", on ? "vhost-user (OVS-DPDK)"
+                                              : "veth pairs");
+    }
+    s->vhost = on;
+}
+
+bool
+nfv_sup_vhost(const struct nfv_sup *s)
+{
+    return s->vhost;
+}
+
+char *
+nfv_sup_vhost_path(const struct nfv_sup *s, const char *iface)
+{
+    return xasprintf("%s/%s.sock", s->rundir, iface);
+}
 
 static char *
 nfv_sup_find_program__(void)

@@ -18,6 +18,14 @@
  * state gets SIGTERM (SIGKILL 2 s later) and its veths are deleted.  A
  * change of an instance's kind or ports restarts it.
  *
+ * On an OVS-DPDK host (nfv_sup_set_vhost(), from the desired state's
+ * dpdk.enabled) an instance's ports are vhost-user instead: no veths;
+ * anet-nfv gets --vhost RUNDIR/IFACE.sock per port (nfv_sup_vhost_path())
+ * and serves that socket, and the datapath back-end attaches 'iface' to
+ * br-int at once as a dpdkvhostuserclient with that vhost-server-path (OVS
+ * reconnects when the instance restarts).  Switching the mode restarts
+ * the instances.
+ *
  * Design: everything runs from the agent's event loop and never blocks it:
  * children are watched with a pidfd per process (plus a 500 ms timer that
  * also drives restarts and reconnects), the control connection is a
@@ -80,6 +88,14 @@ void nfv_sup_destroy(struct nfv_sup *);
  * veths at once (so the caller can attach them to br-int right after);
  * processes start and get their configs from the event loop. */
 void nfv_sup_sync(struct nfv_sup *, const struct agent_nfv *inst, size_t n);
+
+/* vhost-user ports (see above) for the instances the next nfv_sup_sync()
+ * makes; running instances of the other mode are restarted by it.  Off
+ * by default. */
+void nfv_sup_set_vhost(struct nfv_sup *, bool on);
+bool nfv_sup_vhost(const struct nfv_sup *);
+/* The vhost-user socket of port 'iface' (malloc'd). */
+char *nfv_sup_vhost_path(const struct nfv_sup *, const char *iface);
 
 /* Introspection (tests, logs): the pid of instance 'name' (0 when not
  * running), its starts so far, and the config generation it reported

@@ -2,7 +2,9 @@
  *
  * Start-up: rte_eal_init() with one lcore, --no-pci --no-shconf, hugepages
  * (--in-memory) when enough are free, else --no-huge; -m 256 either way;
- * one net_af_packet vdev per port; one mbuf pool; every port one RX and one TX queue, promiscuous
+ * one net_af_packet vdev per port (vhost-user ports instead: hugepages
+ * only, --in-memory --single-file-segments, one net_virtio_user vdev in
+ * server mode per socket; see nfv-io.h); one mbuf pool; every port one RX and one TX queue, promiscuous
  * (a bump in the wire forwards frames not addressed to it), started.
  *
  * The loop, per iteration: an RX burst per port; each burst wrapped as
@@ -29,6 +31,7 @@
 #include <linux/if_packet.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,9 +88,9 @@ nfv_io_now_ns__(void)
 
 /* ---- start-up ------------------------------------------------------------ */
 
-/* Free 2 MiB hugepages enough for NFV_IO_HUGE_MB? */
-static bool
-nfv_io_hugepages_free__(void)
+/* Free 2 MiB hugepages now. */
+static long
+nfv_io_hugepages_n_free__(void)
 {
     FILE *f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/"
                     "free_hugepages", "r");
@@ -99,7 +102,76 @@ nfv_io_hugepages_free__(void)
         }
         fclose(f);
     }
-    return n * 2 >= NFV_IO_HUGE_MB && !access("/dev/hugepages", W_OK);
+    return n;
+}
+
+/* Free 2 MiB hugepages enough for NFV_IO_HUGE_MB? */
+static bool
+nfv_io_hugepages_free__(void)
+{
+    return nfv_io_hugepages_n_free__() * 2 >= NFV_IO_HUGE_MB
+           && !access("/dev/hugepages", W_OK);
+}
+
+/* The EAL of vhost-user ports (nfv-io.h): hugepages only, shareable, one
+ * net_virtio_user vdev per socket, the server end. */
+static int
+nfv_io_eal_vhost__(const struct nfv_io_options *opt)
+{
+    char *argv[32];
+    char *owned[8];
+    int argc = 0, n_owned = 0;
+    long n_free = nfv_io_hugepages_n_free__();
+
+    if (opt->no_huge || n_free * 2 < NFV_IO_VHOST_MB) {
+        LOG_ERR("vhost-user ports need %d MiB of shared hugepage memory "
+                "(%d 2 MiB pages; %ld free%s): reserve them, e.g. "
+                "raise /sys/kernel/mm/hugepages/hugepages-2048kB/"
+                "nr_hugepages by %d", NFV_IO_VHOST_MB, NFV_IO_VHOST_MB / 2,
+                n_free, opt->no_huge ? ", and --no-huge forbids them" : "",
+                NFV_IO_VHOST_MB / 2);
+        return -ENOMEM;
+    }
+    argv[argc++] = "anet-nfv";
+    argv[argc++] = "-l";
+    argv[argc++] = "0";
+    argv[argc++] = "--no-pci";
+    argv[argc++] = "--no-telemetry";
+    argv[argc++] = "--log-level=warning";
+    argv[argc++] = "-m";
+    owned[n_owned] = xasprintf("%d", NFV_IO_VHOST_MB);
+    argv[argc++] = owned[n_owned++];
+    /* Memory in memfd-backed segments, one per list: what vhost-user
+     * hands to OVS as file descriptors. */
+    argv[argc++] = "--in-memory";
+    argv[argc++] = "--single-file-segments";
+    argv[argc++] = "--no-shconf";
+    owned[n_owned] = opt->file_prefix
+                     ? xasprintf("--file-prefix=%s", opt->file_prefix)
+                     : xasprintf("--file-prefix=anet-nfv-%s", opt->name);
+    argv[argc++] = owned[n_owned++];
+    for (int i = 0; i < opt->n_ports; i++) {
+        struct stat st;
+        /* A socket left by a previous run would make bind() fail. */
+        if (!stat(opt->ports[i], &st) && S_ISSOCK(st.st_mode)) {
+            unlink(opt->ports[i]);
+        }
+        owned[n_owned] = xasprintf("--vdev=net_virtio_user%d,path=%s,"
+                                   "server=1,queues=1", i, opt->ports[i]);
+        argv[argc++] = owned[n_owned++];
+    }
+    argv[argc] = NULL;
+    LOG_INFO("EAL: hugepages, %d vhost-user port(s); waiting for OVS to "
+             "connect", opt->n_ports);
+    int r = rte_eal_init(argc, argv);
+    for (int i = 0; i < n_owned; i++) {
+        free(owned[i]);
+    }
+    if (r < 0) {
+        LOG_ERR("rte_eal_init failed: %s", rte_strerror(rte_errno));
+        return -(rte_errno ? rte_errno : EINVAL);
+    }
+    return 0;
 }
 
 static int
@@ -108,8 +180,12 @@ nfv_io_eal__(const struct nfv_io_options *opt)
     char *argv[32];
     char *owned[8];
     int argc = 0, n_owned = 0;
-    bool huge = !opt->no_huge && nfv_io_hugepages_free__();
+    bool huge;
 
+    if (opt->vhost) {
+        return nfv_io_eal_vhost__(opt);
+    }
+    huge = !opt->no_huge && nfv_io_hugepages_free__();
     argv[argc++] = "anet-nfv";
     argv[argc++] = "-l";
     argv[argc++] = "0";
@@ -147,6 +223,15 @@ nfv_io_eal__(const struct nfv_io_options *opt)
     return 0;
 }
 
+/* The vdev name of port 'i'. */
+static void
+nfv_io_port_name__(const struct nfv_io_options *opt, int i, char *name,
+                   size_t size)
+{
+    snprintf(name, size, opt->vhost ? "net_virtio_user%d"
+                                    : "net_af_packet%d", i);
+}
+
 static int
 nfv_io_port_start__(struct nfv_io *io, int i)
 {
@@ -155,7 +240,7 @@ nfv_io_port_start__(struct nfv_io *io, int i)
     uint16_t pid;
     int r;
 
-    snprintf(name, sizeof name, "net_af_packet%d", i);
+    nfv_io_port_name__(io->opt, i, name, sizeof name);
     r = rte_eth_dev_get_port_by_name(name, &pid);
     if (r) {
         LOG_ERR("%s (%s): no such DPDK port", name, io->opt->ports[i]);
@@ -198,10 +283,14 @@ nfv_io_doorbell_open__(struct nfv_io *io, int i)
         .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
         .sll_ifindex = if_nametoindex(io->opt->ports[i]),
     };
-    int one = 1, fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK
-                             | SOCK_CLOEXEC, htons(ETH_P_ALL));
+    int one = 1, fd;
 
     io->doorbell[i] = -1;
+    if (io->opt->vhost) {
+        return;                 /* a socket path, no interface to watch */
+    }
+    fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                htons(ETH_P_ALL));
     if (fd < 0 || !sll.sll_ifindex || nfv_io_doorbell_filter__(fd, false)
         || bind(fd, (struct sockaddr *) &sll, sizeof sll)) {
         LOG_WARN("port %s: no doorbell (%s); idle wake-ups stay at %d/s",
@@ -568,7 +657,7 @@ out:
     for (int i = 0; i < opt->n_ports; i++) {
         uint16_t pid;
         char name[32];
-        snprintf(name, sizeof name, "net_af_packet%d", i);
+        nfv_io_port_name__(opt, i, name, sizeof name);
         if (!rte_eth_dev_get_port_by_name(name, &pid)) {
             rte_eth_dev_stop(pid);
             rte_eth_dev_close(pid);
@@ -583,6 +672,10 @@ out:
     nfv_config_destroy(io->cfg);
     rte_mempool_free(io->pool);
     free(io);
+    /* EAL leaves its (empty, in memory mode) runtime directory behind. */
+    char *rundir = xstrdup(rte_eal_get_runtime_dir());
     rte_eal_cleanup();
+    rmdir(rundir);
+    free(rundir);
     return status;
 }

@@ -52,7 +52,18 @@ struct nfv_io_options {
     const char *ctl;                    /* control socket path */
     const char *file_prefix;            /* EAL --file-prefix; NULL: derived */
     bool no_huge;                       /* force --no-huge */
+    bool vhost;                         /* 'ports' are vhost-user sockets */
 };
+
+/* vhost-user ports (--vhost SOCKET): each a net_virtio_user vdev in server
+ * mode on SOCKET (OVS-DPDK connects as dpdkvhostuserclient and reconnects
+ * after a restart).  The peer reads the packets out of this process's
+ * memory, so it must be shareable: hugepages (--in-memory
+ * --single-file-segments, NFV_IO_VHOST_MB of them), never --no-huge.  EAL
+ * start-up waits until OVS has connected to every socket.  There are no
+ * doorbells on such ports: an idle instance wakes every
+ * NFV_IO_SLEEP_MAX_US. */
+#define NFV_IO_VHOST_MB 128
 
 /* Runs the instance until SIGTERM/SIGINT; returns the exit status. */
 int nfv_io_run(const struct nfv_io_options *);

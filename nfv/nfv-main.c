@@ -3,8 +3,12 @@
  *
  *   anet-nfv --name N --kind vaf|vad --port IFACE [--port IFACE2]
  *            --ctl SOCKET [--file-prefix P] [--no-huge] [--log-level L]
+ *   anet-nfv ... --vhost SOCKET [--vhost SOCKET2] ...
  *
- * A vAF takes two ports (left, right), a vAD one.  The policy arrives on
+ * A vAF takes two ports (left, right), a vAD one: either all --port
+ * (net_af_packet on an interface) or all --vhost (a vhost-user socket this
+ * process serves, for OVS-DPDK's dpdkvhostuserclient; needs hugepages, see
+ * nfv-io.h).  The policy arrives on
  * the control socket (nfv-io.h, proto/nfv.proto); SIGTERM exits cleanly.
  */
 #include "nfv/nfv-io.h"
@@ -20,7 +24,10 @@ nfv_main_usage__(FILE *f)
 {
     fprintf(f, "usage: anet-nfv --name N --kind vaf|vad --port IFACE "
             "[--port IFACE2] --ctl SOCKET\n"
-            "                [--file-prefix P] [--no-huge] "
+            "       (or --vhost SOCKET [--vhost SOCKET2] instead of "
+            "--port: vhost-user,\n"
+            "        needs %d MiB of free hugepages)\n", NFV_IO_VHOST_MB);
+    fprintf(f, "                [--file-prefix P] [--no-huge] "
             "[--log-level err|warn|info|dbg]\n");
 }
 
@@ -31,6 +38,7 @@ main(int argc, char **argv)
         { "name", required_argument, NULL, 'n' },
         { "kind", required_argument, NULL, 'k' },
         { "port", required_argument, NULL, 'p' },
+        { "vhost", required_argument, NULL, 'v' },
         { "ctl", required_argument, NULL, 'c' },
         { "file-prefix", required_argument, NULL, 'f' },
         { "no-huge", no_argument, NULL, 'H' },
@@ -41,7 +49,7 @@ main(int argc, char **argv)
     struct nfv_io_options opt = { .kind = NFV_KIND_VAF };
     const char *kind = NULL;
     enum log_level level;
-    int c;
+    int c, n_af = 0, n_vhost = 0;
 
     log_set_program("anet-nfv");
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -52,12 +60,18 @@ main(int argc, char **argv)
         case 'f': opt.file_prefix = optarg; break;
         case 'H': opt.no_huge = true; break;
         case 'p':
+        case 'v':
             if (opt.n_ports == NFV_IO_MAX_PORTS) {
                 fprintf(stderr, "anet-nfv: at most %d ports\n",
                         NFV_IO_MAX_PORTS);
                 return 2;
             }
             opt.ports[opt.n_ports++] = optarg;
+            if (c == 'v') {
+                n_vhost++;
+            } else {
+                n_af++;
+            }
             break;
         case 'l':
             if (log_parse_level(optarg, &level)) {
@@ -78,6 +92,11 @@ main(int argc, char **argv)
         nfv_main_usage__(stderr);
         return 2;
     }
+    if (n_af && n_vhost) {
+        fprintf(stderr, "anet-nfv: --port and --vhost do not mix\n");
+        return 2;
+    }
+    opt.vhost = n_vhost > 0;
     if (nfv_kind_parse(kind, &opt.kind)) {
         fprintf(stderr, "anet-nfv: --kind must be vaf or vad, not %s\n", kind);
         return 2;

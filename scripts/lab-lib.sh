@@ -404,8 +404,16 @@ LAB_HUGE_DIR=/dev/hugepages
 LAB_HUGE_LOCK=/tmp/anet-hugepages.lock
 
 lab_dpdk_host() { [ -f "$LAB_RUN/dpdk/$1" ]; }
-# lab_dpdk_pages HOST: 2 MiB pages for HOST's socket_mem (rounded up).
-lab_dpdk_pages() { echo $(( ($(cat "$LAB_RUN/dpdk/$1") + 1) / 2 )); }
+# lab_dpdk_pages HOST: 2 MiB pages for HOST's socket_mem (rounded up),
+# plus LAB_DPDK_NFV_PAGES per NFV instance the topology places on HOST
+# (dpdk/HOST holds "SOCKET_MEM N_NFV"): on a DPDK host anet-nfv's ports
+# are vhost-user, which needs its memory in hugepages too.
+LAB_DPDK_NFV_PAGES=64
+lab_dpdk_pages() {
+    local sm nfv
+    read -r sm nfv <"$LAB_RUN/dpdk/$1"
+    echo $(( (sm + 1) / 2 + ${nfv:-0} * LAB_DPDK_NFV_PAGES ))
+}
 
 # lab_dpdk_install: the DPDK build of ovs-vswitchd (Debian package
 # openvswitch-switch-dpdk; dpdk-dev brings dpdk-testpmd for the benches).
@@ -494,9 +502,20 @@ lab_dpdk_prepare() {
     ' "$in" </dev/null || lab_die "cannot rewrite $in for DPDK mode"
     rm -rf "$LAB_RUN/dpdk.new"
     mkdir -p "$LAB_RUN/dpdk.new"
-    local h m
+    # NFV instances per host (firewalls: and load_balancers: items).
+    local nfvlist
+    nfvlist=$(awk '
+        /^[A-Za-z_"\047][^:]*:/ { sect = $0; sub(/ *:.*/, "", sect); gsub(/["\047]/, "", sect) }
+        (sect == "firewalls" || sect == "load_balancers") \
+            && match($0, /(^|[{, -])host *: *["\047]?[a-z0-9][a-z0-9_-]*/) {
+            h = substr($0, RSTART, RLENGTH); sub(/.*host *: *["\047]?/, "", h); n[h]++
+        }
+        END { for (h in n) print h, n[h] }
+    ' "$in" </dev/null)
+    local h m k
     while read -r h m; do
-        [ -n "$h" ] && echo "${m:-0}" >"$LAB_RUN/dpdk.new/$h"
+        k=$(awk -v h="$h" '$1 == h { print $2 }' <<<"$nfvlist")
+        [ -n "$h" ] && echo "${m:-0} ${k:-0}" >"$LAB_RUN/dpdk.new/$h"
     done <"$list"
     rm -f "$list"
     [ "$out" = /dev/null ] && out=$in
