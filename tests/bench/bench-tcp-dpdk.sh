@@ -10,7 +10,7 @@
 # workload on bt1 to the one on bt2 through both hosts' br-int, the Geneve
 # tunnel and both br-phy: iperf3 (REPS runs of SECS s, the median; installed
 # with apt-get if missing and possible), else a 200 MB nc transfer timed and
-# checked with sha256.  OVN on the same path is not measured (yet).
+# checked with sha256.  OVN on the same path: tests/bench/bench-tcp-ovn.sh.
 #
 # Output: human-readable lines plus "RESULT tcp_dpdk_gbps=..." and
 # "RESULT tcp_netdev_gbps=..." (and the ratio).  Both labs go down on exit,
@@ -111,4 +111,4 @@ netdev=$(measure btcp-netdev)
 echo "RESULT tcp_dpdk_gbps=$dpdk"
 echo "RESULT tcp_netdev_gbps=$netdev"
 echo "RESULT tcp_dpdk_vs_netdev=$(awk -v a="$dpdk" -v b="$netdev" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
-echo "(OVN on the same path: not measured)"
+echo "(OVN on the same path: tests/bench/bench-tcp-ovn.sh)"
