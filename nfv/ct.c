@@ -323,8 +323,11 @@ nfv_ct_create(struct nfv_ct *ct, const struct nfv_ct_key *key,
         ct->stats.refused_full++;
         return -ENOSPC;
     }
-    if (removals != ct->stats.expired + ct->stats.evicted_embryonic) {
-        sp = rte_hash_lookup(ct->sources, &src);  /* it may have gone */
+    if (sp >= 0
+        && removals != ct->stats.expired + ct->stats.evicted_embryonic) {
+        /* Making room may have removed the source's last connection (it
+         * cannot have added a source that was not there). */
+        sp = rte_hash_lookup(ct->sources, &src);
     }
     if (sp < 0) {
         sp = rte_hash_add_key(ct->sources, &src);
