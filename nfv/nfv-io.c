@@ -113,67 +113,12 @@ nfv_io_hugepages_free__(void)
            && !access("/dev/hugepages", W_OK);
 }
 
-/* The EAL of vhost-user ports (nfv-io.h): hugepages only, shareable, one
- * net_virtio_user vdev per socket, the server end. */
-static int
-nfv_io_eal_vhost__(const struct nfv_io_options *opt)
-{
-    char *argv[32];
-    char *owned[8];
-    int argc = 0, n_owned = 0;
-    long n_free = nfv_io_hugepages_n_free__();
-
-    if (opt->no_huge || n_free * 2 < NFV_IO_VHOST_MB) {
-        LOG_ERR("vhost-user ports need %d MiB of shared hugepage memory "
-                "(%d 2 MiB pages; %ld free%s): reserve them, e.g. "
-                "raise /sys/kernel/mm/hugepages/hugepages-2048kB/"
-                "nr_hugepages by %d", NFV_IO_VHOST_MB, NFV_IO_VHOST_MB / 2,
-                n_free, opt->no_huge ? ", and --no-huge forbids them" : "",
-                NFV_IO_VHOST_MB / 2);
-        return -ENOMEM;
-    }
-    argv[argc++] = "anet-nfv";
-    argv[argc++] = "-l";
-    argv[argc++] = "0";
-    argv[argc++] = "--no-pci";
-    argv[argc++] = "--no-telemetry";
-    argv[argc++] = "--log-level=warning";
-    argv[argc++] = "-m";
-    owned[n_owned] = xasprintf("%d", NFV_IO_VHOST_MB);
-    argv[argc++] = owned[n_owned++];
-    /* Memory in memfd-backed segments, one per list: what vhost-user
-     * hands to OVS as file descriptors. */
-    argv[argc++] = "--in-memory";
-    argv[argc++] = "--single-file-segments";
-    argv[argc++] = "--no-shconf";
-    owned[n_owned] = opt->file_prefix
-                     ? xasprintf("--file-prefix=%s", opt->file_prefix)
-                     : xasprintf("--file-prefix=anet-nfv-%s", opt->name);
-    argv[argc++] = owned[n_owned++];
-    for (int i = 0; i < opt->n_ports; i++) {
-        struct stat st;
-        /* A socket left by a previous run would make bind() fail. */
-        if (!stat(opt->ports[i], &st) && S_ISSOCK(st.st_mode)) {
-            unlink(opt->ports[i]);
-        }
-        owned[n_owned] = xasprintf("--vdev=net_virtio_user%d,path=%s,"
-                                   "server=1,queues=1", i, opt->ports[i]);
-        argv[argc++] = owned[n_owned++];
-    }
-    argv[argc] = NULL;
-    LOG_INFO("EAL: hugepages, %d vhost-user port(s); waiting for OVS to "
-             "connect", opt->n_ports);
-    int r = rte_eal_init(argc, argv);
-    for (int i = 0; i < n_owned; i++) {
-        free(owned[i]);
-    }
-    if (r < 0) {
-        LOG_ERR("rte_eal_init failed: %s", rte_strerror(rte_errno));
-        return -(rte_errno ? rte_errno : EINVAL);
-    }
-    return 0;
-}
-
+/* EAL for the instance: one lcore, no PCI, memory and one vdev per port.
+ * af_packet: hugepages when free (--in-memory), else --no-huge (DPDK
+ * refuses --in-memory with --no-huge's legacy memory; nothing is shared
+ * then anyway).  vhost-user: memfd-backed hugepage segments, one per list
+ * (what vhost-user hands to OVS as file descriptors), refused with what to
+ * reserve when too few pages are free; anet-nfv is the vhost server. */
 static int
 nfv_io_eal__(const struct nfv_io_options *opt)
 {
@@ -183,9 +128,20 @@ nfv_io_eal__(const struct nfv_io_options *opt)
     bool huge;
 
     if (opt->vhost) {
-        return nfv_io_eal_vhost__(opt);
+        long n_free = nfv_io_hugepages_n_free__();
+        if (opt->no_huge || n_free * 2 < NFV_IO_VHOST_MB) {
+            LOG_ERR("vhost-user ports need %d MiB of shared hugepage memory "
+                    "(%d 2 MiB pages; %ld free%s): reserve them, e.g. "
+                    "raise /sys/kernel/mm/hugepages/hugepages-2048kB/"
+                    "nr_hugepages by %d", NFV_IO_VHOST_MB, NFV_IO_VHOST_MB / 2,
+                    n_free, opt->no_huge ? ", and --no-huge forbids them" : "",
+                    NFV_IO_VHOST_MB / 2);
+            return -ENOMEM;
+        }
+        huge = true;
+    } else {
+        huge = !opt->no_huge && nfv_io_hugepages_free__();
     }
-    huge = !opt->no_huge && nfv_io_hugepages_free__();
     argv[argc++] = "anet-nfv";
     argv[argc++] = "-l";
     argv[argc++] = "0";
@@ -193,24 +149,38 @@ nfv_io_eal__(const struct nfv_io_options *opt)
     argv[argc++] = "--no-telemetry";
     argv[argc++] = "--log-level=warning";
     argv[argc++] = "-m";
-    argv[argc++] = "256";
-    /* --no-huge implies legacy memory, which DPDK refuses with
-     * --in-memory; without hugepages there are no files to share anyway. */
+    owned[n_owned] = xasprintf("%d", opt->vhost ? NFV_IO_VHOST_MB : 256);
+    argv[argc++] = owned[n_owned++];
     argv[argc++] = huge ? "--in-memory" : "--no-huge";
+    if (opt->vhost) {
+        argv[argc++] = "--single-file-segments";
+    }
     argv[argc++] = "--no-shconf";
     owned[n_owned] = opt->file_prefix
                      ? xasprintf("--file-prefix=%s", opt->file_prefix)
                      : xasprintf("--file-prefix=anet-nfv-%s", opt->name);
     argv[argc++] = owned[n_owned++];
     for (int i = 0; i < opt->n_ports; i++) {
-        owned[n_owned] = xasprintf("--vdev=net_af_packet%d,iface=%s,"
-                                   "blocksz=4096,framesz=2048,framecnt=512,"
-                                   "qpairs=1", i, opt->ports[i]);
+        if (opt->vhost) {
+            struct stat st;
+            /* A socket left by a previous run would make bind() fail. */
+            if (!stat(opt->ports[i], &st) && S_ISSOCK(st.st_mode)) {
+                unlink(opt->ports[i]);
+            }
+            owned[n_owned] = xasprintf("--vdev=net_virtio_user%d,path=%s,"
+                                       "server=1,queues=1", i, opt->ports[i]);
+        } else {
+            owned[n_owned] = xasprintf("--vdev=net_af_packet%d,iface=%s,"
+                                       "blocksz=4096,framesz=2048,"
+                                       "framecnt=512,qpairs=1", i,
+                                       opt->ports[i]);
+        }
         argv[argc++] = owned[n_owned++];
     }
     argv[argc] = NULL;
-    LOG_INFO("EAL: %s, %d port(s)", huge ? "hugepages" : "no hugepages",
-             opt->n_ports);
+    LOG_INFO("EAL: %s, %d %sport(s)%s", huge ? "hugepages" : "no hugepages",
+             opt->n_ports, opt->vhost ? "vhost-user " : "",
+             opt->vhost ? "; waiting for OVS to connect" : "");
     int r = rte_eal_init(argc, argv);
     /* rte_eal_init() keeps no pointer into argv after returning. */
     for (int i = 0; i < n_owned; i++) {
