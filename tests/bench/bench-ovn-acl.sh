@@ -90,8 +90,8 @@ ovn_start_central "$D"
 # --- load the topology ----------------------------------------------------
 "$GEN" --sg "$RULES" "$N" 20 100 >"$D/topo.yaml"
 t0=$(now_ms)
-python3 - "$D/topo.yaml" "$D/nb.sock" "$CHASSIS" "$D/chassis-ports" <<'EOF' || die "loading the NB DB failed"
-import json, socket, sys, yaml
+ANET_BENCH_DIR=$(dirname "$0") PYTHONDONTWRITEBYTECODE=1 python3 - "$D/topo.yaml" "$D/nb.sock" "$CHASSIS" "$D/chassis-ports" <<'EOF' || die "loading the NB DB failed"
+import os, sys, yaml
 
 def mac_of(name):
     # anet's derived MAC (controller/topo.c): 0a + the low 40 bits of the
@@ -185,29 +185,12 @@ add_group("pg_drop", filtered,
 with open(sys.argv[4], "w") as f:
     f.write("\n".join(local) + "\n")
 
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[2])
-s.sendall(json.dumps({"method": "transact", "params": ops, "id": 1}).encode())
-dec, buf = json.JSONDecoder(), ""
-while True:
-    chunk = s.recv(1 << 20)
-    if not chunk:
-        sys.exit("connection closed")
-    buf += chunk.decode()
-    try:
-        msg, _ = dec.raw_decode(buf.lstrip())
-    except ValueError:
-        continue
-    if msg.get("id") != 1:          # e.g. an echo request
-        buf = ""
-        continue
-    errors = [r for r in msg.get("result") or [] if r and "error" in r]
-    if msg.get("error") or errors:
-        sys.exit("transaction failed: %s" % (msg.get("error") or errors[:3]))
-    print("  loaded %d switches, %d ports, %d port groups, %d ACLs (%d rules "
-          "+ 2 default drops) into the NB DB" % (len(switches), len(topo["ports"]),
-          len(topo["security_groups"]) + 1, n_acls, n_rules))
-    break
+sys.path.insert(0, os.environ["ANET_BENCH_DIR"])
+from ovsdb_transact import transact
+transact(sys.argv[2], ops)
+print("  loaded %d switches, %d ports, %d port groups, %d ACLs (%d rules "
+      "+ 2 default drops) into the NB DB" % (len(switches), len(topo["ports"]),
+      len(topo["security_groups"]) + 1, n_acls, n_rules))
 EOF
 "${NB[@]}" --wait=sb sync || die "northd did not catch up after loading"
 t1=$(now_ms)

@@ -63,8 +63,8 @@ ovn_start_central "$D"
 # --- load the topology ----------------------------------------------------
 "$GEN" "$N" 20 100 >"$D/topo.yaml"
 t0=$(now_ms)
-python3 - "$D/topo.yaml" "$D/nb.sock" <<'EOF' || die "loading the NB DB failed"
-import json, re, socket, sys
+ANET_BENCH_DIR=$(dirname "$0") PYTHONDONTWRITEBYTECODE=1 python3 - "$D/topo.yaml" "$D/nb.sock" <<'EOF' || die "loading the NB DB failed"
+import os, re, sys
 
 def mac_of(name):
     # anet's derived MAC (controller/topo.c): 0a + the low 40 bits of the
@@ -93,28 +93,11 @@ for sw, ports in switches.items():
     ops.append({"op": "insert", "table": "Logical_Switch",
                 "row": {"name": sw, "ports": ["set", [["named-uuid", "u" + n]
                                                       for n, _ in ports]]}})
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[2])
-s.sendall(json.dumps({"method": "transact", "params": ops, "id": 1}).encode())
-dec, buf = json.JSONDecoder(), ""
-while True:
-    chunk = s.recv(1 << 20)
-    if not chunk:
-        sys.exit("connection closed")
-    buf += chunk.decode()
-    try:
-        msg, _ = dec.raw_decode(buf.lstrip())
-    except ValueError:
-        continue
-    if msg.get("id") != 1:          # e.g. an echo request
-        buf = ""
-        continue
-    errors = [r for r in msg.get("result") or [] if r and "error" in r]
-    if msg.get("error") or errors:
-        sys.exit("transaction failed: %s" % (msg.get("error") or errors[:3]))
-    n_ports = sum(len(p) for p in switches.values())
-    print("  loaded %d switches, %d ports into the NB DB" % (len(switches), n_ports))
-    break
+sys.path.insert(0, os.environ["ANET_BENCH_DIR"])
+from ovsdb_transact import transact
+transact(sys.argv[2], ops)
+n_ports = sum(len(p) for p in switches.values())
+print("  loaded %d switches, %d ports into the NB DB" % (len(switches), n_ports))
 EOF
 "${NB[@]}" --wait=sb sync || die "northd did not catch up after loading"
 t1=$(now_ms)
