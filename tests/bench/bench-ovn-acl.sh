@@ -59,21 +59,12 @@ D=/tmp/anet-bovnacl-$$
 
 die() { echo "bench-ovn-acl: error: $*" >&2; exit 1; }
 
+# shellcheck source=ovn-lib.sh
+. "$(dirname "$0")/ovn-lib.sh"
+
 cleanup() {
-    local f p pids=""
-    for f in "$D"/controller.pid "$D"/vswitchd.pid "$D"/ovsdb.pid \
-             "$D"/northd.pid "$D"/sb.pid "$D"/nb.pid; do
-        [ -f "$f" ] || continue
-        p=$(cat "$f" 2>/dev/null || true)
-        [ -n "$p" ] && kill "$p" 2>/dev/null && pids="$pids $p"
-    done
-    for _ in $(seq 50); do
-        local alive=0
-        for p in $pids; do kill -0 "$p" 2>/dev/null && alive=1; done
-        [ $alive = 0 ] && break
-        sleep 0.1
-    done
-    for p in $pids; do kill -KILL "$p" 2>/dev/null || true; done
+    ovn_kill_pidfiles 5 "$D"/controller.pid "$D"/vswitchd.pid "$D"/ovsdb.pid \
+        "$D"/northd.pid "$D"/sb.pid "$D"/nb.pid
     rm -rf "$D"
 }
 trap cleanup EXIT
@@ -83,8 +74,6 @@ command -v ovn-northd >/dev/null || die "ovn-northd not installed (apt-get insta
 python3 -c 'import yaml' 2>/dev/null || die "python3-yaml not installed"
 [ -x "$GEN" ] || die "no anet-bench-gen at $GEN"
 
-# shellcheck source=ovn-lib.sh
-. "$(dirname "$0")/ovn-lib.sh"
 ovn_start_central "$D"
 
 # --- load the topology ----------------------------------------------------

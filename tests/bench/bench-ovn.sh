@@ -34,20 +34,11 @@ D=/tmp/anet-bovn-$$
 
 die() { echo "bench-ovn: error: $*" >&2; exit 1; }
 
+# shellcheck source=ovn-lib.sh
+. "$(dirname "$0")/ovn-lib.sh"
+
 cleanup() {
-    local f p pids=""
-    for f in "$D"/northd.pid "$D"/sb.pid "$D"/nb.pid; do
-        [ -f "$f" ] || continue
-        p=$(cat "$f" 2>/dev/null || true)
-        [ -n "$p" ] && kill "$p" 2>/dev/null && pids="$pids $p"
-    done
-    for _ in $(seq 30); do
-        local alive=0
-        for p in $pids; do kill -0 "$p" 2>/dev/null && alive=1; done
-        [ $alive = 0 ] && break
-        sleep 0.1
-    done
-    for p in $pids; do kill -KILL "$p" 2>/dev/null || true; done
+    ovn_kill_pidfiles 3 "$D"/northd.pid "$D"/sb.pid "$D"/nb.pid
     rm -rf "$D"
 }
 trap cleanup EXIT
@@ -56,8 +47,6 @@ trap 'exit 130' INT TERM
 command -v ovn-northd >/dev/null || die "ovn-northd not installed (apt-get install ovn-central)"
 [ -x "$GEN" ] || die "no anet-bench-gen at $GEN"
 
-# shellcheck source=ovn-lib.sh
-. "$(dirname "$0")/ovn-lib.sh"
 ovn_start_central "$D"
 
 # --- load the topology ----------------------------------------------------

@@ -2,8 +2,27 @@
 # ovn-lib.sh — what the OVN side-by-side benchmarks share: small timing
 # helpers and a private OVN central (NB and SB ovsdb-servers + ovn-northd)
 # in one run dir.  Source it, then call ovn_start_central DIR; the caller's
-# EXIT trap stops the daemons (their pid files are DIR/{nb,sb,northd}.pid)
-# and removes DIR.  Needs a die MESSAGE function.
+# EXIT trap stops the daemons with ovn_kill_pidfiles (their pid files are
+# DIR/{nb,sb,northd}.pid) and removes DIR.  Needs a die MESSAGE function.
+
+# ovn_kill_pidfiles SECONDS PIDFILE...: SIGTERM to the daemons of those pid
+# files, SIGKILL to those still alive after SECONDS.
+ovn_kill_pidfiles() {
+    local secs=$1 f p pids="" alive
+    shift
+    for f in "$@"; do
+        [ -f "$f" ] || continue
+        p=$(cat "$f" 2>/dev/null || true)
+        [ -n "$p" ] && kill "$p" 2>/dev/null && pids="$pids $p"
+    done
+    for _ in $(seq $((secs * 10))); do
+        alive=0
+        for p in $pids; do kill -0 "$p" 2>/dev/null && alive=1; done
+        [ $alive = 0 ] && break
+        sleep 0.1
+    done
+    for p in $pids; do kill -KILL "$p" 2>/dev/null || true; done
+}
 
 now_ms() { date +%s%3N; }
 median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
