@@ -639,8 +639,13 @@ test_heartbeat_and_silence(void **state)
     hb.heartbeat = &h;
     for (int i = 0; i < 6; i++) {
         fake_send(fk, &hb);
-        bool eof;
-        while ((env = fake_recv_ex(fk, true, &eof, 100))) {
+        /* Read the agent's own heartbeats for 150 ms (well under the 400 ms
+         * timeout) — bounded in total, as the agent sends one every 100 ms. */
+        long long until = time_msec() + 150;
+        long long left;
+        bool eof = false;
+        while ((left = until - time_msec()) > 0
+               && (env = fake_recv_ex(fk, true, &eof, (int) left))) {
             anet__envelope__free_unpacked(env, NULL);
         }
         assert_false(eof);
