@@ -452,6 +452,21 @@ compile_gen_port(const struct compiler *c, const struct cport *tp,
     compile_sg_gen_port(c, tp, out);
 }
 
+/* A flood's copy for local port 'tq': straight out, or, when security
+ * groups filter the port, through its ingress ACL (table 60, which ends in
+ * table 70's output).  Its conntrack forks the copy (ct(table=61)), so the
+ * flood goes on with the next port. */
+static void
+compile_flood_to__(struct flow *f, const struct cport *tq)
+{
+    if (compile_port_filtered(tq)) {
+        flow_set_field(f, FF_REG15, tq->ofport);
+        flow_resubmit(f, TBL_ACL_OUT);
+    } else {
+        flow_output(f, tq->ofport);
+    }
+}
+
 /* Flows of switch 'sw' on host 'h' (which has ports on it): tunnel
  * classification, L2 for every port of the switch, and flooding. */
 void
@@ -501,8 +516,8 @@ compile_gen_switch_block(const struct compiler *c, const struct cswitch *sw,
         if (local) {
             flow_set_field(&f, FF_REG15, tq->ofport);
             flow_resubmit(&f, TBL_ACL_OUT);
-            flow_output(&fl, tq->ofport);
-            flow_output(&ft, tq->ofport);
+            compile_flood_to__(&fl, tq);
+            compile_flood_to__(&ft, tq);
         } else {
             /* Never send back into the overlay what came from it. */
             compile_match__(&f, FF_REG13, 0, 0);

@@ -107,6 +107,8 @@ enum {
     COMPILE_PORT_ACL_NEXT = 12,     /* no rule of a group matched: next */
     COMPILE_PORT_ACL_REJECT = 13,   /* no group allowed, one rejected */
     COMPILE_PORT_ACL_AGENT = 14,    /* the agent's answers skip ingress */
+    COMPILE_PORT_ACL_ARP = 15,      /* ARP passes */
+    COMPILE_PORT_ACL_OTHER = 16,    /* neither IPv4 nor ARP: drop */
 };
 /* Security group rule flows (kind COMPILE_KIND_SG, object
  * "security_groups.web.ingress[2]"). */
@@ -446,6 +448,12 @@ void compile_gen_switch_block(const struct compiler *, const struct cswitch *,
 /* Engine helpers shared with compile-l3.c. */
 void compile_push__(uint32_t **v, size_t *n, size_t *cap, uint32_t x);
 void compile_dirty_switch__(struct compiler *, uint32_t s);
+/* Whether port 'cp' is filtered by security groups (compile-sg.c). */
+static inline bool
+compile_port_filtered(const struct cport *cp)
+{
+    return cp->n_sg && !cp->localnet;
+}
 void compile_dirty_port__(struct compiler *, uint32_t p);
 void compile_config_changed__(struct compiler *, uint32_t h);
 void compile_replace__(struct compiler *, struct cflows *slot,

@@ -301,6 +301,13 @@ compile_prov_make__(struct compiler *c, uint64_t cookie,
         e->rule = compile_fmt__("acl: answers of the agent reach %s "
                                 "unfiltered", tp->name);
         break;
+    case COMPILE_PORT_ACL_ARP:
+        e->rule = compile_fmt__("acl: ARP of %s passes", tp->name);
+        break;
+    case COMPILE_PORT_ACL_OTHER:
+        e->rule = compile_fmt__("acl: drop what %s sends or receives that "
+                                "is neither IPv4 nor ARP", tp->name);
+        break;
     case COMPILE_PORT_ACL_REJECT:
         e->rule = compile_fmt__("acl: no group of %s allows, one rejects: "
                                 "reject", tp->name);

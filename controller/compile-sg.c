@@ -64,6 +64,7 @@
 #include "lib/util.h"
 
 #define SG_ETH_IP 0x0800
+#define SG_ETH_ARP 0x0806
 #define SG_CS_NEW 0x01u
 #define SG_CS_EST 0x02u
 #define SG_CS_REL 0x04u
@@ -270,6 +271,11 @@ compile_sg_port_set(struct compiler *c, uint32_t p, const uint32_t *ids,
             if (!sg_has__(cp->sg, cp->n_sg, ids[i])) {
                 sg_member_add__(c, ids[i], p);
             }
+        }
+        if (!cp->n_sg != !n && !cp->localnet) {
+            /* Its switch's floods deliver to a filtered port through its
+             * ingress ACL, to another one directly. */
+            compile_dirty_switch__(c, cp->sw);
         }
         free(cp->sg);
         cp->sg = n ? xmalloc(n * sizeof *cp->sg) : NULL;
@@ -741,7 +747,7 @@ void
 compile_sg_gen_port(const struct compiler *c, const struct cport *cp,
                     struct cbuf *out)
 {
-    if (!cp->n_sg || cp->localnet) {
+    if (!compile_port_filtered(cp)) {
         return;
     }
     uint16_t zone = (uint16_t) (COMPILE_SG_ZONE_BASE + cp->ofport);
@@ -753,8 +759,8 @@ compile_sg_gen_port(const struct compiler *c, const struct cport *cp,
 
         /* Entry: IPv4 into conntrack in the port's zone; the group slot,
          * the reject note and the log note (if the port has one) start
-         * at 0.  Everything else (ARP) passes
-         * through the table's priority-0 flow. */
+         * at 0.  ARP passes; any other EtherType (IPv6, ...) is dropped:
+         * no rule can allow it, and the port is default-deny. */
         sg_port_flow__(&f, dir, dir->entry, 100, COMPILE_PORT_ACL_CT, cp);
         compile_match__(&f, FF_ETH_TYPE, SG_ETH_IP, 0);
         flow_set_field(&f, FF_REG6, 0);
@@ -763,6 +769,12 @@ compile_sg_gen_port(const struct compiler *c, const struct cport *cp,
             flow_set_field(&f, FF_REG5, 0);
         }
         flow_add_action(&f, FA_CT, 0, zone, dir->rules);
+        compile_emit__(out, &f);
+        sg_port_flow__(&f, dir, dir->entry, 90, COMPILE_PORT_ACL_ARP, cp);
+        compile_match__(&f, FF_ETH_TYPE, SG_ETH_ARP, 0);
+        flow_resubmit(&f, dir->next);
+        compile_emit__(out, &f);
+        sg_port_flow__(&f, dir, dir->entry, 80, COMPILE_PORT_ACL_OTHER, cp);
         compile_emit__(out, &f);
 
         if (dir->d == 1) {

@@ -9,6 +9,9 @@
 #     connection the other side opened is not taken for a new one),
 #   - denied ones are dropped (no SYN reaches the listener), rejected ones
 #     get a TCP RST at once (refused, not a timeout),
+#   - broadcasts are filtered by the receiver's ingress rules: a UDP
+#     broadcast on the web network does not reach web2 until a rule allows
+#     it, then every datagram does,
 #   - policy change under traffic: removing the rule that allowed an open
 #     connection keeps that connection working, new ones fail at once,
 #   - remote group: a workload added to group web gains access to app (the
@@ -64,6 +67,43 @@ if can web1 "$db1" 5432; then e2e_fail "web1 -> db1:5432 connected (db allows 54
 if can db1 "$app1" 8080; then e2e_fail "db1 -> app1:8080 connected"; else e2e_ok "db1 -> app1:8080 dropped"; fi
 e2e_check "web1 -> db1:22 rejected at once (TCP RST from 10.1.0.0/24)" refused web1 "$db1" 22
 if can app1 "$db1" 22; then e2e_fail "app1 -> db1:22 connected"; else e2e_ok "app1 -> db1:22 dropped (reject applies to 10.1.0.0/24 only)"; fi
+
+e2e_say "broadcasts pass the receiver's ingress rules"
+# bcast_rx: web2 counts the UDP datagrams to port 5000 it gets in 3 s while
+# web1 sends 20 to the broadcast address (ff:ff:ff:ff:ff:ff).
+bcast_rx() {
+    local out=$E2E_TMP/bcast.out
+    ip netns exec "$(ns web2)" python3 -c '
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("", 5000)); s.settimeout(0.2)
+n = 0; end = time.time() + 3
+while time.time() < end:
+    try:
+        s.recv(100); n += 1
+    except socket.timeout:
+        pass
+print(n)' >"$out" &
+    local rx=$!
+    sleep 0.5
+    ip netns exec "$(ns web1)" python3 -c '
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"eth0")
+for i in range(20):
+    s.sendto(b"hello", ("255.255.255.255", 5000)); time.sleep(0.02)'
+    wait "$rx"
+    cat "$out"
+}
+e2e_eq "a UDP broadcast to web2 (group web allows no udp) is dropped" 0 "$(bcast_rx)"
+awk '{print} /ping and errors from anywhere/ {print "      - {protocol: udp, ports: 5000, remote_cidrs: [10.1.0.0/24]}"}' \
+    "$topo" >"$E2E_TMP/bcast.yaml"
+out=$(lab_ctl apply "$E2E_TMP/bcast.yaml" 2>&1) || e2e_fail "apply with udp 5000 allowed: $out"
+e2e_wait_synced 20 || e2e_fail "agents not in sync after allowing udp 5000"
+e2e_eq "with udp 5000 from 10.1.0.0/24 allowed, web2 gets all 20 broadcasts" 20 "$(bcast_rx)"
+out=$(lab_ctl apply "$topo" 2>&1) || e2e_fail "re-apply: $out"
+e2e_wait_synced 20 || e2e_fail "agents not in sync after the re-apply"
 
 e2e_say "policy change under traffic"
 # A long-lived connection web1 -> app1:8080 that echoes a line a second.

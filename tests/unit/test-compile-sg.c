@@ -669,9 +669,9 @@ test_three_tier_sg(void **state)
         for (size_t i = 0; i < ch->n_ports; i++) {
             assert_true(count_port_table(ch, TBL_ACL_IN, FF_REG14,
                                          ch->ports[i].ofport) >= 1);
-            /* conntrack entry + the agent's answers. */
+            /* conntrack entry, ARP, other drop, the agent's answers. */
             assert_true(count_port_table(ch, TBL_ACL_OUT, FF_REG15,
-                                         ch->ports[i].ofport) == 2);
+                                         ch->ports[i].ofport) == 4);
         }
     }
     const struct compiled_host *hv3 = compile_test_host(r, "hv3");
@@ -695,6 +695,135 @@ test_three_tier_sg(void **state)
     topo_destroy(t);
 }
 
+/* Non-IPv4 traffic and floods.  A filtered port passes ARP and drops any
+ * other EtherType in both directions; a switch's floods reach a filtered
+ * port through its ingress ACL (reg15 + table 60), an unfiltered one
+ * directly; a port gaining or losing its groups changes the floods of its
+ * host only. */
+static const char flood_yaml[] =
+    "hosts:\n"
+    "  - {name: hv1, tunnel_ip: 10.200.0.11/24}\n"
+    "  - {name: hv2, tunnel_ip: 10.200.0.12/24}\n"
+    "switches:\n"
+    "  - {name: net, cidr: 10.1.0.0/24}\n"
+    "ports:\n"
+    "  - {name: a1, host: hv1, switch: net, ip: 10.1.0.11,"
+    " security_groups: [web]}\n"
+    "  - {name: a2, host: hv1, switch: net, ip: 10.1.0.12%s}\n"
+    "  - {name: b1, host: hv2, switch: net, ip: 10.1.0.21,"
+    " security_groups: [web]}\n"
+    "security_groups:\n"
+    "  - name: web\n"
+    "    ingress:\n"
+    "      - {protocol: udp, ports: 5000}\n";
+
+/* The formatted flood of 'h' from local ports (reg13=0) or from the
+ * tunnel (reg13=1); heap. */
+static char *
+flood_of(const struct compiled_host *h, unsigned int reg13)
+{
+    for (size_t i = 0; i < h->flows.n; i++) {
+        const struct flow *f = &h->flows.flows[i];
+        const struct flow_field *dst = flow_match_get(&f->match, FF_ETH_DST);
+        const struct flow_field *r13 = flow_match_get(&f->match, FF_REG13);
+        if (f->table == TBL_L2 && dst && dst->mask == 0x010000000000ULL
+            && r13 && r13->value == reg13) {
+            return flow_format(f);
+        }
+    }
+    fail_msg("%s has no flood with reg13=%u", h->name, reg13);
+    return NULL;
+}
+
+static void
+test_non_ip_and_floods(void **state)
+{
+    (void) state;
+    char *y1 = xasprintf(flood_yaml, "");
+    char *y2 = xasprintf(flood_yaml, ", security_groups: [web]");
+    struct topo *t1 = compile_test_load("f.yaml", y1);
+    struct topo *t2 = compile_test_load("f.yaml", y2);
+    struct compile_result *r = compile_topology(t1, NULL);
+    const struct compiled_host *hv1 = compile_test_host(r, "hv1");
+    uint32_t a1 = ofport(hv1, "a1"), a2 = ofport(hv1, "a2");
+
+    compile_test_expect_flow(hv1, xasprintf("table=20, priority=90,"
+        "dl_type=0x806,reg14=%#x actions=resubmit(,30)", a1));
+    compile_test_expect_flow(hv1, xasprintf("table=20, priority=80,"
+        "reg14=%#x actions=drop", a1));
+    compile_test_expect_flow(hv1, xasprintf("table=60, priority=90,"
+        "dl_type=0x806,reg15=%#x actions=resubmit(,70)", a1));
+    compile_test_expect_flow(hv1, xasprintf("table=60, priority=80,"
+        "reg15=%#x actions=drop", a1));
+    /* The unfiltered a2 has no ACL flows at all. */
+    assert_int_equal(count_port_table(hv1, TBL_ACL_OUT, FF_REG15, a2), 0);
+    assert_int_equal(count_port_table(hv1, TBL_ACL_IN, FF_REG14, a2), 0);
+
+    char *via_acl = xasprintf("set_field:%#x->reg15,resubmit(,60)", a1);
+    char *direct = xasprintf("output:%u", a2);
+    char *a1_out = xasprintf("output:%u", a1);
+    for (unsigned int r13 = 0; r13 <= 1; r13++) {
+        char *fl = flood_of(hv1, r13);
+        assert_non_null(strstr(fl, via_acl));
+        assert_non_null(strstr(fl, direct));
+        assert_null(strstr(fl, a1_out));
+        free(fl);
+    }
+    compile_result_destroy(r);
+
+    /* a2 gains group web: hv1's two floods change (and a2's ACL flows
+     * appear); hv2 (b1 only) sees no delta. */
+    struct compiler *c = compiler_create();
+    struct compile_delta d;
+    assert_int_equal(compiler_apply(c, t1, NULL, NULL), 0);
+    compile_delta_init(&d);
+    assert_int_equal(compiler_apply(c, t2, NULL, &d), 0);
+    assert_int_equal(d.n_hosts, 1);
+    assert_string_equal(d.hosts[0].name, "hv1");
+    size_t n_floods = 0;
+    char *a2_acl = xasprintf("set_field:%#x->reg15,resubmit(,60)", a2);
+    for (size_t i = 0; i < d.hosts[0].modified.n; i++) {
+        const struct flow *f = &d.hosts[0].modified.flows[i];
+        if (f->table == TBL_L2) {
+            char *s = flow_format(f);
+            assert_non_null(strstr(s, a2_acl));
+            assert_null(strstr(s, direct));
+            free(s);
+            n_floods++;
+        }
+    }
+    assert_int_equal(n_floods, 2);
+    assert_true(d.hosts[0].added.n >= 4);
+    compile_delta_destroy(&d);
+
+    /* And back: a2 is delivered to directly again. */
+    compile_delta_init(&d);
+    assert_int_equal(compiler_apply(c, t1, NULL, &d), 0);
+    assert_int_equal(d.n_hosts, 1);
+    n_floods = 0;
+    for (size_t i = 0; i < d.hosts[0].modified.n; i++) {
+        const struct flow *f = &d.hosts[0].modified.flows[i];
+        if (f->table == TBL_L2) {
+            char *s = flow_format(f);
+            assert_non_null(strstr(s, direct));
+            free(s);
+            n_floods++;
+        }
+    }
+    assert_int_equal(n_floods, 2);
+    compile_delta_destroy(&d);
+
+    compiler_destroy(c);
+    free(via_acl);
+    free(direct);
+    free(a1_out);
+    free(a2_acl);
+    topo_destroy(t1);
+    topo_destroy(t2);
+    free(y1);
+    free(y2);
+}
+
 int
 main(void)
 {
@@ -706,6 +835,7 @@ main(void)
         cmocka_unit_test(test_reject_ids),
         cmocka_unit_test(test_log),
         cmocka_unit_test(test_three_tier_sg),
+        cmocka_unit_test(test_non_ip_and_floods),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
