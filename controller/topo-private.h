@@ -40,6 +40,7 @@ enum topo_vtype__ {
     X(TK_ROUTERS, "routers", false, "", TOPO_V_LIST)       \
     X(TK_EXTERNALS, "external_networks", false, "", TOPO_V_LIST) \
     X(TK_GROUPS, "security_groups", false, "", TOPO_V_LIST) \
+    X(TK_DEFAULT_GROUPS, "default_security_groups", false, "", TOPO_V_LIST) \
     X(TK_FIREWALLS, "firewalls", false, "", TOPO_V_LIST)   \
     X(TK_LBS, "load_balancers", false, "", TOPO_V_LIST)
 #define TOPO_HOST_KEYS(X)                                  \
@@ -285,6 +286,8 @@ struct topo_ctx__ {
     struct topo_raw__ **ev;             size_t nev;  /* sorted, unique */
     struct topo_raw_sg__ *groups;       size_t n_groups;
     struct topo_raw__ **gv;             size_t ngv;  /* sorted, unique */
+    yaml_node_t *top_groups_node;       /* default_security_groups: list */
+    long *top_groups;                   size_t n_top_groups;
     struct topo_raw_fw__ *firewalls;    size_t n_firewalls;
     struct topo_raw__ **fwv;            size_t nfwv; /* sorted, unique */
     struct topo_raw_lb__ *lbs;          size_t n_lbs;

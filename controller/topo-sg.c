@@ -350,16 +350,16 @@ topo_check_rule__(struct topo_ctx__ *ctx, struct topo_raw_sgrule__ *r)
     r->ok = proto_ok && action_ok;
 }
 
-/* Resolves a list of group names (a port's security_groups: or a switch's
- * default_security_groups:) at value node 'list' of object 'o' into
- * '*out' (raw group indexes). */
+/* Resolves a list of group names (a port's security_groups:, a switch's
+ * default_security_groups: or, with 'o' NULL, the topology's) at value
+ * node 'list' of object 'o' into '*out' (raw group indexes). */
 static void
 topo_check_group_list__(struct topo_ctx__ *ctx, struct topo_raw__ *o,
                         yaml_node_t *list, const char *key, long **out,
                         size_t *n_out)
 {
     size_t n = topo_list_len__(list);
-    char *kpath = xasprintf("%s.%s", o->path, key);
+    char *kpath = o ? xasprintf("%s.%s", o->path, key) : xstrdup(key);
 
     *out = xcalloc(n + 1, sizeof **out);
     *n_out = 0;
@@ -460,6 +460,11 @@ topo_check_groups__(struct topo_ctx__ *ctx)
             topo_check_null_list__(ctx, &s->o, "default_security_groups");
         }
     }
+    if (ctx->top_groups_node) {
+        topo_check_group_list__(ctx, NULL, ctx->top_groups_node,
+                                "default_security_groups", &ctx->top_groups,
+                                &ctx->n_top_groups);
+    }
 }
 
 /* --- the model ------------------------------------------------------------- */
@@ -533,12 +538,17 @@ topo_build_groups__(struct topo_ctx__ *ctx, struct topo *t,
         g->mark = topo_mark__(t, r->o.node);
     }
 
+    t->n_default_groups = ctx->n_top_groups;
+    t->default_groups = topo_sg_list__(ctx->top_groups, ctx->n_top_groups,
+                                       ginv);
     for (size_t i = 0; i < t->n_switches; i++) {
         const struct topo_raw_switch__ *r = (const void *) sv[i];
         struct topo_switch *s = &t->switches[i];
         s->n_default_groups = r->n_groups;
         s->default_groups = topo_sg_list__(r->groups, r->n_groups, ginv);
     }
+    /* A port's groups: its own list, else its switch's default, else the
+     * topology's. */
     for (size_t i = 0; i < t->n_ports; i++) {
         const struct topo_raw_port__ *r = (const void *) pv[i];
         struct topo_port *p = &t->ports[i];
@@ -547,11 +557,16 @@ topo_build_groups__(struct topo_ctx__ *ctx, struct topo *t,
             p->groups = topo_sg_list__(r->groups, r->n_groups, ginv);
         } else {
             const struct topo_switch *s = &t->switches[p->sw];
-            p->n_groups = s->n_default_groups;
-            p->groups = xcalloc(s->n_default_groups + 1, sizeof *p->groups);
-            if (s->n_default_groups) {
-                memcpy(p->groups, s->default_groups,
-                       s->n_default_groups * sizeof *p->groups);
+            const size_t *from = s->default_groups;
+            size_t n = s->n_default_groups;
+            if (!n) {
+                from = t->default_groups;
+                n = t->n_default_groups;
+            }
+            p->n_groups = n;
+            p->groups = xcalloc(n + 1, sizeof *p->groups);
+            if (n) {
+                memcpy(p->groups, from, n * sizeof *p->groups);
             }
         }
     }
@@ -577,6 +592,7 @@ topo_groups_free__(struct topo *t)
         topo_rules_free__(t->groups[i].egress, t->groups[i].n_egress);
     }
     free(t->groups);
+    free(t->default_groups);
     for (size_t i = 0; i < t->n_switches; i++) {
         free(t->switches[i].default_groups);
     }
@@ -607,6 +623,7 @@ topo_ctx_groups_destroy__(struct topo_ctx__ *ctx)
     }
     free(ctx->groups);
     free(ctx->gv);
+    free(ctx->top_groups);
     for (size_t i = 0; i < ctx->n_ports; i++) {
         free(ctx->ports[i].groups);
     }

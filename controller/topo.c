@@ -382,7 +382,8 @@ topo_parse_root__(struct topo_ctx__ *ctx, yaml_node_t *lists[TK_N])
         topo_err__(ctx, root, "",
                    "wrong node type: the topology must be a mapping with "
                    "the sections hosts:, switches:, ports:, routers:, "
-                   "external_networks:, security_groups:, firewalls: and "
+                   "external_networks:, security_groups:, "
+                   "default_security_groups:, firewalls: and "
                    "load_balancers:, not %s",
                    topo_node_type_name__(root));
         return;
@@ -406,7 +407,8 @@ topo_parse_root__(struct topo_ctx__ *ctx, yaml_node_t *lists[TK_N])
         if (ki == TK_N) {
             topo_err__(ctx, k, ks, "unknown top-level key '%s'; valid "
                        "sections are: hosts, switches, ports, routers, "
-                       "external_networks, security_groups, firewalls, "
+                       "external_networks, security_groups, "
+                       "default_security_groups, firewalls, "
                        "load_balancers", ks);
         } else if (key_node[ki]) {
             topo_err__(ctx, k, ks, "duplicate section '%s' (first given at "
@@ -416,6 +418,18 @@ topo_parse_root__(struct topo_ctx__ *ctx, yaml_node_t *lists[TK_N])
             key_node[ki] = k;
             if (v->type == YAML_SEQUENCE_NODE) {
                 lists[ki] = v;
+            } else if (ki == TK_DEFAULT_GROUPS) {
+                /* A list of names, not of objects: checked with the
+                 * groups (topo_check_groups__). */
+                if (topo_is_null__(v)) {
+                    topo_err__(ctx, v, ks, "empty list: %s must name at "
+                               "least one security group; remove the key "
+                               "instead", ks);
+                } else {
+                    topo_err__(ctx, v, ks, "wrong node type: '%s' must be "
+                               "a list of security group names, e.g. [web], "
+                               "not %s", ks, topo_node_type_name__(v));
+                }
             } else if (!topo_is_null__(v)) {
                 topo_err__(ctx, v, ks, "wrong node type: '%s' must be a "
                            "list of '- name: ...' items, not %s", ks,
@@ -1038,6 +1052,7 @@ topo_load_doc__(struct topo_ctx__ *ctx)
     topo_parse_routers__(ctx, lists[TK_ROUTERS]);
     topo_parse_externals__(ctx, lists[TK_EXTERNALS]);
     topo_parse_groups__(ctx, lists[TK_GROUPS]);
+    ctx->top_groups_node = lists[TK_DEFAULT_GROUPS];
     topo_parse_nfv__(ctx, lists[TK_FIREWALLS], lists[TK_LBS]);
 
     size_t nhv, nsv, npv;

@@ -315,6 +315,10 @@ struct topo {
     struct topo_router *routers; size_t n_routers;   /* sorted by name */
     struct topo_external *externals; size_t n_externals; /* sorted by name */
     struct topo_sg *groups;      size_t n_groups;    /* sorted by name */
+    size_t *default_groups;      /* default_security_groups: of ports whose
+                                  * switch names none and that list none:
+                                  * indexes into groups, sorted, unique */
+    size_t n_default_groups;
     struct topo_firewall *firewalls; size_t n_firewalls; /* sorted by name */
     struct topo_lb *lbs;         size_t n_lbs;       /* sorted by name */
 };

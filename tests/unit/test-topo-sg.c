@@ -406,6 +406,61 @@ test_limits_and_many(void **state)
     topo_errors_destroy(&errs);
 }
 
+/* The topology's default_security_groups: ports that list none and whose
+ * switch names none get it; a switch default or a port's own list wins;
+ * errors in it are reported at their position. */
+static void
+test_topology_default(void **state)
+{
+    (void) state;
+    struct topo *t = topo_test_load_ok(
+        "hosts:\n"
+        "  - {name: hv1, tunnel_ip: 10.200.0.11/24}\n"
+        "default_security_groups: [base, admin]\n"
+        "switches:\n"
+        "  - {name: web, cidr: 10.1.0.0/24}\n"                         /* 5 */
+        "  - {name: db, cidr: 10.3.0.0/24, default_security_groups: [db]}\n"
+        "ports:\n"
+        "  - {name: web1, host: hv1, switch: web, ip: 10.1.0.11}\n"
+        "  - {name: web2, host: hv1, switch: web, ip: 10.1.0.12,\n"
+        "     security_groups: [db]}\n"                                /* 10 */
+        "  - {name: db1, host: hv1, switch: db, ip: 10.3.0.11}\n"
+        "security_groups:\n"
+        "  - {name: admin, ingress: [{protocol: tcp, ports: 22}]}\n"
+        "  - {name: base, ingress: [{protocol: icmp}]}\n"
+        "  - {name: db, ingress: [{protocol: tcp, ports: 5432}]}\n");
+    assert_int_equal(t->n_default_groups, 2);
+    assert_string_equal(t->groups[t->default_groups[0]].name, "admin");
+    assert_string_equal(t->groups[t->default_groups[1]].name, "base");
+    const struct topo_port *web1 = topo_find_port(t, "web1");
+    const struct topo_port *web2 = topo_find_port(t, "web2");
+    const struct topo_port *db1 = topo_find_port(t, "db1");
+    assert_int_equal(web1->n_groups, 2);           /* the topology's */
+    assert_string_equal(t->groups[web1->groups[0]].name, "admin");
+    assert_string_equal(t->groups[web1->groups[1]].name, "base");
+    assert_int_equal(web2->n_groups, 1);           /* its own */
+    assert_string_equal(t->groups[web2->groups[0]].name, "db");
+    assert_int_equal(db1->n_groups, 1);            /* its switch's */
+    assert_string_equal(t->groups[db1->groups[0]].name, "db");
+    topo_destroy(t);
+
+    const char *groups = "security_groups:\n  - {name: g}\n";
+    char buf[512];
+#define TOP(x) (snprintf(buf, sizeof buf, "%sdefault_security_groups: %s\n", \
+                         groups, x), buf)
+    expect_error(TOP("[g, nope]"), 3, 30, "default_security_groups[1]",
+                 "unknown security group 'nope'");
+    expect_error(TOP("[g, g]"), 3, 30, "default_security_groups[1]",
+                 "listed twice");
+    expect_error(TOP("[]"), 3, 26, "default_security_groups", "empty list");
+    expect_error(TOP(""), 3, 25, "default_security_groups", "empty list");
+    expect_error(TOP("g"), 3, 26, "default_security_groups",
+                 "must be a list of security group names");
+    expect_error(TOP("[[g]]"), 3, 27, "default_security_groups[0]",
+                 "not a list");
+#undef TOP
+}
+
 /* The shipped example: three tiers, each port with its tier's group. */
 static void
 test_example(void **state)
@@ -474,6 +529,7 @@ main(void)
         cmocka_unit_test(test_group_errors),
         cmocka_unit_test(test_list_errors),
         cmocka_unit_test(test_limits_and_many),
+        cmocka_unit_test(test_topology_default),
         cmocka_unit_test(test_example),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
