@@ -647,8 +647,11 @@ sg_gen_rule__(const struct compiler *c, const struct cport *cp,
             flow_add_action(&f, FA_CONJUNCTION, 2, id, 2);
             compile_emit__(out, &f);
         }
+        /* OVS checks the verdict's actions against this flow's own
+         * match: ct() needs the IPv4 prerequisite here too. */
         flow_init(&f, dir->rules, prio, verdict);
         compile_match__(&f, FF_CONJ_ID, id, 0);
+        compile_match__(&f, FF_ETH_TYPE, SG_ETH_IP, 0);
         sg_verdict__(&f, dir, zone, j, i, r);
         compile_emit__(out, &f);
     } else {

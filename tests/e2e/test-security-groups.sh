@@ -14,9 +14,11 @@
 #     it, then every datagram does,
 #   - policy change under traffic: removing the rule that allowed an open
 #     connection keeps that connection working, new ones fail at once,
-#   - remote group: a workload added to group web gains access to app (the
-#     unit tests check that only the hosts of ports whose rules reference the
-#     group get a delta),
+#   - remote group: a workload added to group web gains access to app; in
+#     OVS (ovs-ofctl) the hosts of the ports whose rules name the group
+#     gain exactly the allows from its address and nothing else changes,
+#   - a rule with 50 cidrs x a port range (21 prefixes) is 72 flows per
+#     port in OVS (conjunctions, not 1050) and lets exactly that traffic in,
 #   - per-rule hit counters: 5 new connections count exactly 5 on the rule
 #     that allowed them (/api/v1/rules), and `anetctl rules` lists it.
 #   - logged rules: a dropped and a rejected connection from web1 to db1 show
@@ -127,10 +129,44 @@ e2e_wait_synced 20 || true
 
 e2e_say "remote group: db2 joins group web"
 if can db2 "$app1" 8080; then e2e_fail "db2 -> app1:8080 connected before joining web"; else e2e_ok "db2 -> app1:8080 dropped before joining web"; fi
+e2e_dump_all "$E2E_TMP/pre-join"
 awk '{print} /ip: 10.3.0.12/ {print "    security_groups: [db, web]"}' "$topo" >"$E2E_TMP/join.yaml"
 out=$(lab_ctl apply "$E2E_TMP/join.yaml" 2>&1) || e2e_fail "apply with db2 in web: $out"
 e2e_wait_synced 20 || e2e_fail "agents not in sync after db2 joined web"
 e2e_check "db2 -> app1:8080 connects once db2 is in group web" e2e_retry 3 can db2 "$app1" 8080
+# In OVS itself (ovs-ofctl): the hosts of app1 (hv2) and app2 (hv3), whose
+# rules name group web, gained exactly the two allows from db2's address
+# (tcp 8080 and icmp) and nothing else changed there.
+e2e_dump_all "$E2E_TMP/post-join"
+for h in hv2 hv3; do
+    gained=$(comm -13 "$E2E_TMP/pre-join/$h" "$E2E_TMP/post-join/$h")
+    lost=$(comm -23 "$E2E_TMP/pre-join/$h" "$E2E_TMP/post-join/$h")
+    e2e_eq "$h: flows removed or changed by the join" 0 "$(grep -c . <<<"$lost")"
+    e2e_eq "$h: flows added by the join, all table 61 allows from db2 ($db2)" "2 2" \
+        "$(grep -c . <<<"$gained") $(grep 'table=61' <<<"$gained" | grep -cE "nw_src=$db2[, ]")"
+done
+
+e2e_say "a rule with 50 cidrs x a port range: conjunctive flows in OVS"
+# app's ingress gains tcp 3-60000 (21 bitmask prefixes) from 50 networks,
+# db's among them: 50 + 21 clause flows and one conj_id flow per app port,
+# not 50 x 21; db1 then reaches app1 in the range and not outside it.
+cidrs=$(for i in $(seq 100 148); do printf '10.%d.0.0/16, ' "$i"; done)10.3.0.0/24
+awk -v r="      - {protocol: tcp, ports: \"3-60000\", remote_cidrs: [$cidrs]}" \
+    '{print} /protocol: icmp, remote_group: web/ {print r}' "$E2E_TMP/join.yaml" >"$E2E_TMP/wide.yaml"
+ip netns exec "$(ns app1)" busybox nc -ll -p 60001 -e /bin/cat >/dev/null 2>&1 &
+if can db1 "$app1" 8080; then e2e_fail "db1 -> app1:8080 connected before the wide rule"; else e2e_ok "db1 -> app1:8080 dropped before the wide rule"; fi
+out=$(lab_ctl apply "$E2E_TMP/wide.yaml" 2>&1) || e2e_fail "apply with the wide rule: $out"
+e2e_wait_synced 20 || e2e_fail "agents not in sync after the wide rule"
+e2e_dump_all "$E2E_TMP/wide"
+gained=$(comm -13 "$E2E_TMP/post-join/hv2" "$E2E_TMP/wide/hv2")
+e2e_eq "hv2 (app1): flows added = 50 + 21 + 1, clause flows, conj_id flows" "72 71 1" \
+    "$(grep -c . <<<"$gained") $(grep -c 'actions=conjunction(' <<<"$gained") $(grep -c 'conj_id=' <<<"$gained")"
+e2e_eq "hv2: no flow removed or changed by the wide rule" 0 \
+    "$(comm -23 "$E2E_TMP/post-join/hv2" "$E2E_TMP/wide/hv2" | grep -c .)"
+e2e_check "db1 -> app1:8080 connects (10.3.0.0/24 x 3-60000)" e2e_retry 3 can db1 "$app1" 8080
+if can db1 "$app1" 60001; then e2e_fail "db1 -> app1:60001 connected (outside 3-60000)"; else e2e_ok "db1 -> app1:60001 dropped (outside the range)"; fi
+out=$(lab_ctl apply "$E2E_TMP/join.yaml" 2>&1) || e2e_fail "re-apply join.yaml: $out"
+e2e_wait_synced 20 || e2e_fail "agents not in sync after dropping the wide rule"
 
 e2e_say "per-rule hit counters"
 rule_hits() {   # OBJECT: packets counted for that rule over all hosts

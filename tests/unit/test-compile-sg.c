@@ -235,7 +235,8 @@ test_small_policy(void **state)
         "dl_type=0x800,nw_proto=6,tcp_dst=84,reg6=0x1,reg15=%#x "
         "actions=conjunction(%u,2/2)", w, id));
     compile_test_expect_flow(hv1, xasprintf("table=61, priority=29999,"
-        "conj_id=%u actions=ct(commit,zone=%u),resubmit(,70)", id, zw));
+        "dl_type=0x800,conj_id=%u actions=ct(commit,zone=%u),"
+        "resubmit(,70)", id, zw));
     /* Reject: from group app's member, noted in reg7; past the last
      * group the REJECT packet action (id 4000). */
     compile_test_expect_flow(hv1, xasprintf("table=61, priority=29998,"
@@ -352,8 +353,16 @@ test_linear(void **state)
     size_t conj_in = 0;
     for (size_t i = 0; i < hv1->flows.n; i++) {
         const struct flow *f = &hv1->flows.flows[i];
-        conj_in += f->table == TBL_ACL_OUT_RULES
-                   && flow_match_get(&f->match, FF_CONJ_ID);
+        if (f->table == TBL_ACL_OUT_RULES
+            && flow_match_get(&f->match, FF_CONJ_ID)) {
+            /* ct(commit) needs ip in the flow's own match, or OVS
+             * refuses it (OFPBAC_MATCH_INCONSISTENT). */
+            const struct flow_field *et = flow_match_get(&f->match,
+                                                         FF_ETH_TYPE);
+            assert_non_null(et);
+            assert_int_equal(et->value, 0x0800);
+            conj_in++;
+        }
     }
     assert_int_equal(conj_in, 1);
     assert_int_equal(in + conj_in, 3 + 50 + nm + 1);
