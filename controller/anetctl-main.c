@@ -690,6 +690,10 @@ cmd_nfv(const struct anetctl *c, int argc, char *argv[])
                        (long long) json_integer_value(v));
             }
         }
+        if (jint(st, "malformed_passed")) {
+            printf("  malformed passed unchecked (malformed: pass): %lld\n",
+                   jint(st, "malformed_passed"));
+        }
     }
     json_decref(j);
     return 0;

@@ -89,6 +89,8 @@ nfv_fw_policy__(const struct topo_firewall *fw, uint64_t generation,
     fc.rules = ptrs;
     fc.default_action = nfv_action__(fw->default_action);
     fc.max_conns = fw->max_connections;
+    fc.max_conns_per_source = fw->max_per_source;
+    fc.pass_malformed = fw->pass_malformed;
     cfg.generation = generation;
     cfg.policy_case = ANET__NFV__NFV_CONFIG__POLICY_FW;
     cfg.fw = &fc;

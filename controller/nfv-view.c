@@ -108,11 +108,13 @@ ctl_nfv_stats_json__(const uint8_t *buf, size_t len)
         }
     }
     json_t *j = json_pack(
-        "{s:o, s:o, s:{s:I, s:o, s:I, s:I}, s:o, s:o, s:I}",
+        "{s:o, s:o, s:{s:I, s:o, s:I, s:I}, s:o, s:I, s:o, s:I}",
         "ports", ports, "rules", rules,
         "connections", "total", total, "by_state", states,
         "table_full", full, "source_limited", limited,
-        "malformed", mal, "backends", backends,
+        "malformed", mal,
+        "malformed_passed", (json_int_t) st->malformed_passed,
+        "backends", backends,
         "generated", (json_int_t) st->generated);
     anet__nfv__nfv_stats__free_unpacked(st, NULL);
     return j;

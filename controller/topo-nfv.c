@@ -51,6 +51,8 @@ LOG_MODULE(topo_nfv);
     X(FK_BETWEEN, "between", true, "between: [web, db]", TOPO_V_LIST) \
     X(FK_DEFAULT, "default_action", false, "", TOPO_V_SCALAR)  \
     X(FK_MAXCONN, "max_connections", false, "", TOPO_V_SCALAR) \
+    X(FK_PERSRC, "max_connections_per_source", false, "", TOPO_V_SCALAR) \
+    X(FK_MALFORMED, "malformed", false, "", TOPO_V_SCALAR)     \
     X(FK_RULES, "rules", false, "", TOPO_V_LIST)
 #define TOPO_FWRULE_KEYS(X)                                    \
     X(WK_PROTOCOL, "protocol", false, "", TOPO_V_SCALAR)       \
@@ -104,6 +106,7 @@ static const char *const topo_nfv_protos__[] = { "any", "tcp", "udp",
                                                   "icmp" };
 static const char *const topo_nfv_actions__[] = { "allow", "deny",
                                                    "reject" };
+static const char *const topo_nfv_malformed__[] = { "drop", "pass" };
 
 /* --- shape --------------------------------------------------------------- */
 
@@ -735,6 +738,25 @@ topo_check_firewalls__(struct topo_ctx__ *ctx, struct topo_raw__ **hv,
                                "table's size)", &v)) {
             f->max_connections = (uint32_t) v;
         }
+        /* Default: a sixteenth of the table, as the engine's. */
+        f->max_per_source = f->max_connections / 16 ? f->max_connections / 16
+                                                    : 1;
+        if (f->o.val[FK_PERSRC]) {
+            char *hint = xasprintf(" (at most max_connections, %u)",
+                                   f->max_connections);
+            if (topo_nfv_uint__(ctx, &f->o, FK_PERSRC, topo_fw_keys__, 1,
+                                f->max_connections, hint, &v)) {
+                f->max_per_source = (uint32_t) v;
+            }
+            free(hint);
+        }
+        f->pass_malformed = false;
+        if (f->o.val[FK_MALFORMED]) {
+            f->pass_malformed = topo_nfv_enum__(ctx, &f->o, FK_MALFORMED,
+                                                topo_fw_keys__,
+                                                topo_nfv_malformed__, 2,
+                                                "drop, pass") == 1;
+        }
         for (size_t j = 0; j < f->n_rules; j++) {
             topo_check_fw_rule__(ctx, &f->rules[j]);
         }
@@ -976,6 +998,8 @@ topo_build_firewall__(struct topo_ctx__ *ctx, struct topo *t,
     }
     f->default_action = r->default_action;
     f->max_connections = r->max_connections;
+    f->max_per_source = r->max_per_source;
+    f->pass_malformed = r->pass_malformed;
     f->mark = topo_mark__(t, r->o.node);
 }
 

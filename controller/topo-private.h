@@ -249,6 +249,8 @@ struct topo_raw_fw__ {
     struct topo_raw_fwrule__ *rules;    size_t n_rules;
     enum topo_sg_action default_action;
     uint32_t max_connections;
+    uint32_t max_per_source;
+    bool pass_malformed;
 };
 
 struct topo_raw_lbbe__ {

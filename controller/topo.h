@@ -276,6 +276,8 @@ struct topo_firewall {
     struct topo_fw_rule *rules;  size_t n_rules;   /* file order */
     enum topo_sg_action default_action;  /* default deny */
     uint32_t max_connections;            /* default 100000 */
+    uint32_t max_per_source;             /* default max_connections / 16 */
+    bool pass_malformed;                 /* malformed: pass (default drop) */
     struct topo_mark mark;
 };
 

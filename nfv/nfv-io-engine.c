@@ -195,6 +195,7 @@ nfv_io_vaf_stats__(struct nfv_vaf *v, const struct nfv_config *cfg,
     }
     st->ct = ct;
     nfv_io_malformed__(st, vs.malformed);
+    st->malformed_passed = vs.malformed_passed;
 }
 
 static void

@@ -1531,6 +1531,9 @@ test_nfv_view(void **state)
     assert_int_equal(cfg->policy_case, ANET__NFV__NFV_CONFIG__POLICY_FW);
     assert_int_equal(cfg->fw->n_rules, 3);
     assert_int_equal(cfg->fw->default_action, ANET__NFV__FW_ACTION__DENY);
+    assert_int_equal(cfg->fw->max_conns, 100000);
+    assert_int_equal(cfg->fw->max_conns_per_source, 6250);
+    assert_false(cfg->fw->pass_malformed);
     assert_int_equal(cfg->fw->rules[0]->dport_min, 5432);
     assert_string_equal(cfg->fw->rules[0]->src[0], "10.2.0.0/24");
     assert_int_equal(cfg->fw->rules[2]->action,

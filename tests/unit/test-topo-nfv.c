@@ -97,7 +97,8 @@ test_valid(void **state)
         "      - {protocol: tcp, ports: \"20-23\", action: reject, "
         "log: true}\n"
         "      - {}\n"
-        "  - {name: fw0, host: hv1, router: r1, between: [web, app]}\n"
+        "  - {name: fw0, host: hv1, router: r1, between: [web, app], "
+        "max_connections_per_source: 100, malformed: pass}\n"
         "load_balancers:\n"
         "  - name: lb1\n"                                              /* 35 */
         "    host: hv1\n"
@@ -136,6 +137,8 @@ test_valid(void **state)
     assert_int_equal(fw1->sw[1], db);
     assert_int_equal(fw1->default_action, TOPO_SG_REJECT);
     assert_int_equal(fw1->max_connections, 5000);
+    assert_int_equal(fw1->max_per_source, 312);     /* 5000 / 16 */
+    assert_false(fw1->pass_malformed);
     assert_int_equal(fw1->mark.line, 22);
     assert_int_equal(fw1->mark.col, 5);
 
@@ -177,6 +180,8 @@ test_valid(void **state)
     assert_int_equal(fw0->n_rules, 0);
     assert_int_equal(fw0->default_action, TOPO_SG_DENY);
     assert_int_equal(fw0->max_connections, 100000);
+    assert_int_equal(fw0->max_per_source, 100);
+    assert_true(fw0->pass_malformed);
 
     /* Load balancers sorted by name. */
     assert_int_equal(t->n_lbs, 2);
@@ -380,6 +385,18 @@ test_firewall_errors(void **state)
     expect_error(FW("{name: fw1, host: hv2, router: r1, between: [app, db], "
                     "max_connections: 16777217}"), 22, 77,
                  "firewalls.fw1.max_connections", "out of range");
+    expect_error(FW("{name: fw1, host: hv2, router: r1, between: [app, db], "
+                    "max_connections: 50, max_connections_per_source: 51}"),
+                 22, 109, "firewalls.fw1.max_connections_per_source",
+                 "'51' out of range; use an integer 1..50 (at most "
+                 "max_connections, 50)");
+    expect_error(FW("{name: fw1, host: hv2, router: r1, between: [app, db], "
+                    "max_connections_per_source: 0}"), 22, 88,
+                 "firewalls.fw1.max_connections_per_source",
+                 "out of range; use an integer 1..100000");
+    expect_error(FW("{name: fw1, host: hv2, router: r1, between: [app, db], "
+                    "malformed: accept}"), 22, 71, "firewalls.fw1.malformed",
+                 "malformed 'accept' is not one of drop, pass");
     expect_error(FW("{name: fw1, host: hv2, router: r1, between: [app, db], "
                     "rules: x}"), 22, 67, "firewalls.fw1.rules",
                  "must be a list");
