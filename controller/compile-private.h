@@ -109,6 +109,8 @@ enum {
     COMPILE_PORT_ACL_AGENT = 14,    /* the agent's answers skip ingress */
     COMPILE_PORT_ACL_ARP = 15,      /* ARP passes */
     COMPILE_PORT_ACL_OTHER = 16,    /* neither IPv4 nor ARP: drop */
+    COMPILE_PORT_ACL_DENY_IN = 17,  /* no group allows (ingress): drop */
+    COMPILE_PORT_ACL_DENY_OUT = 18, /* no group allows (egress): drop */
 };
 /* Security group rule flows (kind COMPILE_KIND_SG, object
  * "security_groups.web.ingress[2]"). */

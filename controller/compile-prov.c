@@ -134,6 +134,17 @@ compile_fmt__(const char *fmt, ...)
     return s;
 }
 
+int
+compile_cookie_default_deny(uint64_t cookie)
+{
+    unsigned int kind = cookie >> 56, rule = (cookie >> 48) & 0xff;
+    if (kind != COMPILE_KIND_PORT) {
+        return 0;
+    }
+    return rule == COMPILE_PORT_ACL_DENY_IN ? 1
+           : rule == COMPILE_PORT_ACL_DENY_OUT ? 2 : 0;
+}
+
 /* Fills 'e' for 'cookie'; false when no object and rule make it. */
 static bool
 compile_prov_make__(struct compiler *c, uint64_t cookie,
@@ -307,6 +318,13 @@ compile_prov_make__(struct compiler *c, uint64_t cookie,
     case COMPILE_PORT_ACL_OTHER:
         e->rule = compile_fmt__("acl: drop what %s sends or receives that "
                                 "is neither IPv4 nor ARP", tp->name);
+        break;
+    case COMPILE_PORT_ACL_DENY_IN:
+    case COMPILE_PORT_ACL_DENY_OUT:
+        e->rule = compile_fmt__("acl: no security group of %s allows this "
+                                "%s packet: drop (default deny)", tp->name,
+                                rule == COMPILE_PORT_ACL_DENY_IN ? "incoming"
+                                                                 : "outgoing");
         break;
     case COMPILE_PORT_ACL_REJECT:
         e->rule = compile_fmt__("acl: no group of %s allows, one rejects: "

@@ -65,6 +65,10 @@
 
 #define SG_ETH_IP 0x0800
 #define SG_ETH_ARP 0x0806
+/* Priorities in the rules tables below the rules (30000 - i): */
+#define SG_PRIO_LOG 3           /* logged deny/reject: LOG (and REJECT) */
+#define SG_PRIO_NEXT 2          /* next group; REJECT past the last one */
+#define SG_PRIO_DENY 1          /* the port's default deny */
 #define SG_CS_NEW 0x01u
 #define SG_CS_EST 0x02u
 #define SG_CS_REL 0x04u
@@ -730,7 +734,7 @@ sg_gen_denial_logs__(const struct compiler *c, const struct cport *cp,
                                                dir->d, i);
             for (uint32_t rej = 0; rej <= (rejects && cp->reject_id); rej++) {
                 struct flow f;
-                flow_init(&f, dir->rules, 2, cookie);
+                flow_init(&f, dir->rules, SG_PRIO_LOG, cookie);
                 compile_match__(&f, dir->port_reg, cp->ofport, 0);
                 compile_match__(&f, FF_REG6, cp->n_sg, 0);
                 compile_match__(&f, FF_REG7, rej, 0);
@@ -815,7 +819,8 @@ compile_sg_gen_port(const struct compiler *c, const struct cport *cp,
                 sg_gen_rule__(c, cp, dir, j, g, i, out);
             }
             if (j + 1 < cp->n_sg || rejects || logs) {
-                sg_port_flow__(&f, dir, dir->rules, 1, COMPILE_PORT_ACL_NEXT,
+                sg_port_flow__(&f, dir, dir->rules, SG_PRIO_NEXT,
+                               COMPILE_PORT_ACL_NEXT,
                                cp);
                 compile_match__(&f, FF_REG6, j, 0);
                 sg_next_group__(&f, dir, j, false);
@@ -823,7 +828,8 @@ compile_sg_gen_port(const struct compiler *c, const struct cport *cp,
             }
         }
         if (rejects && cp->reject_id) {
-            sg_port_flow__(&f, dir, dir->rules, 1, COMPILE_PORT_ACL_REJECT,
+            sg_port_flow__(&f, dir, dir->rules, SG_PRIO_NEXT,
+                           COMPILE_PORT_ACL_REJECT,
                            cp);
             compile_match__(&f, FF_REG6, cp->n_sg, 0);
             compile_match__(&f, FF_REG7, 1, 0);
@@ -833,6 +839,13 @@ compile_sg_gen_port(const struct compiler *c, const struct cport *cp,
         if (logs) {
             sg_gen_denial_logs__(c, cp, dir, rejects, out);
         }
+        /* No group allowed (nor logged, nor rejected): drop, under the
+         * port's own cookie, so its counters tell how much the port's
+         * default deny dropped in this direction. */
+        sg_port_flow__(&f, dir, dir->rules, SG_PRIO_DENY,
+                       dir->d ? COMPILE_PORT_ACL_DENY_OUT
+                              : COMPILE_PORT_ACL_DENY_IN, cp);
+        compile_emit__(out, &f);
         if (dir->d == 0) {
             /* The agent's answers (DHCP, ICMP errors, rejects) are not
              * filtered on their way in. */

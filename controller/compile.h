@@ -172,6 +172,10 @@ struct compile_provenance {
 bool compile_provenance(const struct compile_result *, uint64_t cookie,
                         struct compile_provenance *out);
 
+/* Whether 'cookie' is a port's security-group default deny (no group of
+ * the port allows the packet): 1 ingress, 2 egress, 0 neither. */
+int compile_cookie_default_deny(uint64_t cookie);
+
 /* Per host: true if its ports, underlay settings, packet actions or flows
  * differ between 'a' and 'b' (a host present in only one of them counts as changed).
  * Calls 'cb' for each changed host with the two versions (either may be

@@ -326,31 +326,38 @@ ctl_rules_json(const struct controller *ctl)
 
     /* Every cookie each host's agent last reported (also when it is gone
      * now: OVS goes on counting without it), mapped back to the rule it
-     * was compiled from; only security-group rules are kept, grouped by
-     * object path (a rule may own several cookies). */
+     * was compiled from; only security-group rules and the ports'
+     * default denies are kept, grouped by object path (a rule may own
+     * several cookies). */
     for (size_t hi = 0; hi < ctl->n_hosts; hi++) {
         const struct ctl_host *s = &ctl->hosts[hi];
         bool stale = !ctl_session_find(ctl, s->name);
         for (size_t i = 0; i < s->n_counters; i++) {
             const struct ctl_flow_counter *c = &s->counters[i];
             struct compile_provenance prov;
+            int deny = compile_cookie_default_deny(c->cookie);
 
             if (!ctl->engine
                 || !compiler_provenance(ctl->engine, c->cookie, &prov)
-                || !prov.kind || strcmp(prov.kind, "security_group")
-                || !prov.object) {
+                || !prov.kind || !prov.object
+                || (strcmp(prov.kind, "security_group") && !deny)) {
                 continue;
             }
+            /* A port's default deny: "ports.web1.default_deny.ingress". */
+            char *object = deny ? xasprintf("%s.default_deny.%s",
+                                            prov.object, deny == 1
+                                            ? "ingress" : "egress")
+                                : xstrdup(prov.object);
             size_t k;
             for (k = 0; k < n; k++) {
-                if (!strcmp(v[k].object, prov.object)) {
+                if (!strcmp(v[k].object, object)) {
                     break;
                 }
             }
             if (k == n) {
                 v = xgrow(v, &cap, n + 1, sizeof *v);
                 v[n++] = (struct ctl_rule_sum) {
-                    .object = xstrdup(prov.object),
+                    .object = xstrdup(object),
                     .file = xstrdup(prov.file ? prov.file : ""),
                     .rule = xstrdup(prov.rule ? prov.rule : ""),
                     .line = prov.line, .col = prov.col,
@@ -363,6 +370,7 @@ ctl_rules_json(const struct controller *ctl)
                 v[k].hosts++;
                 v[k].stale_hosts += stale;
             }
+            free(object);
         }
     }
     if (n) {

@@ -20,7 +20,9 @@
 #   - a rule with 50 cidrs x a port range (21 prefixes) is 72 flows per
 #     port in OVS (conjunctions, not 1050) and lets exactly that traffic in,
 #   - per-rule hit counters: 5 new connections count exactly 5 on the rule
-#     that allowed them (/api/v1/rules), and `anetctl rules` lists it.
+#     that allowed them (/api/v1/rules), and `anetctl rules` lists it; 5
+#     datagrams no group allows count 5 on the port's default deny, shown
+#     at the port's YAML line.
 #   - logged rules: a dropped and a rejected connection from web1 to db1 show
 #     up in /api/v1/acl-log and `anetctl acl-log` with the rule, its YAML
 #     line, the port and the addresses; a UDP flood the deny rule logs is
@@ -187,6 +189,27 @@ h1=$(rule_hits "$obj")
 e2e_eq "$obj counted the 5 new connections (SYNs)" 5 "$((h1 - h0))"
 e2e_check "anetctl rules lists the rule" \
     bash -c "'$LAB_BIN/anetctl' --controller '$LAB_URL' rules | grep -qF 'security_groups.app.ingress[0]'"
+# What no group allows is counted at the port: 5 UDP datagrams db1 -> app1
+# (group app allows no udp) show as app1's ingress default deny.
+deny_obj="ports.app1.default_deny.ingress"
+d0=$(rule_hits "$deny_obj")
+ip netns exec "$(ns db1)" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(5):
+    s.sendto(b"x", (sys.argv[1], 9))' "$app1" || e2e_fail "UDP to app1"
+d1=$d0
+for _ in $(seq 20); do
+    d1=$(rule_hits "$deny_obj")
+    [ "$d1" -ge $((d0 + 5)) ] && break
+    sleep 0.5
+done
+sleep 2
+d1=$(rule_hits "$deny_obj")
+e2e_eq "$deny_obj counted the 5 datagrams no group allowed" 5 "$((d1 - d0))"
+app1_line=$(grep -n 'name: app1' "$E2E_TMP/join.yaml" | cut -d: -f1)
+e2e_check "anetctl rules shows app1's default deny at app1's line" \
+    bash -c "'$LAB_BIN/anetctl' --controller '$LAB_URL' rules | grep -qE '$deny_obj +join.yaml:$app1_line( |\$)'"
 
 e2e_say "logged rules (deny and reject with log: true)"
 # Back to the example itself (db2's join moved its lines by one).

@@ -213,7 +213,7 @@ test_small_policy(void **state)
     compile_test_expect_flow(hv1, xasprintf("table=61, priority=30000,"
         "dl_type=0x800,nw_proto=6,tcp_dst=22,reg6=0x0,reg15=%#x "
         "actions=set_field:0x1->reg6,resubmit(,61)", w));
-    compile_test_expect_flow(hv1, xasprintf("table=61, priority=1,"
+    compile_test_expect_flow(hv1, xasprintf("table=61, priority=2,"
         "reg6=0x0,reg15=%#x actions=set_field:0x1->reg6,resubmit(,61)", w));
     for (int k = 1; k <= 2; k++) {
         compile_test_expect_flow(hv1, xasprintf("table=61, priority=30000,"
@@ -246,15 +246,20 @@ test_small_policy(void **state)
     compile_test_expect_flow(hv1, xasprintf("table=61, priority=29997,"
         "dl_type=0x800,nw_proto=1,icmp_type=8,reg6=0x1,reg15=%#x "
         "actions=ct(commit,zone=%u),resubmit(,70)", w, zw));
-    compile_test_expect_flow(hv1, xasprintf("table=61, priority=1,"
+    compile_test_expect_flow(hv1, xasprintf("table=61, priority=2,"
         "reg6=0x1,reg15=%#x actions=set_field:0x2->reg6,resubmit(,61)", w));
-    compile_test_expect_flow(hv1, xasprintf("table=61, priority=1,"
+    compile_test_expect_flow(hv1, xasprintf("table=61, priority=2,"
         "reg6=0x2,reg7=0x1,reg15=%#x actions=controller(userdata=0fa0)",
         w));
+    /* Past every group: the port's default deny, under its own cookie. */
+    compile_test_expect_flow(hv1, xasprintf("table=61, priority=1,"
+        "reg15=%#x actions=drop", w));
+    compile_test_expect_flow(hv1, xasprintf("table=21, priority=1,"
+        "reg14=%#x actions=drop", w));
     /* 3 conntrack states + 1 + 2 + 4 clauses + 1 + 1 rules + 2 next + 1
-     * reject match reg15 (the conj_id flow does not). */
+     * reject + 1 default deny match reg15 (the conj_id flow does not). */
     assert_int_equal(count_port_table(hv1, TBL_ACL_OUT_RULES, FF_REG15, w),
-                     15);
+                     16);
     bool reject = false;
     for (size_t i = 0; i < hv1->n_actions; i++) {
         if (hv1->actions[i].id == 4000) {
@@ -271,16 +276,16 @@ test_small_policy(void **state)
         "resubmit(,30)", w, zw));
 
     /* app1: ingress tcp 8080 from group web's member 10.1.0.11 only;
-     * no egress rule at all: default deny (only the conntrack state
-     * flows), and no REJECT action on hv2. */
+     * no egress rule at all: default deny (the conntrack state flows and
+     * the default deny), and no REJECT action on hv2. */
     compile_test_expect_flow(hv2, xasprintf("table=61, priority=30000,"
         "dl_type=0x800,nw_proto=6,nw_src=10.1.0.11,tcp_dst=8080,reg6=0x0,"
         "reg15=%#x actions=ct(commit,zone=%u),resubmit(,70)", a,
         0xc000 + a));
     assert_int_equal(count_port_table(hv2, TBL_ACL_OUT_RULES, FF_REG15, a),
-                     4);
+                     5);
     assert_int_equal(count_port_table(hv2, TBL_ACL_IN_RULES, FF_REG14, a),
-                     3);
+                     4);
     for (size_t i = 0; i < hv2->flows.n; i++) {
         const struct flow *f = &hv2->flows.flows[i];
         for (size_t k = 0; f->table == TBL_ACL_IN_RULES && k < f->n_actions;
@@ -348,7 +353,8 @@ test_linear(void **state)
     size_t nm = compile_port_range_masks(3, 60000, m);
     assert_true(nm >= 20);
 
-    /* 3 conntrack state flows + clauses + the conj_id flow. */
+    /* 3 conntrack state flows + clauses + the conj_id flow + the default
+     * deny. */
     size_t in = count_port_table(hv1, TBL_ACL_OUT_RULES, FF_REG15, o);
     size_t conj_in = 0;
     for (size_t i = 0; i < hv1->flows.n; i++) {
@@ -365,9 +371,9 @@ test_linear(void **state)
         }
     }
     assert_int_equal(conj_in, 1);
-    assert_int_equal(in + conj_in, 3 + 50 + nm + 1);
+    assert_int_equal(in + conj_in, 3 + 50 + nm + 1 + 1);
     assert_int_equal(count_port_table(hv1, TBL_ACL_IN_RULES, FF_REG14, o)
-                     + 1, 3 + 50 + nm + 1);
+                     + 1, 3 + 50 + nm + 1 + 1);
     assert_true(in + conj_in < 50 * nm / 10);
     free(yaml);
     free(cidrs);
@@ -612,7 +618,7 @@ test_log(void **state)
         "actions=ct(commit,zone=%u),controller(userdata=ffff),"
         "resubmit(,70)", w, zw));
     /* The last group moves on too, so that past it the notes are read. */
-    compile_test_expect_flow(hv1, xasprintf("table=61, priority=1,"
+    compile_test_expect_flow(hv1, xasprintf("table=61, priority=2,"
         "reg6=0x1,reg15=%#x actions=set_field:0x2->reg6,resubmit(,61)", w));
     const char *finals[] = {
         "reg5=0x1,reg6=0x2,reg7=0x0,reg15=%#x actions=controller(userdata=ffff)",
@@ -624,7 +630,7 @@ test_log(void **state)
     };
     for (size_t i = 0; i < ARRAY_SIZE(finals); i++) {
         char *m = xasprintf(finals[i], w);
-        compile_test_expect_flow(hv1, xasprintf("table=61, priority=2,%s", m));
+        compile_test_expect_flow(hv1, xasprintf("table=61, priority=3,%s", m));
         free(m);
     }
 

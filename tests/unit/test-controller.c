@@ -1179,6 +1179,28 @@ find_cookie(const char *yaml, const char *host, const char *object)
     return cookie;
 }
 
+/* The cookie of 'host''s default-deny flow of direction 'dir' (1 ingress,
+ * 2 egress), found through an independent compile. */
+static uint64_t
+find_deny_cookie(const char *yaml, const char *host, int dir)
+{
+    struct topo *t = topo_load_buffer("t.yaml", yaml, strlen(yaml), NULL);
+    assert_non_null(t);
+    struct compile_result *r = compile_topology(t, NULL);
+    const struct compiled_host *ch = compile_find_host(r, host);
+    uint64_t cookie = 0;
+    assert_non_null(ch);
+    for (size_t i = 0; !cookie && i < ch->flows.n; i++) {
+        if (compile_cookie_default_deny(ch->flows.flows[i].cookie) == dir) {
+            cookie = ch->flows.flows[i].cookie;
+        }
+    }
+    compile_result_destroy(r);
+    topo_destroy(t);
+    assert_true(cookie != 0);
+    return cookie;
+}
+
 static void
 agent_flow_stats(struct fix *f, struct agent *a, const uint64_t (*v)[3],
                  size_t n)
@@ -1248,6 +1270,7 @@ test_rule_counters(void **state)
     const char *obj = "security_groups.db.ingress[0]";
     uint64_t ck = find_cookie(topo_sg, "hv1", obj);
     uint64_t other = find_cookie(topo_sg, "hv1", NULL);
+    uint64_t deny = find_deny_cookie(topo_sg, "hv1", 1);
 
     fix_start(f);
     apply_ok(f, topo_sg, 1, 2);
@@ -1266,9 +1289,9 @@ test_rule_counters(void **state)
     json_decref(rules);
 
     const uint64_t hv1_stats[][3] = {
-        { ck, 7, 700 }, { other, 5, 500 }, { ck, 3, 300 },
+        { ck, 7, 700 }, { other, 5, 500 }, { ck, 3, 300 }, { deny, 4, 240 },
     };
-    agent_flow_stats(f, &a1, hv1_stats, 3);
+    agent_flow_stats(f, &a1, hv1_stats, 4);
     const uint64_t hv2_stats[][3] = { { ck, 1, 60 } };
     agent_flow_stats(f, &a2, hv2_stats, 1);
 
@@ -1288,14 +1311,25 @@ test_rule_counters(void **state)
     assert_int_equal(jint(r, "line"), 12);   /* the rule's YAML line */
     assert_string_equal(json_string_value(json_object_get(r, "file")),
                         "t.yaml");
-    /* Only security-group rules are listed. */
+    /* db1's default deny (what no group of it allowed in), at db1's
+     * line. */
+    r = rules_entry(rules, "ports.db1.default_deny.ingress");
+    assert_non_null(r);
+    assert_int_equal(jint(r, "packets"), 4);
+    assert_int_equal(jint(r, "bytes"), 240);
+    assert_int_equal(jint(r, "hosts"), 1);
+    assert_int_equal(jint(r, "line"), 8);
+    assert_non_null(strstr(json_string_value(json_object_get(r, "rule")),
+                           "default deny"));
+    /* Only security-group rules and default denies are listed. */
     size_t i;
     json_t *e;
     json_array_foreach(rules, i, e) {
-        assert_non_null(strstr(json_string_value(json_object_get(e,
-                                                                 "object")),
-                               "security_groups."));
+        const char *o = json_string_value(json_object_get(e, "object"));
+        assert_true(!strncmp(o, "security_groups.", 16)
+                    || strstr(o, ".default_deny."));
     }
+    assert_int_equal(json_array_size(rules), 2);
     json_decref(rules);
 
     /* anetctl over HTTP. */
