@@ -8,10 +8,11 @@
  * generated per router and installed on every host of its component.
  *
  * Components: switches and routers linked by router ports.  Every host with
- * a port on any switch of a component gets every router of the component
- * and the L2 blocks of every switch of it (so that a host with only web
- * ports can route to db through r1 and r2 and reach db's workloads through
- * a transit switch it has no port on).  compile_l3_prepare() runs before
+ * a port on any switch of a component, and the host of any firewall on one
+ * of its routers, gets every router of the component and the L2 blocks of
+ * every switch of it (so that a host with only web ports can route to db
+ * through r1 and r2 and reach db's workloads through a transit switch it
+ * has no port on).  compile_l3_prepare() runs before
  * each flush: it recomputes the components (union-find over router ports,
  * O(router ports)) and, for each component where anything is dirty, the
  * hosts it spans, and marks all its switches and routers dirty.  Switches
@@ -422,6 +423,20 @@ compile_l3_prepare(struct compiler *c)
                     compile_push__(&hosts, &n_hosts, &cap_hosts,
                                    c->ports[s->ports[p]].host);
                 }
+            }
+        }
+        /* The host of a firewall on one of the component's routers holds
+         * it too (its instance's traffic is routed there), workloads or
+         * not. */
+        for (size_t k = 0; k < c->n_fws; k++) {
+            const struct cfw *fw = &c->fws[k];
+            const struct crouter *r = fw->router < c->n_routers
+                                      ? &c->routers[fw->router] : NULL;
+            if (r && r->live && r->n_ports
+                && l3_find__(c, r->ports[0].sw) == root
+                && c->hosts[fw->host].stamp != hs) {
+                c->hosts[fw->host].stamp = hs;
+                compile_push__(&hosts, &n_hosts, &cap_hosts, fw->host);
             }
         }
         util_qsort_r(hosts, n_hosts, sizeof *hosts, compile_host_name_cmp__, c);

@@ -20,7 +20,8 @@
  * and per direction: `reg14=key(A), reg15=key(B), reg0=ip`) and, on X, the
  * classification of the steering VNIs and of the instance's ports (table
  * 0) are part of router r's block on each host of its component (X is one:
- * the loader requires a workload port of X on a switch of r), generated
+ * compile_l3_prepare() adds every firewall's host to the hosts of its
+ * router's component, workloads or not), generated
  * per host by compile_nfv_gen_router_host() after the router's shared
  * flows.  A firewall set that changes (rules, host, switches, ports) dirties
  * its router; so does anything else that changes the router's neighbours.

@@ -628,47 +628,6 @@ topo_check_between__(struct topo_ctx__ *ctx, struct topo_raw_fw__ *f,
     }
 }
 
-/* The firewall's host must hold its router's tables: have a port on one
- * of the router's switches. */
-static void
-topo_check_fw_host__(struct topo_ctx__ *ctx, struct topo_raw_fw__ *f)
-{
-    const struct topo_raw_router__ *r = &ctx->routers[f->router];
-    bool *ok = xcalloc(ctx->n_hosts + 1, sizeof *ok);
-    for (size_t i = 0; i < ctx->n_ports; i++) {
-        const struct topo_raw_port__ *p = &ctx->ports[i];
-        if (p->host >= 0 && p->sw >= 0 && topo_nfv_router_on__(r, p->sw)) {
-            ok[p->host] = true;
-        }
-    }
-    if (!ok[f->host]) {
-        char list[512] = "";
-        size_t n = 0;
-        for (size_t i = 0; i < ctx->n_hosts; i++) {
-            if (ok[i] && ctx->hosts[i].o.name && !ctx->hosts[i].o.dup) {
-                size_t len = strlen(list);
-                snprintf(list + len, sizeof list - len, "%s%s", n++ ? ", "
-                         : "", ctx->hosts[i].o.name);
-            }
-        }
-        if (n) {
-            topo_err_field__(ctx, &f->o, FK_HOST, topo_fw_keys__,
-                             "host %s has no port on a switch of router %s, "
-                             "so it does not hold the router's tables; place "
-                             "the firewall on one that does: %s",
-                             ctx->hosts[f->host].o.name, r->o.name, list);
-        } else {
-            topo_err_field__(ctx, &f->o, FK_HOST, topo_fw_keys__,
-                             "host %s has no port on a switch of router %s, "
-                             "so it does not hold the router's tables, and "
-                             "no host does; add a workload port on one of "
-                             "the router's switches on host %s",
-                             ctx->hosts[f->host].o.name, r->o.name,
-                             ctx->hosts[f->host].o.name);
-        }
-    }
-    free(ok);
-}
 
 static void
 topo_report_dup_fw__(struct topo_ctx__ *ctx, size_t first, size_t dup)
@@ -715,9 +674,6 @@ topo_check_firewalls__(struct topo_ctx__ *ctx, struct topo_raw__ **hv,
             }
         }
         topo_check_between__(ctx, f, sv, nsv);
-        if (f->host >= 0 && f->router >= 0) {
-            topo_check_fw_host__(ctx, f);
-        }
         if (f->router >= 0 && f->sw[0] >= 0) {
             k[nk++] = (struct topo_dupkey__) {
                 (uint64_t) f->router << 42 | (uint64_t) f->sw[0] << 21

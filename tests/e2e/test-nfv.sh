@@ -21,7 +21,9 @@
 #     it listens again;
 #   - anetctl nfv shows the instance running the wanted policy with the
 #     hits of its rules;
-#   - the agent restarts a killed instance and traffic passes again.
+#   - the agent restarts a killed instance and traffic passes again;
+#   - fw1 moved to hv4, a host without workloads, filters the same way
+#     (hv4 gets r1 and its switches' L2 tables for the instance's sake).
 d=$(dirname "$0")
 . "$d/lib.sh"
 e2e_init e2e-nfv
@@ -46,6 +48,10 @@ old = "          - {port: app2, to_port: 80}\n"
 assert old in s
 s = s.replace(old, old + "          - {port: app3, to_port: 80}\n"
                          "          - {port: app4, to_port: 80}\n", 1)
+# hv4: a host without workloads, where fw1 moves at the end.
+old = "hosts:\n"
+assert old in s
+s = s.replace(old, old + "  - name: hv4\n    tunnel_ip: 10.200.0.14/24\n", 1)
 open(sys.argv[2], "w").write(s)
 EOF
 e2e_up "$topo"
@@ -78,10 +84,10 @@ refused() {
     t1=$(date +%s%N)
     [[ $out == *"refused"* ]] && [ $(( (t1 - t0) / 1000000 )) -lt 1000 ]
 }
-# fw_rx: packets OVS received from the firewall's two ports on hv2 (its
-# OpenFlow port counters).
+# fw_rx [HOST]: packets OVS received from the firewall's two ports on HOST
+# (default hv2; its OpenFlow port counters).
 fw_rx() {
-    local h=hv2 i of sum=0 n
+    local h=${1:-hv2} i of sum=0 n
     for i in fwl-fw1 fwr-fw1; do
         of=$(ip netns exec "$(lab_host_ns $h)" ovs-vsctl --db="unix:$LAB_RUN/$h/db.sock" get Interface "$i" ofport)
         n=$(ip netns exec "$(lab_host_ns $h)" ovs-ofctl -O OpenFlow15 dump-ports "unix:$LAB_RUN/$h/br-int.mgmt" "$of" \
@@ -221,3 +227,28 @@ npid=$(pgrep -f -- "--name fw1 .*$LAB_RUN/" | head -n1)
 [ $ok = 1 ] && [ -n "$npid" ] && [ "$npid" != "$pid" ] \
     && e2e_ok "fw1 restarted (pid $pid -> $npid) and app -> db passes again" \
     || e2e_fail "fw1 not back (pid $pid -> ${npid:-none})"
+
+e2e_say "fw1 moves to hv4, a host without workloads"
+awk '/name: fw1/ {f = 1} f && /^    host: hv2$/ {sub(/hv2/, "hv4"); f = 0} {print}' \
+    "$topo" >"$E2E_TMP/fw-hv4.yaml"
+[ "$(diff "$topo" "$E2E_TMP/fw-hv4.yaml" | grep -c '^>')" = 1 ] \
+    && grep -A1 "name: fw1" "$E2E_TMP/fw-hv4.yaml" | grep -q "host: hv4" \
+    || e2e_fail "cannot derive fw-hv4.yaml (only fw1's host changes)"
+out=$(lab_ctl apply "$E2E_TMP/fw-hv4.yaml" 2>&1) || e2e_fail "apply with fw1 on hv4: $out"
+e2e_wait_synced 30 || e2e_fail "agents not in sync after moving fw1"
+ok=0
+for _ in $(seq 30); do
+    [ "$(banner app2 "$db2" 5432)" = db2 ] && { ok=1; break; }
+    sleep 0.5
+done
+[ $ok = 1 ] && e2e_ok "app2 (hv3) -> db2:5432 (hv1) passes, steered to hv4" \
+    || e2e_fail "app2 -> db2:5432 does not pass with fw1 on hv4"
+rx0=$(fw_rx hv4)
+e2e_eq "app1 (hv2) -> db1:5432 (hv3) through hv4" db1 "$(banner app1 "$db1" 5432)"
+e2e_eq "app2 -> db2:5433 still dropped (default deny)" "" "$(banner app2 "$db2" 5433)"
+e2e_check "app1 -> db1:22 still refused at once" refused app1 "$db1" 22
+rx1=$(fw_rx hv4)
+[ "$rx1" -ge $((rx0 + 4)) ] && e2e_ok "the instance's ports on hv4 carried the traffic ($((rx1 - rx0)) packets)" \
+    || e2e_fail "the instance's ports on hv4 carried $((rx1 - rx0)) packets"
+if pgrep -f -- "--name fw1 .*$LAB_RUN/hv4/" >/dev/null; then e2e_ok "fw1's instance runs on hv4"; else e2e_fail "no fw1 instance on hv4"; fi
+if pgrep -f -- "--name fw1 .*$LAB_RUN/hv2/" >/dev/null; then e2e_fail "fw1 still runs on hv2"; else e2e_ok "no fw1 instance left on hv2"; fi

@@ -275,6 +275,66 @@ test_changes(void **state)
     compile_delta_destroy(&d);
     check_engine(c, t2);
 
+    /* The firewall moves to hv4, a host without any workload: hv4 now
+     * holds r1 (its steering flows) and the L2 blocks of r1's switches
+     * (tunnel classification of their VNIs), classifies the steering
+     * VNIs into the instance, and the other hosts tunnel to it. */
+    char *y4 = edit(y2, "hosts:\n", "hosts:\n  - name: hv4\n"
+                    "    tunnel_ip: 10.200.0.14/24\n");
+    char *y4b = edit(y4, "name: fw1\n    host: hv3", "name: fw1\n    host: hv4");
+    struct topo *t4 = compile_test_load("three-tier-nfv.yaml", y4b);
+    assert_int_equal(compiler_apply(c, t4, NULL, NULL), 0);
+    check_engine(c, t4);
+    struct compile_result *r4 = compile_topology(t4, NULL);
+    const struct compiled_host *hv4 = compile_test_host(r4, "hv4");
+    const struct compiled_host *hv1 = compile_test_host(r4, "hv1");
+    assert_int_equal(hv4->n_ports, 0);
+    assert_true(count_prio(hv4, TBL_NEIGH, 110) > 0);
+    assert_int_equal(count_prio(hv4, TBL_NEIGH, 110),
+                     count_prio(hv1, TBL_NEIGH, 110));
+    /* Table 0: the three switches' VNIs and the two steering VNIs from
+     * the tunnel, and the instance's two ports (plus its answers). */
+    size_t tun_in = 0;
+    for (size_t i = 0; i < hv4->flows.n; i++) {
+        const struct flow *f = &hv4->flows.flows[i];
+        const struct flow_field *ip = flow_match_get(&f->match, FF_IN_PORT);
+        tun_in += f->table == 0 && ip && ip->value == COMPILE_TUNNEL_OFPORT;
+    }
+    assert_int_equal(tun_in, 3 + 2);
+    assert_non_null(find_nfv(hv4, "fw1"));
+    assert_null(find_nfv(compile_test_host(r4, "hv3"), "fw1"));
+    /* hv1 steers db -> app traffic through the tunnel to hv4. */
+    bool to_hv4 = false;
+    for (size_t i = 0; i < hv1->flows.n; i++) {
+        const struct flow *f = &hv1->flows.flows[i];
+        for (size_t k = 0; f->table == TBL_NEIGH && f->priority == 110
+                           && k < f->n_actions; k++) {
+            to_hv4 |= f->actions[k].type == FA_SET_FIELD
+                      && f->actions[k].field == FF_TUN_DST
+                      && f->actions[k].value == 0x0ac8000e;
+        }
+    }
+    assert_true(to_hv4);
+    compile_result_destroy(r4);
+
+    /* Back to hv3: hv4 holds nothing of r1 any more. */
+    char *y5 = edit(y4, "name: fw1\n    host: hv3", "name: fw1\n    host: hv3");
+    struct topo *t5 = compile_test_load("three-tier-nfv.yaml", y5);
+    assert_int_equal(compiler_apply(c, t5, NULL, NULL), 0);
+    check_engine(c, t5);
+    struct compile_result *r5 = compile_topology(t5, NULL);
+    hv4 = compile_test_host(r5, "hv4");
+    assert_int_equal(count_prio(hv4, TBL_NEIGH, 110), 0);
+    assert_int_equal(compile_test_count_table(hv4, TBL_NEIGH), 0);
+    compile_result_destroy(r5);
+    assert_int_equal(compiler_apply(c, t2, NULL, NULL), 0);
+    check_engine(c, t2);
+    topo_destroy(t4);
+    topo_destroy(t5);
+    free(y4);
+    free(y4b);
+    free(y5);
+
     /* No firewall at all: its flows go, the rest stays. */
     char *y3 = edit(y2, "firewalls:", "firewalls: []\nunused_fws:");
     char *cut = strstr(y3, "unused_fws:");
