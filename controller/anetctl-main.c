@@ -673,8 +673,13 @@ cmd_nfv(const struct anetctl *c, int argc, char *argv[])
         json_object_foreach(json_object_get(conns, "by_state"), key, v) {
             printf(", %s %lld", key, (long long) json_integer_value(v));
         }
-        printf("; refused: table full %lld, per-source limit %lld\n",
+        printf("; refused: table full %lld, per-source limit %lld",
                jint(conns, "table_full"), jint(conns, "source_limited"));
+        if (jint(conns, "picked_up")) {
+            printf("; picked up after a restart %lld",
+                   jint(conns, "picked_up"));
+        }
+        printf("\n");
         json_array_foreach(json_object_get(st, "rules"), k, v) {
             printf("  %12lld  %s\n", jint(v, "packets"), jstr(v, "name"));
         }

@@ -95,9 +95,10 @@ ctl_nfv_stats_json__(const uint8_t *buf, size_t len)
             "ip", b->ip ? b->ip : "", "port", (int) b->port,
             "healthy", b->healthy, "connections", (json_int_t) b->conns));
     }
-    json_int_t total = 0, full = 0, limited = 0;
+    json_int_t total = 0, full = 0, limited = 0, picked = 0;
     if (st->ct) {
         total = (json_int_t) st->ct->total;
+        picked = (json_int_t) st->ct->picked_up;
         full = (json_int_t) st->ct->table_full;
         limited = (json_int_t) st->ct->source_limited;
         for (size_t i = 0; i < st->ct->n_by_state; i++) {
@@ -108,10 +109,10 @@ ctl_nfv_stats_json__(const uint8_t *buf, size_t len)
         }
     }
     json_t *j = json_pack(
-        "{s:o, s:o, s:{s:I, s:o, s:I, s:I}, s:o, s:I, s:o, s:I}",
+        "{s:o, s:o, s:{s:I, s:o, s:I, s:I, s:I}, s:o, s:I, s:o, s:I}",
         "ports", ports, "rules", rules,
         "connections", "total", total, "by_state", states,
-        "table_full", full, "source_limited", limited,
+        "table_full", full, "source_limited", limited, "picked_up", picked,
         "malformed", mal,
         "malformed_passed", (json_int_t) st->malformed_passed,
         "backends", backends,

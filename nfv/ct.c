@@ -141,6 +141,13 @@ nfv_ct_may_create(const struct nfv_pkt *pkt)
     }
 }
 
+bool
+nfv_ct_may_pickup(const struct nfv_pkt *pkt)
+{
+    return pkt->proto == NFV_IP_PROTO_TCP
+           && !(pkt->tcp_flags & (NFV_TCP_SYN | NFV_TCP_RST));
+}
+
 struct nfv_ct_conn *
 nfv_ct_conn(struct nfv_ct *ct, int32_t pos)
 {
@@ -290,6 +297,9 @@ nfv_ct_make_room__(struct nfv_ct *ct, uint32_t now_ms)
 static uint32_t
 nfv_ct_timeout__(const struct nfv_ct_conn *c)
 {
+    if (c->state == NFV_CT_ESTABLISHED && c->flags & NFV_CT_F_EMBRYONIC) {
+        return NFV_CT_TIMEOUT_SYN_MS;           /* picked up, unanswered */
+    }
     switch (c->state) {
     case NFV_CT_SYN_SENT:
     case NFV_CT_SYN_RECV:
@@ -308,9 +318,10 @@ nfv_ct_timeout__(const struct nfv_ct_conn *c)
     }
 }
 
-int32_t
-nfv_ct_create(struct nfv_ct *ct, const struct nfv_ct_key *key,
-              const struct nfv_pkt *pkt, uint32_t rule, uint32_t now_ms)
+static int32_t
+nfv_ct_create__(struct nfv_ct *ct, const struct nfv_ct_key *key,
+                const struct nfv_pkt *pkt, uint32_t rule, uint32_t now_ms,
+                bool pickup)
 {
     uint32_t src = pkt->src;
     int32_t sp = rte_hash_lookup(ct->sources, &src);
@@ -355,13 +366,29 @@ nfv_ct_create(struct nfv_ct *ct, const struct nfv_ct_key *key,
     c->orig_sport = pkt->sport;
     c->proto = pkt->proto;
     c->rule = rule;
-    c->state = pkt->proto == NFV_IP_PROTO_TCP ? NFV_CT_SYN_SENT : NFV_CT_NEW;
-    c->expires_ms = now_ms + nfv_ct_timeout__(c);
+    c->state = pickup ? NFV_CT_ESTABLISHED
+               : pkt->proto == NFV_IP_PROTO_TCP ? NFV_CT_SYN_SENT : NFV_CT_NEW;
     ct->stats.by_state[c->state]++;
     ct->stats.n_conns++;
     ct->stats.created++;
+    ct->stats.picked_up += pickup;
     nfv_ct_emb_push__(ct, (uint32_t) pos);
+    c->expires_ms = now_ms + nfv_ct_timeout__(c);
     return pos;
+}
+
+int32_t
+nfv_ct_create(struct nfv_ct *ct, const struct nfv_ct_key *key,
+              const struct nfv_pkt *pkt, uint32_t rule, uint32_t now_ms)
+{
+    return nfv_ct_create__(ct, key, pkt, rule, now_ms, false);
+}
+
+int32_t
+nfv_ct_pickup(struct nfv_ct *ct, const struct nfv_ct_key *key,
+              const struct nfv_pkt *pkt, uint32_t rule, uint32_t now_ms)
+{
+    return nfv_ct_create__(ct, key, pkt, rule, now_ms, true);
 }
 
 static enum nfv_ct_verdict
@@ -403,6 +430,10 @@ nfv_ct_track_tcp__(struct nfv_ct *ct, int32_t pos, struct nfv_ct_conn *c,
         return NFV_CT_INVALID;
     case NFV_CT_ESTABLISHED:
     case NFV_CT_FIN_WAIT:
+        if (!orig && !syn) {
+            /* A picked-up connection's peer answers: it is real. */
+            nfv_ct_emb_unlink__(ct, (uint32_t) pos);
+        }
         if (syn) {
             /* A SYN|ACK retransmitted because the final ACK was lost. */
             return !orig && ack && c->state == NFV_CT_ESTABLISHED

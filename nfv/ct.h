@@ -29,7 +29,12 @@
  * Retransmitted SYNs and SYN|ACKs are forwarded; any other packet that
  * does not fit its state (data before the handshake, an ACK with the wrong
  * number, a SYN on an established connection) is INVALID: dropped,
- * counted, entry unchanged.  Sequence windows are not tracked beyond the
+ * counted, entry unchanged.
+ *   no entry  + mid-stream packet (no SYN, no RST), when the caller
+ *               allows a pickup (nfv_ct_pickup())  -> ESTABLISHED,
+ *               embryonic until a packet of the other direction passes
+ *               (a restarted instance resumes the connections its rules
+ *               allow, as Linux conntrack's tcp_loose does).  Sequence windows are not tracked beyond the
  * handshake (an in-window check of RSTs is a known gap).
  * Other protocols: NEW until a packet comes back, then REPLIED.
  *
@@ -130,7 +135,7 @@ struct nfv_ct_params {
 struct nfv_ct_stats {
     uint32_t n_conns, n_embryonic, n_sources;
     uint32_t by_state[NFV_CT_N_STATES];
-    uint64_t created, expired, closed, invalid;
+    uint64_t created, expired, closed, invalid, picked_up;
     uint64_t evicted_embryonic, refused_source, refused_full;
 };
 
@@ -153,6 +158,10 @@ void nfv_ct_key_init(struct nfv_ct_key *, const struct nfv_pkt *);
  * ICMP query, any UDP or other protocol packet. */
 bool nfv_ct_may_create(const struct nfv_pkt *);
 
+/* Whether 'pkt' may resume a TCP connection whose entry was lost: TCP
+ * without SYN and without RST. */
+bool nfv_ct_may_pickup(const struct nfv_pkt *);
+
 /* Looks up 'n' keys: pos[i] is the entry's position or -1.  Entries found
  * expired at 'now_ms' are removed and reported as -1. */
 void nfv_ct_lookup_bulk(struct nfv_ct *, const struct nfv_ct_key *const *keys,
@@ -163,6 +172,13 @@ int32_t nfv_ct_lookup(struct nfv_ct *, const struct nfv_ct_key *, uint32_t now_m
  * true, no entry yet), allowed by 'rule'.  Returns its position or a
  * negative errno (see above). */
 int32_t nfv_ct_create(struct nfv_ct *, const struct nfv_ct_key *,
+                      const struct nfv_pkt *, uint32_t rule, uint32_t now_ms);
+
+/* Creates an ESTABLISHED entry for the connection of 'pkt'
+ * (nfv_ct_may_pickup() true, no entry yet), its sender the original side;
+ * embryonic (30 s, evictable) until a packet of the other direction.
+ * Returns its position or a negative errno, as nfv_ct_create(). */
+int32_t nfv_ct_pickup(struct nfv_ct *, const struct nfv_ct_key *,
                       const struct nfv_pkt *, uint32_t rule, uint32_t now_ms);
 
 /* Warms the caches for nfv_ct_create() calls on packets from these

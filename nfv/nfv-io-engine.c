@@ -182,6 +182,7 @@ nfv_io_vaf_stats__(struct nfv_vaf *v, const struct nfv_config *cfg,
     ct->total = vs.ct.n_conns;
     ct->table_full = vs.ct.refused_full;
     ct->source_limited = vs.ct.refused_source;
+    ct->picked_up = vs.picked_up;
     ct->by_state = xcalloc(NFV_CT_N_STATES, sizeof *ct->by_state);
     for (int s = 1; s < NFV_CT_N_STATES; s++) {
         if (!vs.ct.by_state[s]) {

@@ -36,6 +36,7 @@ struct nfv_vaf {
     struct nfv_vaf_stats stats;
     struct nfv_vaf_log_event log[NFV_VAF_LOG_RING];
     size_t log_head, log_n;
+    uint64_t pickup_until_ns;           /* 0: not started yet */
 };
 
 /* What the first pass decided for a frame. */
@@ -451,12 +452,45 @@ nfv_vaf_rule_of__(const struct nfv_vaf *vaf, const struct nfv_pkt *p,
     return rule;
 }
 
+/* A TCP packet without a connection entry, 'rule' what the rules say of
+ * it as if it opened one: in the pickup window after the instance starts,
+ * an allowed one resumes its connection (its entry was lost with the
+ * previous instance); anything else drops. */
+static void
+nfv_vaf_pickup__(struct nfv_vaf *vaf, struct nfv_frame *f,
+                 const struct nfv_pkt *p, const struct nfv_ct_key *key,
+                 uint32_t rule, uint32_t now_ms)
+{
+    enum nfv_fw_action action = rule == NFV_ACL_NO_MATCH
+                                ? vaf->pol.default_action
+                                : vaf->pol.rules[rule].action;
+    if (action != NFV_FW_ALLOW
+        || nfv_ct_pickup(vaf->ct, key, p, rule == NFV_ACL_NO_MATCH
+                         ? NFV_CT_RULE_NONE : rule, now_ms) < 0) {
+        vaf->stats.no_conn++;
+        f->port = NFV_PORT_DROP;
+        return;
+    }
+    nfv_vaf_born__(vaf, key, true);
+    struct nfv_vaf_counters *cnt = rule == NFV_ACL_NO_MATCH
+                                   ? &vaf->stats.default_action
+                                   : &vaf->pol.counters[rule];
+    cnt->conns++;
+    nfv_vaf_count__(cnt, f);
+    vaf->stats.picked_up++;
+    f->port = nfv_vaf_other__(f->port);
+}
+
 static void
 nfv_vaf_burst__(struct nfv_vaf *vaf, struct nfv_frame *f, size_t n,
                 uint64_t now_ns, struct nfv_frame *gen, size_t cap_gen,
                 size_t *n_gen)
 {
     uint32_t now_ms = (uint32_t) (now_ns / 1000000);
+    if (!vaf->pickup_until_ns) {
+        vaf->pickup_until_ns = now_ns + NFV_VAF_PICKUP_NS;
+    }
+    bool pickup = now_ns < vaf->pickup_until_ns;
     struct nfv_pkt pkts[NFV_VAF_BURST];
     struct nfv_ct_key keys[NFV_VAF_BURST];
     const struct nfv_ct_key *kp[NFV_VAF_BURST];
@@ -514,7 +548,8 @@ nfv_vaf_burst__(struct nfv_vaf *vaf, struct nfv_frame *f, size_t n,
         const struct nfv_pkt *p = &pkts[idx[j]];
         cls_of[j] = UINT8_MAX;
         if (pos[j] < 0 && (kind[idx[j]] == NFV_VAF_RELATED
-                           || nfv_ct_may_create(p))) {
+                           || nfv_ct_may_create(p)
+                           || (pickup && nfv_ct_may_pickup(p)))) {
             nfv_acl_key_init(&akeys[n_cls], p);
             akp[n_cls] = &akeys[n_cls];
             cls_of[j] = (uint8_t) n_cls++;
@@ -572,6 +607,12 @@ nfv_vaf_burst__(struct nfv_vaf *vaf, struct nfv_frame *f, size_t n,
             continue;
         }
         if (!nfv_ct_may_create(p)) {
+            if (pickup && nfv_ct_may_pickup(p)) {
+                nfv_vaf_pickup__(vaf, fr, p, &keys[j],
+                                 nfv_vaf_rule_of__(vaf, p, rules, cls_of[j]),
+                                 now_ms);
+                continue;
+            }
             vaf->stats.no_conn++;
             fr->port = NFV_PORT_DROP;
             continue;

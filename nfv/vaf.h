@@ -15,7 +15,16 @@
  * A packet of a known connection (either direction) passes through the
  * TCP state machine and is forwarded unless it is INVALID for its state.
  * A TCP segment other than a SYN without a connection is dropped (no_conn)
- * without classification: only SYNs open TCP connections.  ICMP errors
+ * without classification: only SYNs open TCP connections — except in the
+ * pickup window, the first NFV_VAF_PICKUP_NS after the engine sees its
+ * first packet: there a segment without SYN and RST is classified as if it
+ * opened its connection and, if a rule (or the default) allows it,
+ * resumes it (an ESTABLISHED entry, its sender the original side,
+ * embryonic until the other side answers; counted as picked_up).  So the
+ * restart of a crashed instance, which loses the table, does not cut the
+ * connections its rules allow; a reply-direction segment the rules do not
+ * allow is dropped until the original side's next segment re-creates the
+ * entry (TCP retransmits it).  ICMP errors
  * whose quoted packet belongs to a known connection are forwarded
  * (related); other ICMP errors are classified but never create entries.
  * Non-IPv4 frames (ARP...) are forwarded to the other port.  Malformed
@@ -56,6 +65,7 @@
 #include "nfv/pkt.h"
 
 #define NFV_VAF_LOG_RING 1024
+#define NFV_VAF_PICKUP_NS (120ull * 1000000000ull)
 #define NFV_VAF_DEFAULT_MAX_CONNS 65536
 
 struct nfv_vaf_counters {
@@ -79,6 +89,7 @@ struct nfv_vaf_stats {
     uint64_t malformed[NFV_PARSE_N];    /* per class ([OK] unused) */
     uint64_t malformed_passed;
     uint64_t no_conn;           /* TCP non-SYN without a connection */
+    uint64_t picked_up;         /* ... resumed in the pickup window */
     uint64_t invalid;           /* dropped by the state machine */
     uint64_t refused;           /* allowed but table/source limit */
     uint64_t related;           /* ICMP errors of known connections */

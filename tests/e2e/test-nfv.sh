@@ -21,7 +21,8 @@
 #     it listens again;
 #   - anetctl nfv shows the instance running the wanted policy with the
 #     hits of its rules;
-#   - the agent restarts a killed instance and traffic passes again;
+#   - the agent restarts a killed instance and traffic passes again; a
+#     connection open through it goes on (the new instance picks it up);
 #   - fw1 moved to hv4, a host without workloads, filters the same way
 #     (hv4 gets r1 and its switches' L2 tables for the instance's sake).
 d=$(dirname "$0")
@@ -214,9 +215,25 @@ out=$(spread 200 50000)
 e2e_say "200 connections after app3 listens again: $out"
 [[ $out == *app3* ]] && e2e_ok "app3 is back in the pool" || e2e_fail "app3 did not come back: $out"
 
-e2e_say "the agent restarts a killed instance"
+e2e_say "the agent restarts a killed instance; open connections survive"
+# An open app2 (hv3) -> db2:5432 (hv1) connection through fw1 on hv2 that
+# echoes a line every 0.2 s; the restarted instance, whose table is empty,
+# picks it up from app2's next segment (its rule allows it).
+ip netns exec "$(ns app2)" timeout 30 python3 -c '
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], 5432), timeout=15)
+f = s.makefile("rw")
+print(f.readline().strip(), flush=True)
+for i in range(120):
+    f.write("tick %d\n" % i); f.flush()
+    print(f.readline().strip(), flush=True)
+    time.sleep(0.2)
+' "$db2" >"$E2E_TMP/through.out" 2>&1 &
+through=$!
+sleep 1.5
 pid=$(pgrep -f -- "--name fw1 .*$LAB_RUN/" | head -n1)
 [ -n "$pid" ] || e2e_fail "no fw1 instance"
+before=$(grep -c '^tick' "$E2E_TMP/through.out")
 kill -KILL "$pid" 2>/dev/null || true
 ok=0
 for _ in $(seq 30); do
@@ -227,6 +244,20 @@ npid=$(pgrep -f -- "--name fw1 .*$LAB_RUN/" | head -n1)
 [ $ok = 1 ] && [ -n "$npid" ] && [ "$npid" != "$pid" ] \
     && e2e_ok "fw1 restarted (pid $pid -> $npid) and app -> db passes again" \
     || e2e_fail "fw1 not back (pid $pid -> ${npid:-none})"
+mid=$(grep -c '^tick' "$E2E_TMP/through.out")
+sleep 3
+after=$(grep -c '^tick' "$E2E_TMP/through.out")
+[ "$before" -gt 0 ] && [ "$after" -gt $((mid + 5)) ] && kill -0 "$through" 2>/dev/null \
+    && e2e_ok "the open connection went on after the restart ($before, $mid, $after echoed lines)" \
+    || e2e_fail "the open connection stopped ($before, $mid, $after echoed lines): $(tail -n2 "$E2E_TMP/through.out")"
+kill "$through" 2>/dev/null || true
+picked=""
+for _ in $(seq 20); do
+    picked=$("$LAB_BIN/anetctl" --controller "$LAB_URL" nfv 2>&1 | grep -o "picked up after a restart [0-9]*" || true)
+    [ -n "$picked" ] && break
+    sleep 0.5
+done
+[ -n "$picked" ] && e2e_ok "anetctl nfv: $picked" || e2e_fail "anetctl nfv shows no picked-up connection"
 
 e2e_say "fw1 moves to hv4, a host without workloads"
 awk '/name: fw1/ {f = 1} f && /^    host: hv2$/ {sub(/hv2/, "hv4"); f = 0} {print}' \

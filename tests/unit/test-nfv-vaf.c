@@ -206,6 +206,75 @@ test_allow_deny_replies(void **state)
     nfv_vaf_destroy(vaf);
 }
 
+/* Mid-stream pickup: in the first NFV_VAF_PICKUP_NS after its first
+ * packet, an engine that never saw a connection's handshake (a restarted
+ * instance) resumes the connections its rules allow, from the original
+ * side; the reply direction alone, a denied port, a RST open nothing;
+ * after the window, segments without a connection drop again. */
+static void
+test_pickup(void **state)
+{
+    (void) state;
+    struct nfv_vaf *vaf = make_vaf(false);
+    struct fr x;
+    struct nfv_vaf_stats st;
+    const uint64_t t0 = 1000000000ull;
+
+    /* The server's segment of an allowed connection comes first: as a new
+     * connection SERVER:80 -> CLIENT it is not allowed, so it drops. */
+    tcp_frame(&x, NFV_PORT_RIGHT, SERVER, CLIENT, 80, 41000,
+              NFV_TCP_ACK | NFV_TCP_PSH, 7001, 1001);
+    assert_int_equal(run(vaf, &x, t0, NULL), NFV_PORT_DROP);
+    /* The client's next segment resumes it (rule 0 allows), and then the
+     * server's passes. */
+    tcp_frame(&x, NFV_PORT_LEFT, CLIENT, SERVER, 41000, 80,
+              NFV_TCP_ACK | NFV_TCP_PSH, 1001, 7001);
+    assert_int_equal(run(vaf, &x, t0 + 1000000, NULL), NFV_PORT_RIGHT);
+    nfv_vaf_get_stats(vaf, &st);
+    assert_int_equal(st.picked_up, 1);
+    assert_int_equal(st.ct.picked_up, 1);
+    assert_int_equal(st.ct.by_state[NFV_CT_ESTABLISHED], 1);
+    assert_int_equal(st.ct.n_embryonic, 1);      /* nobody answered yet */
+    tcp_frame(&x, NFV_PORT_RIGHT, SERVER, CLIENT, 80, 41000,
+              NFV_TCP_ACK | NFV_TCP_PSH, 7001, 1001);
+    assert_int_equal(run(vaf, &x, t0 + 2000000, NULL), NFV_PORT_LEFT);
+    nfv_vaf_get_stats(vaf, &st);
+    assert_int_equal(st.ct.n_embryonic, 0);
+    assert_int_equal(st.ct.n_conns, 1);
+    assert_int_equal(nfv_vaf_rule_counters(vaf, &(size_t) { 0 })[0].conns, 1);
+
+    /* A denied port, a RST, the reply direction: nothing is opened. */
+    tcp_frame(&x, NFV_PORT_LEFT, CLIENT, SERVER, 41001, 22, NFV_TCP_ACK, 5, 5);
+    assert_int_equal(run(vaf, &x, t0 + 3000000, NULL), NFV_PORT_DROP);
+    tcp_frame(&x, NFV_PORT_LEFT, CLIENT, SERVER, 41002, 80, NFV_TCP_RST, 5, 0);
+    assert_int_equal(run(vaf, &x, t0 + 3000000, NULL), NFV_PORT_DROP);
+    nfv_vaf_get_stats(vaf, &st);
+    assert_int_equal(st.picked_up, 1);
+    assert_int_equal(st.no_conn, 3);
+    assert_int_equal(st.ct.n_conns, 1);
+
+    /* The picked-up connection goes on and closes normally. */
+    tcp_frame(&x, NFV_PORT_LEFT, CLIENT, SERVER, 41000, 80,
+              NFV_TCP_FIN | NFV_TCP_ACK, 1100, 7001);
+    assert_int_equal(run(vaf, &x, t0 + 4000000, NULL), NFV_PORT_RIGHT);
+    tcp_frame(&x, NFV_PORT_RIGHT, SERVER, CLIENT, 80, 41000,
+              NFV_TCP_FIN | NFV_TCP_ACK, 7001, 1101);
+    assert_int_equal(run(vaf, &x, t0 + 4000000, NULL), NFV_PORT_LEFT);
+    nfv_vaf_get_stats(vaf, &st);
+    assert_int_equal(st.ct.by_state[NFV_CT_TIME_WAIT], 1);
+
+    /* Past the window: a mid-stream segment without a connection drops,
+     * allowed or not. */
+    tcp_frame(&x, NFV_PORT_LEFT, CLIENT, SERVER, 41003, 80,
+              NFV_TCP_ACK | NFV_TCP_PSH, 1001, 7001);
+    assert_int_equal(run(vaf, &x, t0 + NFV_VAF_PICKUP_NS + 1, NULL),
+                     NFV_PORT_DROP);
+    nfv_vaf_get_stats(vaf, &st);
+    assert_int_equal(st.picked_up, 1);
+    assert_int_equal(st.no_conn, 4);
+    nfv_vaf_destroy(vaf);
+}
+
 static void
 test_reject(void **state)
 {
@@ -471,6 +540,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_allow_deny_replies),
+        cmocka_unit_test(test_pickup),
         cmocka_unit_test(test_reject),
         cmocka_unit_test(test_non_ip_malformed_related),
         cmocka_unit_test(test_burst),
