@@ -245,8 +245,12 @@ npid=$(pgrep -f -- "--name fw1 .*$LAB_RUN/" | head -n1)
     && e2e_ok "fw1 restarted (pid $pid -> $npid) and app -> db passes again" \
     || e2e_fail "fw1 not back (pid $pid -> ${npid:-none})"
 mid=$(grep -c '^tick' "$E2E_TMP/through.out")
-sleep 3
-after=$(grep -c '^tick' "$E2E_TMP/through.out")
+after=$mid
+for _ in $(seq 40); do     # TCP's retransmission back-off: up to 10 s
+    sleep 0.25
+    after=$(grep -c '^tick' "$E2E_TMP/through.out")
+    [ "$after" -gt $((mid + 5)) ] && break
+done
 [ "$before" -gt 0 ] && [ "$after" -gt $((mid + 5)) ] && kill -0 "$through" 2>/dev/null \
     && e2e_ok "the open connection went on after the restart ($before, $mid, $after echoed lines)" \
     || e2e_fail "the open connection stopped ($before, $mid, $after echoed lines): $(tail -n2 "$E2E_TMP/through.out")"

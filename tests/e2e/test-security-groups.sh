@@ -76,20 +76,22 @@ e2e_say "broadcasts pass the receiver's ingress rules"
 # bcast_rx: web2 counts the UDP datagrams to port 5000 it gets in 3 s while
 # web1 sends 20 to the broadcast address (ff:ff:ff:ff:ff:ff).
 bcast_rx() {
-    local out=$E2E_TMP/bcast.out
+    local out=$E2E_TMP/bcast.out ready=$E2E_TMP/bcast.ready
+    rm -f "$ready"
     ip netns exec "$(ns web2)" python3 -c '
-import socket, time
+import socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("", 5000)); s.settimeout(0.2)
+open(sys.argv[1], "w").close()
 n = 0; end = time.time() + 3
 while time.time() < end:
     try:
         s.recv(100); n += 1
     except socket.timeout:
         pass
-print(n)' >"$out" &
-    local rx=$!
-    sleep 0.5
+print(n)' "$ready" >"$out" &
+    local rx=$! i
+    for i in $(seq 50); do [ -f "$ready" ] && break; sleep 0.1; done
     ip netns exec "$(ns web1)" python3 -c '
 import socket, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
