@@ -83,6 +83,8 @@ struct nfv_vad {
     uint8_t self_mac[6];
     struct vad_service *svcs;
     size_t n_svcs;
+    uint32_t *svc_order;                /* svcs indexes by (vip, port,
+                                         * proto): binary search */
     struct vad_backend **probe_map;     /* by probe port slot; chained by
                                          * global index (see probe_find) */
     size_t n_probe;                     /* backends in all services */
@@ -123,6 +125,60 @@ vad_find_service__(const struct vad_service *svcs, size_t n, uint32_t vip,
         if (svcs[i].vip == vip && svcs[i].port == port
             && svcs[i].proto == proto) {
             return (struct vad_service *) &svcs[i];
+        }
+    }
+    return NULL;
+}
+
+static uint64_t
+vad_svc_key__(uint32_t vip, uint16_t port, uint8_t proto)
+{
+    return (uint64_t) vip << 24 | (uint64_t) port << 8 | proto;
+}
+
+static int
+vad_svc_cmp__(const void *a_, const void *b_, void *aux)
+{
+    const struct vad_service *s = aux;
+    const struct vad_service *a = &s[*(const uint32_t *) a_];
+    const struct vad_service *b = &s[*(const uint32_t *) b_];
+    uint64_t ka = vad_svc_key__(a->vip, a->port, a->proto);
+    uint64_t kb = vad_svc_key__(b->vip, b->port, b->proto);
+    return ka < kb ? -1 : ka > kb;
+}
+
+/* Sorts the service indexes for vad_lookup_service__() (after every change
+ * of v->svcs). */
+static void
+vad_index_services__(struct nfv_vad *v)
+{
+    free(v->svc_order);
+    v->svc_order = xcalloc(v->n_svcs + 1, sizeof *v->svc_order);
+    for (size_t i = 0; i < v->n_svcs; i++) {
+        v->svc_order[i] = (uint32_t) i;
+    }
+    util_qsort_r(v->svc_order, v->n_svcs, sizeof *v->svc_order,
+                 vad_svc_cmp__, v->svcs);
+}
+
+/* The service of a new connection: O(log services). */
+static struct vad_service *
+vad_lookup_service__(const struct nfv_vad *v, uint32_t vip, uint16_t port,
+                     uint8_t proto)
+{
+    uint64_t key = vad_svc_key__(vip, port, proto);
+    size_t lo = 0, hi = v->n_svcs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const struct vad_service *s = &v->svcs[v->svc_order[mid]];
+        uint64_t k = vad_svc_key__(s->vip, s->port, s->proto);
+        if (k == key) {
+            return (struct vad_service *) s;
+        }
+        if (k < key) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
         }
     }
     return NULL;
@@ -290,6 +346,7 @@ nfv_vad_create(const struct nfv_lb_config *cfg)
         vad_rebuild__(&v->svcs[i]);
     }
     vad_index_probes__(v);
+    vad_index_services__(v);
 
     char name[RTE_HASH_NAMESIZE];
     snprintf(name, sizeof name, "vad-%d-%u", (int) getpid(), serial);
@@ -324,6 +381,7 @@ nfv_vad_destroy(struct nfv_vad *v)
         rte_hash_free(v->table);
         free(v->conns);
         vad_free_services__(v->svcs, v->n_svcs);
+        free(v->svc_order);
         free(v->probe_map);
         free(v);
     }
@@ -468,6 +526,7 @@ nfv_vad_reload(struct nfv_vad *v, const struct nfv_lb_config *cfg)
         vad_rebuild__(&v->svcs[i]);
     }
     vad_index_probes__(v);
+    vad_index_services__(v);
 
     /* Re-resolve every connection's backend in the new services. */
     for (uint32_t i = 0; i < v->max_conns; i++) {
@@ -606,8 +665,8 @@ vad_miss__(struct nfv_vad *v, struct nfv_frame *f, const struct nfv_pkt *pkt,
         f->port = NFV_PORT_DROP;
         return;
     }
-    struct vad_service *s = vad_find_service__(v->svcs, v->n_svcs, pkt->dst,
-                                               pkt->dport, pkt->proto);
+    struct vad_service *s = vad_lookup_service__(v, pkt->dst, pkt->dport,
+                                                 pkt->proto);
     if (!s) {
         v->st.no_service++;
         f->port = NFV_PORT_DROP;

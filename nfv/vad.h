@@ -5,7 +5,9 @@
  * weighted backends.  vAD is one-armed: every frame comes in and leaves on
  * the same port.  A client's packet to a VIP is looked up in the connection
  * table (key: the packet's 5-tuple); a new connection (a TCP SYN or any
- * UDP datagram) picks a healthy backend with Maglev consistent hashing
+ * UDP datagram) finds its service by binary search over the services
+ * sorted by (VIP, port, proto) (up to 4096 of them), picks a healthy
+ * backend with Maglev consistent hashing
  * (maglev.h) of its 5-tuple and gets a SNAT source port from the port
  * space of that backend (NFV_VAD_SNAT_MIN..MAX, unique per backend
  * ip:port/proto, so the backend's replies map back to exactly one

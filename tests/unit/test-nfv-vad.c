@@ -532,6 +532,87 @@ test_arp(void **state)
     nfv_vad_destroy(v);
 }
 
+/* 300 TCP services on ports 1000..1299 and a UDP one on port 1000, each
+ * with a backend of its own: a new connection finds its own service (the
+ * sorted index, not a scan), the protocol counts, a port without a service
+ * drops; after a reload that drops half of them the index follows. */
+static void
+test_many_services(void **state)
+{
+    (void) state;
+    enum { N = 300 };
+    static struct nfv_lb_backend bes[N + 1];
+    static struct nfv_lb_service svcs[N + 1];
+    for (size_t i = 0; i <= N; i++) {
+        bes[i] = (struct nfv_lb_backend) {
+            .ip = 0x0a001000u + (uint32_t) i, .port = (uint16_t) (8000 + i),
+            .weight = 1, .mac = 0x02000000bb00ull + i,
+        };
+        /* Listed in reverse port order: the index sorts them. */
+        svcs[i] = (struct nfv_lb_service) {
+            .vip = VIP, .port = (uint16_t) (1000 + N - 1 - i),
+            .proto = NFV_IP_PROTO_TCP, .backends = &bes[i], .n_backends = 1,
+        };
+    }
+    svcs[N].port = 1000;
+    svcs[N].proto = NFV_IP_PROTO_UDP;
+    make_config(1, 0, 0);
+    config.services = svcs;
+    config.n_services = N + 1;
+    struct nfv_vad *v = nfv_vad_create(&config);
+    assert_non_null(v);
+
+    static const int ks[] = { 0, 1, 150, 298, 299 };
+    for (size_t t = 0; t < 2; t++) {
+        for (size_t j = 0; j < sizeof ks / sizeof *ks; j++) {
+            int k = ks[j];                      /* port 1000 + k */
+            size_t i = (size_t) (N - 1 - k);    /* its service */
+            bool gone = t == 1 && (i % 2);
+            struct frame_buf b;
+            tcp_frame(&b, CLIENT_MAC, SELF_MAC, 0x0a0200aau,
+                      (uint16_t) (30000 + 10 * t + j), VIP,
+                      (uint16_t) (1000 + k), NFV_TCP_SYN, 1, 0);
+            process1(v, &b, 1, NULL, 0);
+            if (gone) {
+                assert_int_equal(b.f.port, NFV_PORT_DROP);
+                continue;
+            }
+            assert_int_equal(b.f.port, NFV_PORT_LEFT);
+            struct nfv_pkt p = parse(&b.f);
+            assert_int_equal(p.dst, bes[i].ip);
+            assert_int_equal(p.dport, bes[i].port);
+        }
+        struct frame_buf b;
+        udp_frame(&b, 0x0a0200abu, 40000, VIP, 1000);
+        process1(v, &b, 1, NULL, 0);
+        assert_int_equal(b.f.port, NFV_PORT_LEFT);
+        assert_int_equal(parse(&b.f).dst, bes[N].ip);
+        for (int port = 999; port <= 1300; port += 301) {
+            tcp_frame(&b, CLIENT_MAC, SELF_MAC, 0x0a0200aau, 31000, VIP,
+                      (uint16_t) port, NFV_TCP_SYN, 1, 0);
+            process1(v, &b, 1, NULL, 0);
+            assert_int_equal(b.f.port, NFV_PORT_DROP);
+        }
+        if (t == 0) {
+            /* Reload with every other TCP service gone (odd i). */
+            static struct nfv_lb_service half[N + 1];
+            size_t n = 0;
+            for (size_t i = 0; i <= N; i++) {
+                if (i == N || !(i % 2)) {
+                    half[n++] = svcs[i];
+                }
+            }
+            config.services = half;
+            config.n_services = n;
+            assert_int_equal(nfv_vad_reload(v, &config), 0);
+        }
+    }
+    struct nfv_vad_stats st;
+    nfv_vad_get_stats(v, &st);
+    assert_true(st.no_service >= 2 + 2 + 2);    /* 999, 1300 twice, gone */
+    nfv_vad_destroy(v);
+}
+
 int
 main(void)
 {
@@ -542,6 +623,7 @@ main(void)
         cmocka_unit_test(test_health),
         cmocka_unit_test(test_expiry_and_bound),
         cmocka_unit_test(test_arp),
+        cmocka_unit_test(test_many_services),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
