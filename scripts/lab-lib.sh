@@ -569,6 +569,31 @@ lab_hugepages_reserve() {
     lab_log "host $h: DPDK, $n hugepages reserved (nr_hugepages $cur -> $got)"
 }
 
+# lab_hugepages_topup HOST: after a sync, adds what HOST's DPDK now needs
+# beyond what the lab holds for it (anet-nfv instances placed on it later,
+# a larger socket_mem), recorded like lab_hugepages_reserve's; never
+# shrinks (down gives everything back).  Nothing for hosts the lab has not
+# reserved for (new hosts reserve when they are created).
+lab_hugepages_topup() {
+    local h=$1 f=$LAB_RUN/hugepages/$1 need have cur got add fd
+    [ -f "$f" ] || return 0
+    need=$(lab_dpdk_pages "$h")
+    have=$(cat "$f")
+    [ "$need" -gt "$have" ] || return 0
+    exec {fd}>>"$LAB_HUGE_LOCK"
+    flock "$fd"
+    cur=$(cat "$LAB_HUGE_SYS/nr_hugepages")
+    echo $(( cur + need - have )) >"$LAB_HUGE_SYS/nr_hugepages" 2>/dev/null || true
+    got=$(cat "$LAB_HUGE_SYS/nr_hugepages")
+    add=$(( got > cur ? got - cur : 0 ))
+    echo $(( have + add )) >"$f"
+    flock -u "$fd"
+    exec {fd}>&-
+    [ $(( have + add )) -ge "$need" ] \
+        || lab_die "host $h: could add only $add of $(( need - have )) more 2 MiB hugepages (nr_hugepages $cur -> $got); free memory"
+    lab_log "host $h: $(( need - have )) more hugepages (now $need; nr_hugepages $cur -> $got)"
+}
+
 # lab_hugepages_release HOST: takes back from nr_hugepages what
 # lab_hugepages_reserve added for HOST.
 lab_hugepages_release() {

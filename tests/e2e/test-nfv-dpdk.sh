@@ -9,7 +9,9 @@
 #   - the firewall still decides: app -> db tcp 5432 passes (across hosts,
 #     by way of hv2), tcp 5433 is dropped;
 #   - the load balancer's VIP answers from its backends (app1, app2);
-#   - the lab reserved 64 more hugepages per NFV instance of a host, and
+#   - the lab reserved 64 more hugepages per NFV instance of a host; an
+#     `anet-lab sync` that places a firewall on a host without one adds its
+#     64 (the instance comes up on vhost-user and passes traffic); and
 #     `anet-lab down` gives back exactly what it took, leaving no process,
 #     namespace or DPDK file behind.
 # Skips (prints SKIP, exits 0) only when ovs-vswitchd-dpdk is neither
@@ -139,6 +141,37 @@ e2e_eq "hv1 (lb1): 128 + 64" 192 "$(cat "$LAB_RUN/hugepages/hv1")"
 e2e_eq "hv2 (fw1): 128 + 64" 192 "$(cat "$LAB_RUN/hugepages/hv2")"
 e2e_eq "hv3 (none): 128" 128 "$(cat "$LAB_RUN/hugepages/hv3")"
 
+e2e_say "anet-lab sync places fw2 on hv3: its hugepages are added"
+python3 - "$topo" "$E2E_TMP/fw2.yaml" <<'EOF' || e2e_fail "cannot derive fw2.yaml"
+import sys
+s = open(sys.argv[1]).read()
+fw2 = ("  - name: fw2\n    host: hv3\n    router: r1\n"
+       "    between: [web, app]\n    default_action: allow\n")
+assert "\nfirewalls:\n" in s
+s = s.replace("\nfirewalls:\n", "\nfirewalls:\n" + fw2, 1)
+open(sys.argv[2], "w").write(s)
+EOF
+nr_sync=$(cat "$huge/nr_hugepages")
+"$E2E_LAB" sync "$E2E_TMP/fw2.yaml" --name "$LAB" --dpdk >"$E2E_TMP/sync.log" 2>&1 \
+    || e2e_fail "anet-lab sync fw2.yaml: $(tail -n 3 "$E2E_TMP/sync.log")"
+e2e_eq "hv3 (fw2): 128 + 64" 192 "$(cat "$LAB_RUN/hugepages/hv3")"
+e2e_eq "nr_hugepages rose by 64" 64 $(( $(cat "$huge/nr_hugepages") - nr_sync ))
+for i in fwl-fw2 fwr-fw2; do
+    for _ in $(seq 30); do
+        r=$(vport hv3 "$i")
+        [[ $r == ok* ]] && break
+        sleep 0.5
+    done
+    [[ $r == ok* ]] && e2e_ok "hv3: $i is a connected dpdkvhostuserclient ($r)" || e2e_fail "hv3: $i: $r"
+done
+ok=""
+for _ in $(seq 10); do
+    ok=$(banner web1 "$(ip_of app1)" 80)
+    [ "$ok" = app1 ] && break
+    sleep 0.5
+done
+e2e_eq "web1 -> app1:80 through fw2 (default allow)" app1 "$ok"
+
 e2e_say "anet-lab down leaves the machine as it found it"
 nfv_pids=$(pgrep -f -- "anet-nfv .*$LAB_RUN/" | tr '\n' ' ')
 vs_pids=$(cat "$LAB_RUN"/hv*/ovs-vswitchd.pid 2>/dev/null | tr '\n' ' ')
@@ -146,7 +179,7 @@ nr_up=$(cat "$huge/nr_hugepages")
 "$E2E_LAB" down --name "$LAB" >/dev/null
 nr_down=$(cat "$huge/nr_hugepages")
 echo "  nr_hugepages: $nr_before before up, $nr_up before down, $nr_down after down"
-e2e_eq "down gave back the lab's 512 hugepages" 512 $((nr_up - nr_down))
+e2e_eq "down gave back the lab's 576 hugepages" 576 $((nr_up - nr_down))
 left=""
 for p in $nfv_pids $vs_pids; do kill -0 "$p" 2>/dev/null && left+=" $p"; done
 e2e_eq "no anet-nfv or ovs-vswitchd-dpdk of the lab left" "" "$left"
@@ -155,4 +188,4 @@ e2e_eq "no DPDK files of the lab left" "" \
     "$(ls -d /var/run/dpdk/anet-hv[123] /dev/hugepages/anet-hv[123]map_* /dev/hugepages/anet-nfv-* 2>/dev/null || true)"
 # The instances run --in-memory: DPDK leaves at most an empty run dir.
 e2e_eq "no DPDK runtime files of the instances left" "" \
-    "$(find /var/run/dpdk/anet-nfv-fw1 /var/run/dpdk/anet-nfv-lb1 -mindepth 1 2>/dev/null || true)"
+    "$(find /var/run/dpdk/anet-nfv-fw1 /var/run/dpdk/anet-nfv-fw2 /var/run/dpdk/anet-nfv-lb1 -mindepth 1 2>/dev/null || true)"
