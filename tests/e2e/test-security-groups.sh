@@ -176,18 +176,24 @@ e2e_say "per-rule hit counters"
 rule_hits() {   # OBJECT: packets counted for that rule over all hosts
     curl -s "$LAB_URL/api/v1/rules" | jq -r --arg o "$1" '[.[] | select(.object == $o) | .packets] | add // 0'
 }
+# hits_after OBJECT BEFORE N: OBJECT's packets once they reached BEFORE + N
+# (or 10 s passed), read again after one more heartbeat so that a late
+# report is not missed.
+hits_after() {
+    local h
+    for _ in $(seq 20); do
+        h=$(rule_hits "$1")
+        [ "$h" -ge $(($2 + $3)) ] && break
+        sleep 0.5
+    done
+    sleep 3
+    rule_hits "$1"
+}
 obj="security_groups.app.ingress[0]"
 sleep 5
 h0=$(rule_hits "$obj")
 for i in 1 2 3 4 5; do can web1 "$app1" 8080 || e2e_fail "connection $i web1 -> app1:8080"; done
-h1=$h0
-for _ in $(seq 20); do
-    h1=$(rule_hits "$obj")
-    [ "$h1" -ge $((h0 + 5)) ] && break
-    sleep 0.5
-done
-sleep 3
-h1=$(rule_hits "$obj")
+h1=$(hits_after "$obj" "$h0" 5)
 e2e_eq "$obj counted the 5 new connections (SYNs)" 5 "$((h1 - h0))"
 e2e_check "anetctl rules lists the rule" \
     bash -c "'$LAB_BIN/anetctl' --controller '$LAB_URL' rules | grep -qF 'security_groups.app.ingress[0]'"
@@ -200,14 +206,7 @@ import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 for i in range(5):
     s.sendto(b"x", (sys.argv[1], 9))' "$app1" || e2e_fail "UDP to app1"
-d1=$d0
-for _ in $(seq 20); do
-    d1=$(rule_hits "$deny_obj")
-    [ "$d1" -ge $((d0 + 5)) ] && break
-    sleep 0.5
-done
-sleep 2
-d1=$(rule_hits "$deny_obj")
+d1=$(hits_after "$deny_obj" "$d0" 5)
 e2e_eq "$deny_obj counted the 5 datagrams no group allowed" 5 "$((d1 - d0))"
 app1_line=$(grep -n 'name: app1' "$E2E_TMP/join.yaml" | cut -d: -f1)
 e2e_check "anetctl rules shows app1's default deny at app1's line" \
