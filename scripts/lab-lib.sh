@@ -125,16 +125,20 @@ lab_kill_pidfile() {
 }
 
 # lab_wait_dead PID...: waits (at most ~3 s) for the pids to exit, then
-# SIGKILLs what is left.
+# SIGKILLs what is left and waits (at most ~5 s more) until it is gone: a
+# killed ovs-vswitchd-dpdk takes a moment to unmap its hugepages, which
+# down gives back right after.
 lab_wait_dead() {
     local i p alive
-    for i in $(seq 30); do
+    for i in $(seq 80); do
         alive=0
         for p in "$@"; do kill -0 "$p" 2>/dev/null && alive=1; done
         [ $alive = 0 ] && return 0
+        if [ "$i" = 30 ]; then
+            for p in "$@"; do kill -KILL "$p" 2>/dev/null || true; done
+        fi
         sleep 0.1
     done
-    for p in "$@"; do kill -KILL "$p" 2>/dev/null || true; done
 }
 
 # Namespaces that belong to this lab: those recorded in its run dir, plus
