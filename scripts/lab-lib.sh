@@ -180,13 +180,19 @@ lab_down() {
         lab_wait_dead $pids
     fi
     nss=$(lab_namespaces | sort -u)
-    # Anything still running inside our namespaces (pings, nc) goes too,
-    # or the namespace would outlive its name.
+    # Anything still running inside our namespaces (pings, nc, anet-nfv
+    # instances, which outlive their agent by design) goes too, or the
+    # namespace would outlive its name; wait until it is gone (an instance
+    # unmaps its hugepages, which are given back below).
+    pids=""
     for ns in $nss; do
         for p in $(ip netns pids "$ns" 2>/dev/null || true); do
             kill -KILL "$p" 2>/dev/null || true
+            pids+=" $p"
         done
     done
+    # shellcheck disable=SC2086
+    [ -n "$pids" ] && lab_wait_dead $pids
     for ns in $nss; do
         ip netns delete "$ns" 2>/dev/null || true
     done
@@ -903,7 +909,28 @@ lab_ready() {
         (.hosts | length) > 0 and
         all(.hosts[]; .connected == true
             and .applied_generation == .desired_generation
-            and all(.ports[]; .up == true))' >/dev/null 2>&1
+            and all(.ports[]; .up == true))' >/dev/null 2>&1 \
+        && lab_dpdk_polled
+}
+
+# lab_dpdk_polled: every DPDK host's PMD polls its underlay and workload
+# ports (dpif-netdev/pmd-rxq-show lists them enabled).  A port OVS has
+# opened is not forwarding until a PMD took its queue; on a busy machine
+# that lags behind "up" by seconds.
+lab_dpdk_polled() {
+    local rec h i ul ifc rxq
+    for rec in "$LAB_RUN"/hosts/*; do
+        [ -f "$rec" ] || continue
+        h=$(basename "$rec")
+        lab_dpdk_host "$h" || continue
+        read -r i ul <"$rec"
+        rxq=$(ovs-appctl -t "$LAB_RUN/$h/ovs-vswitchd.ctl" dpif-netdev/pmd-rxq-show 2>/dev/null) || return 1
+        grep -Eq "port: $ul +queue-id: +[0-9]+ \(enabled\)" <<<"$rxq" || return 1
+        for ifc in $(cat "$LAB_RUN"/ports/* 2>/dev/null | awk -F'|' -v h="$h" '$1 == h { print $2 }'); do
+            grep -Eq "port: $ifc +queue-id: +[0-9]+ \(enabled\)" <<<"$rxq" || return 1
+        done
+    done
+    return 0
 }
 
 # lab_wait_ready [SECONDS]
