@@ -558,50 +558,40 @@ lab_hugetlbfs_mount() {
 }
 
 # lab_hugepages_reserve HOST PAGES: adds PAGES 2 MiB pages to nr_hugepages
-# for HOST's DPDK, recording in hugepages/HOST what was really added (the
+# for HOST's DPDK, adding to hugepages/HOST what was really added (the
 # kernel may find fewer free pages); dies when that is short of PAGES.
 lab_hugepages_reserve() {
-    local h=$1 n=$2 cur got added fd
+    local h=$1 n=$2 f=$LAB_RUN/hugepages/$1 have=0 cur got added fd
     lab_hugetlbfs_mount
     mkdir -p "$LAB_RUN/hugepages"
     [ -f "$LAB_HUGE_SYS/nr_hugepages" ] || lab_die "this kernel offers no 2 MiB hugepages ($LAB_HUGE_SYS)"
+    [ -f "$f" ] && have=$(cat "$f")
     exec {fd}>>"$LAB_HUGE_LOCK"
     flock "$fd"
     cur=$(cat "$LAB_HUGE_SYS/nr_hugepages")
     echo $(( cur + n )) >"$LAB_HUGE_SYS/nr_hugepages" 2>/dev/null || true
     got=$(cat "$LAB_HUGE_SYS/nr_hugepages")
     added=$(( got > cur ? got - cur : 0 ))
-    echo "$added" >"$LAB_RUN/hugepages/$h"
+    echo $(( have + added )) >"$f"
     flock -u "$fd"
     exec {fd}>&-
     [ "$added" -ge "$n" ] \
         || lab_die "host $h: could add only $added of $n 2 MiB hugepages (nr_hugepages $cur -> $got); free memory or lower socket_mem"
-    lab_log "host $h: DPDK, $n hugepages reserved (nr_hugepages $cur -> $got)"
+    lab_log "host $h: DPDK, $n hugepages reserved (now $(( have + added )); nr_hugepages $cur -> $got)"
 }
 
-# lab_hugepages_topup HOST: after a sync, adds what HOST's DPDK now needs
-# beyond what the lab holds for it (anet-nfv instances placed on it later,
-# a larger socket_mem), recorded like lab_hugepages_reserve's; never
-# shrinks (down gives everything back).  Nothing for hosts the lab has not
-# reserved for (new hosts reserve when they are created).
+# lab_hugepages_topup HOST: after a sync, reserves what HOST's DPDK now
+# needs beyond what the lab holds for it (anet-nfv instances placed on it
+# later, a larger socket_mem); never shrinks (down gives everything back).
+# Nothing for hosts the lab has not reserved for (new hosts reserve when
+# they are created).
 lab_hugepages_topup() {
-    local h=$1 f=$LAB_RUN/hugepages/$1 need have cur got add fd
+    local h=$1 f=$LAB_RUN/hugepages/$1 need have
     [ -f "$f" ] || return 0
     need=$(lab_dpdk_pages "$h")
     have=$(cat "$f")
     [ "$need" -gt "$have" ] || return 0
-    exec {fd}>>"$LAB_HUGE_LOCK"
-    flock "$fd"
-    cur=$(cat "$LAB_HUGE_SYS/nr_hugepages")
-    echo $(( cur + need - have )) >"$LAB_HUGE_SYS/nr_hugepages" 2>/dev/null || true
-    got=$(cat "$LAB_HUGE_SYS/nr_hugepages")
-    add=$(( got > cur ? got - cur : 0 ))
-    echo $(( have + add )) >"$f"
-    flock -u "$fd"
-    exec {fd}>&-
-    [ $(( have + add )) -ge "$need" ] \
-        || lab_die "host $h: could add only $add of $(( need - have )) more 2 MiB hugepages (nr_hugepages $cur -> $got); free memory"
-    lab_log "host $h: $(( need - have )) more hugepages (now $need; nr_hugepages $cur -> $got)"
+    lab_hugepages_reserve "$h" $(( need - have ))
 }
 
 # lab_hugepages_release HOST: takes back from nr_hugepages what
